@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// One set of compiler settings for every Swift target: Swift 6 language mode everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Boundary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "boundary", targets: ["BoundaryCLI"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: each C library is a system-library target wrapped by exactly one Swift module.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
+        .target(name: "Tensor", dependencies: ["BLAS"], swiftSettings: swiftSettings),
+        // Layers, losses, optimizers, model specs, checkpoints and the inference engine.
+        .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BoundaryCLI",
+            dependencies: [
+                "NeuralNet", "Tensor", "BLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "BLASTests", dependencies: ["BLAS"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,51 @@
+import Dispatch
+
+/// A bounded set of workers for CPU-bound kernels.
+///
+/// The engine never assumes it owns the machine: each model or trainer gets a pool of `threads`
+/// workers, and OpenBLAS itself stays single-threaded inside each worker's sgemm, so the total number
+/// of busy cores is exactly the knob. Work is split into at most `threads` contiguous ranges, one
+/// per worker, so each worker can index its own scratch buffer by its worker number.
+public struct ComputePool: Sendable {
+    public let threads: Int
+
+    public init(threads: Int) {
+        precondition(threads >= 1, "ComputePool needs at least one thread, got \(threads)")
+        self.threads = threads
+    }
+
+    /// Runs `body(worker, range)` over `0..<count` split into at most `threads` near-equal ranges.
+    /// Ranges are aligned to `granularity` so a worker never splits an indivisible unit.
+    public func forEachRange(
+        _ count: Int, granularity: Int = 1,
+        _ body: (_ worker: Int, _ range: Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let units = (count + granularity - 1) / granularity
+        let parts = min(threads, units)
+        if parts == 1 { body(0, 0..<count); return }
+        // concurrentPerform wants a @Sendable closure; `body` is synchronous and outlives the call,
+        // and every worker gets a disjoint range, so handing it across is sound.
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let lo = min(count, (units * part / parts) * granularity)
+                let hi = min(count, (units * (part + 1) / parts) * granularity)
+                if lo < hi { shared.value(part, lo..<hi) }
+            }
+        }
+    }
+
+    /// Runs `body(worker, index)` for every index, each worker taking a contiguous share.
+    public func forEach(_ count: Int, _ body: (_ worker: Int, _ index: Int) -> Void) {
+        forEachRange(count) { worker, range in
+            for index in range { body(worker, index) }
+        }
+    }
+}
+
+/// Carries a value the compiler cannot prove Sendable across a synchronous fork/join boundary.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,89 @@
+/// im2col / col2im over the engine's [C, N, H, W] layout, for any column range.
+///
+/// Column `j` of the patch matrix is output pixel `(n, oh, ow)` flattened as `n·OH·OW + oh·OW + ow`;
+/// row `r` is `(c, kh, kw)`. Working on an arbitrary column range `[j0, j1)` lets workers split
+/// a single image (batch-1 latency) as easily as a batch.
+public enum Im2col {
+    /// input [C, N, H, W]; col [C·KH·KW, j1-j0] (row stride `j1-j0`).
+    public static func unfold(
+        _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
+        columns: Range<Int>, into col: UnsafeMutablePointer<Float>
+    ) {
+        let ow = g.outWidth, ohw = g.outputPlane, hw = g.inputPlane
+        let width = columns.count
+        var row = 0
+        for c in 0..<g.inChannels {
+            let channel = input + c * batch * hw
+            for kh in 0..<g.kernelHeight {
+                for kw in 0..<g.kernelWidth {
+                    let dst = col + row * width
+                    var j = columns.lowerBound
+                    while j < columns.upperBound {
+                        let n = j / ohw, p = j - n * ohw
+                        let oh = p / ow, ow0 = p - oh * ow
+                        let run = min(ow - ow0, columns.upperBound - j)
+                        let ih = oh * g.stride - g.padding + kh
+                        let out = dst + (j - columns.lowerBound)
+                        if ih < 0 || ih >= g.height {
+                            out.update(repeating: 0, count: run)
+                        } else {
+                            let src = channel + n * hw + ih * g.width
+                            let base = kw - g.padding
+                            if g.stride == 1 {
+                                // Contiguous source run, clipped at both image borders.
+                                var x = 0
+                                while x < run, base + ow0 + x < 0 { out[x] = 0; x += 1 }
+                                let last = min(run, g.width - base - ow0)
+                                if last > x { (out + x).update(from: src + base + ow0 + x, count: last - x); x = last }
+                                while x < run { out[x] = 0; x += 1 }
+                            } else {
+                                for x in 0..<run {
+                                    let iw = (ow0 + x) * g.stride + base
+                                    out[x] = (iw >= 0 && iw < g.width) ? src[iw] : 0
+                                }
+                            }
+                        }
+                        j += run
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Adds col [C·KH·KW, j1-j0] back into gradInput [C, N, H, W] (the adjoint of `unfold`).
+    /// Callers give each worker whole images so two workers never add into the same pixel.
+    public static func fold(
+        _ g: ConvGeometry, batch: Int, col: UnsafePointer<Float>,
+        columns: Range<Int>, into gradInput: UnsafeMutablePointer<Float>
+    ) {
+        let ow = g.outWidth, ohw = g.outputPlane, hw = g.inputPlane
+        let width = columns.count
+        var row = 0
+        for c in 0..<g.inChannels {
+            let channel = gradInput + c * batch * hw
+            for kh in 0..<g.kernelHeight {
+                for kw in 0..<g.kernelWidth {
+                    let srcRow = col + row * width
+                    var j = columns.lowerBound
+                    while j < columns.upperBound {
+                        let n = j / ohw, p = j - n * ohw
+                        let oh = p / ow, ow0 = p - oh * ow
+                        let run = min(ow - ow0, columns.upperBound - j)
+                        let ih = oh * g.stride - g.padding + kh
+                        if ih >= 0 && ih < g.height {
+                            let dst = channel + n * hw + ih * g.width
+                            let src = srcRow + (j - columns.lowerBound)
+                            for x in 0..<run {
+                                let iw = (ow0 + x) * g.stride + kw - g.padding
+                                if iw >= 0 && iw < g.width { dst[iw] += src[x] }
+                            }
+                        }
+                        j += run
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

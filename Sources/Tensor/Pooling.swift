@@ -1,0 +1,85 @@
+/// Pooling over planes. In the [C, N, H, W] layout every (c, n) pair is one contiguous H×W plane,
+/// so pooling is layout-agnostic: it just walks `planes = C·N` planes.
+public enum Pooling {
+    /// input [P, H, W] → output [P, OH, OW] and, when `argmax` is given, the flat input index
+    /// (within its plane) of each maximum, which the backward pass routes the gradient to.
+    /// Padding cells never win (they are −∞), matching PyTorch.
+    public static func maxForward(
+        _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>?, pool: ComputePool
+    ) {
+        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                let src = input + p * hw, dst = output + p * ohw
+                for y in 0..<oh {
+                    let y0 = y * g.stride - g.padding
+                    for x in 0..<ow {
+                        let x0 = x * g.stride - g.padding
+                        var best = -Float.infinity, bestIndex = -1
+                        for ky in 0..<g.kernelHeight {
+                            let iy = y0 + ky
+                            if iy < 0 || iy >= g.height { continue }
+                            for kx in 0..<g.kernelWidth {
+                                let ix = x0 + kx
+                                if ix < 0 || ix >= g.width { continue }
+                                let value = src[iy * g.width + ix]
+                                // `!(value <= best)` lets NaN propagate instead of being skipped.
+                                if bestIndex < 0 || !(value <= best) { best = value; bestIndex = iy * g.width + ix }
+                            }
+                        }
+                        dst[y * ow + x] = best
+                        argmax?[p * ohw + y * ow + x] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradOutput [P, OH, OW] → gradInput [P, H, W] (overwritten), routed through `argmax`.
+    public static func maxBackward(
+        _ g: ConvGeometry, planes: Int, gradOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+        gradInput: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
+        let (hw, ohw) = (g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                let dst = gradInput + p * hw
+                dst.update(repeating: 0, count: hw)
+                for i in 0..<ohw {
+                    let index = Int(argmax[p * ohw + i])
+                    if index >= 0 { dst[index] += gradOutput[p * ohw + i] }
+                }
+            }
+        }
+    }
+
+    /// input [C, N, H·W] → output [N, C]: the mean of each plane, transposed so the dense head reads
+    /// one contiguous feature row per image.
+    public static func globalAverageForward(
+        channels: Int, batch: Int, plane: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        let scale = 1 / Float(plane)
+        for c in 0..<channels {
+            for n in 0..<batch {
+                let src = input + (c * batch + n) * plane
+                var sum: Float = 0
+                for i in 0..<plane { sum += src[i] }
+                output[n * channels + c] = sum * scale
+            }
+        }
+    }
+
+    /// gradOutput [N, C] → gradInput [C, N, H·W].
+    public static func globalAverageBackward(
+        channels: Int, batch: Int, plane: Int, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+    ) {
+        let scale = 1 / Float(plane)
+        for c in 0..<channels {
+            for n in 0..<batch {
+                (gradInput + (c * batch + n) * plane).update(
+                    repeating: gradOutput[n * channels + c] * scale, count: plane)
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+@testable import Tensor
+
+@Suite struct PoolingTests {
+    @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+    func maxPoolMatchesNaiveAndRoutesGradient(kernel: Int, stride: Int, padding: Int) {
+        let g = ConvGeometry(inChannels: 1, outChannels: 1, height: 7, width: 6, kernel: kernel,
+                             stride: stride, padding: padding)
+        let planes = 4
+        let input = randomArray(planes * g.inputPlane, seed: 21)
+        var argmax = [Int32](repeating: -2, count: planes * g.outputPlane)
+        let pool = ComputePool(threads: 2)
+        let out = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
+            argmax.withUnsafeMutableBufferPointer { a in
+                Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: a.baseAddress, pool: pool)
+            }
+        }
+        for p in 0..<planes {
+            for y in 0..<g.outHeight {
+                for x in 0..<g.outWidth {
+                    var best = -Float.infinity
+                    for ky in 0..<kernel {
+                        for kx in 0..<kernel {
+                            let iy = y * stride - padding + ky, ix = x * stride - padding + kx
+                            if iy >= 0, iy < 7, ix >= 0, ix < 6 { best = max(best, input[p * 42 + iy * 6 + ix]) }
+                        }
+                    }
+                    let o = p * g.outputPlane + y * g.outWidth + x
+                    #expect(out[o] == best)
+                    #expect(input[p * 42 + Int(argmax[o])] == best)
+                }
+            }
+        }
+        let gradOutput = randomArray(out.count, seed: 22)
+        let gradInput = [Float](repeating: .nan, count: input.count).withBuffer { gi in
+            Pooling.maxBackward(g, planes: planes, gradOutput: gradOutput, argmax: argmax, gradInput: gi, pool: pool)
+        }
+        var expected = [Float](repeating: 0, count: input.count)
+        for (o, index) in argmax.enumerated() { expected[(o / g.outputPlane) * 42 + Int(index)] += gradOutput[o] }
+        #expect(gradInput == expected)
+    }
+
+    @Test func globalAverageTransposesToRows() {
+        let (c, n, plane) = (3, 2, 5)
+        let input = randomArray(c * n * plane, seed: 23)
+        let out = [Float](repeating: 0, count: n * c).withBuffer {
+            Pooling.globalAverageForward(channels: c, batch: n, plane: plane, input: input, output: $0)
+        }
+        for ci in 0..<c {
+            for ni in 0..<n {
+                let mean = input[((ci * n + ni) * plane)..<((ci * n + ni + 1) * plane)].reduce(0, +) / Float(plane)
+                #expect(abs(out[ni * c + ci] - mean) < 1e-6)
+            }
+        }
+    }
+
+    @Test func layoutSwapRoundTrips() {
+        let src = randomArray(2 * 3 * 4, seed: 24)
+        let cnhw = [Float](repeating: 0, count: src.count).withBuffer {
+            Layout.swapLeadingAxes(src, outer: 2, inner: 3, plane: 4, into: $0)
+        }
+        #expect(cnhw[(1 * 2 + 0) * 4 + 2] == src[(0 * 3 + 1) * 4 + 2])
+        let back = [Float](repeating: 0, count: src.count).withBuffer {
+            Layout.swapLeadingAxes(cnhw, outer: 3, inner: 2, plane: 4, into: $0)
+        }
+        #expect(back == src)
+    }
+}
