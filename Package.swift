@@ -26,8 +26,12 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
         .target(name: "Tensor", dependencies: ["BLAS"], swiftSettings: swiftSettings),
+        // Crash-safe file replacement (temporary name, fsync, rename, fsync directory).
+        .target(name: "DurableIO", swiftSettings: swiftSettings),
+        // The safetensors checkpoint format, readable and writable by PyTorch/NumPy users.
+        .target(name: "SafeTensors", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         // Layers, losses, optimizers, model specs, checkpoints and the inference engine.
-        .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
+        .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS", "SafeTensors"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
@@ -38,6 +42,8 @@ let package = Package(
         ),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
+        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
     ]
 )

@@ -105,3 +105,22 @@ import Testing
         #expect(relativeError(gradInput, expected) < 1e-5)
     }
 }
+
+/// The Winograd weight gradient against the direct-loop reference.
+@Suite struct WinogradWeightGradientTests {
+    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (5, 5, 16, 16)], [1, 2])
+    func matchesReference(shape: (Int, Int, Int, Int), threads: Int) {
+        let g = ConvGeometry(inChannels: shape.0, outChannels: shape.1, height: shape.2, width: shape.3,
+                             kernel: 3, stride: 1, padding: 1)
+        let batch = 3
+        let input = randomArray(g.inChannels * batch * g.inputPlane, seed: 31)
+        let gradOutput = randomArray(g.outChannels * batch * g.outputPlane, seed: 32)
+        let pool = ComputePool(threads: threads)
+        let gradWeight = [Float](repeating: 0.5, count: g.outChannels * g.patchSize).withBuffer { gw in
+            Winograd.backwardWeight(g, batch: batch, input: input, gradOutput: gradOutput, gradWeight: gw,
+                                    pool: pool, scratch: scratch(pool), partials: scratch(pool))
+        }
+        let expected = ConvolutionReference.backwardWeight(g, batch: batch, input: input, gradOutput: gradOutput)
+        #expect(relativeError(gradWeight, expected.map { $0 + 0.5 }) < 1e-4)
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import BLAS
+import NeuralNet
+import Tensor
+
+/// `boundary bench engine`: the CNN engine against the machine's own sgemm ceiling.
+struct EngineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "sgemm ceiling, per-layer conv GFLOP/s, scene-s inference and training, resnet18 latency."
+    )
+
+    @Option(help: "Thread counts to measure (comma-separated).")
+    var threads: String = "1,2"
+
+    @Option(help: "Seconds per timed round (5 rounds, median reported).")
+    var roundSeconds: Double = 0.25
+
+    @Flag(help: "Skip the resnet18 figures (they take the longest).")
+    var skipResnet = false
+
+    @Flag(help: "Time with process CPU time instead of wall time (single-thread figures on a busy machine).")
+    var cpuTime = false
+
+    @Flag(help: "Only the sgemm ceiling and per-layer convolution figures.")
+    var layersOnly = false
+
+    func run() throws {
+        #if DEBUG
+        print("warning: debug build; benchmark figures are only meaningful with `swift run -c release`")
+        #endif
+        Measure.useProcessCPUTime = cpuTime
+        let threadCounts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        print("# OpenBLAS \(BLAS.coreName), \(BLAS.processorCount) cores; \(BLAS.configuration)")
+        var ceiling: [Int: Double] = [:]
+        for t in threadCounts {
+            ceiling[t] = sgemmCeiling(threads: t)
+            report("sgemm 1024x1024x1024 threads=\(t)", ceiling[t]!, "GFLOP/s")
+        }
+        BLAS.threads = 1  // the engine parallelises above BLAS
+        let labels = (0..<10).map { "class\($0)" }
+        let network = try Network(spec: .sceneS(labels: labels), threads: 1, seed: 1)
+        for t in threadCounts {
+            let tuned32 = network.inferenceModel().tuned(batch: 32, threads: t)
+            convolutionFigures(tuned32, batch: 32, threads: t, ceiling: ceiling[t]!)
+            if layersOnly { continue }
+            inferenceFigures(tuned32, name: "scene-s", batch: 32, threads: t)
+            inferenceFigures(network.inferenceModel().tuned(batch: 1, threads: t), name: "scene-s", batch: 1, threads: t)
+        }
+        if layersOnly { return }
+        for t in threadCounts { try trainingFigures(labels: labels, threads: t) }
+        if !skipResnet {
+            let resnet = try Network(spec: .resnet18(labels: (0..<1000).map { "c\($0)" }), threads: 1, seed: 2)
+            for t in threadCounts {
+                inferenceFigures(resnet.inferenceModel().tuned(batch: 1, threads: t), name: "resnet18", batch: 1, threads: t)
+            }
+        }
+    }
+
+    /// The machine's single-precision GEMM rate with OpenBLAS using `threads` threads.
+    func sgemmCeiling(threads: Int) -> Double {
+        BLAS.threads = threads
+        let n = 1024
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        a.fill(0.5); b.fill(0.25)
+        let seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds) {
+            BLAS.sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+        }
+        return 2 * Double(n * n * n) / seconds / 1e9
+    }
+
+    func convolutionFigures(_ model: InferenceModel, batch: Int, threads: Int, ceiling: Double) {
+        let pool = ComputePool(threads: threads)
+        let scratch = (0..<threads).map { _ in ScratchBuffer() }
+        for (index, conv) in model.convolutions.enumerated() {
+            let g = conv.geometry
+            let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
+            let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
+            let weight = FloatBuffer(count: g.outChannels * g.patchSize)
+            for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
+            for i in 0..<weight.count { weight[i] = Float(i % 7) * 0.01 }
+            let seconds: Double
+            switch conv.algorithm {
+            case .winograd:
+                let u = FloatBuffer(count: 16 * g.outChannels * g.inChannels)
+                Winograd.transformWeights(weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
+                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                    Winograd.forward(g, batch: batch, input: input.pointer, transformedWeight: u.pointer,
+                                     epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+                }
+            case .im2col:
+                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                    Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
+                                        epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+                }
+            }
+            // Effective rate: direct-convolution FLOPs over time, so Winograd can exceed the ceiling.
+            let gflops = g.flops(batch: batch) / seconds / 1e9
+            let name = "scene-s conv\(index + 1) \(g) \(conv.algorithm.rawValue) batch=\(batch) threads=\(threads)"
+            report(name, gflops, "GFLOP/s")
+            report(name + " vs sgemm", gflops / ceiling, "x", digits: 2)
+        }
+    }
+
+    func inferenceFigures(_ model: InferenceModel, name: String, batch: Int, threads: Int) {
+        let session = InferenceSession(model: model, threads: threads)
+        let input = FloatBuffer(count: batch * model.inputShape.size)
+        for i in 0..<input.count { input[i] = Float(i % 17) * 0.05 - 0.4 }
+        let output = FloatBuffer(count: batch * model.classCount)
+        let seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds) {
+            session.run(input.pointer, batch: batch, probabilities: output.pointer)
+        }
+        if batch == 1 {
+            report("\(name) infer latency batch=1 threads=\(threads)", seconds * 1000, "ms", digits: 2)
+        } else {
+            report("\(name) infer batch=\(batch) threads=\(threads)", Double(batch) / seconds, "img/s")
+        }
+    }
+
+    func trainingFigures(labels: [String], threads: Int) throws {
+        let batch = 32
+        let network = try Network(spec: .sceneS(labels: labels), threads: threads, seed: 3)
+        let trainer = Trainer(network: network, optimizer: OptimizerConfig(kind: .adamW(), learningRate: 1e-3))
+        let input = FloatBuffer(count: batch * network.inputShape.size)
+        var rng = SeededGenerator(seed: 4)
+        for i in 0..<input.count { input[i] = rng.nextNormal() }
+        let targets = (0..<batch).map { Target.label($0 % labels.count) }
+        let seconds = Measure.secondsPerCall(rounds: 3, minimumSeconds: roundSeconds * 2) {
+            trainer.step(input.pointer, targets: targets)
+        }
+        report("scene-s train adamw batch=\(batch) threads=\(threads)", Double(batch) / seconds, "img/s")
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct Boundary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boundary",
+        abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
+        subcommands: [Bench.self]
+    )
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Release-build benchmarks; each figure is printed as `NAME: VALUE UNIT`.",
+        subcommands: [EngineBench.self]
+    )
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Tensor
+
+/// Batch normalisation over the channels of a spatial activation.
+///
+/// input/output [C, N, H, W]: each channel is one contiguous run of M = N·H·W values, so the
+/// statistics are single passes over contiguous memory. gamma, beta [C] are trained;
+/// running_mean, running_var [C] are state, updated with PyTorch's momentum (0.1) and unbiased
+/// variance, and used in evaluation (and when the layer is frozen).
+final class BatchNorm2D: Layer {
+    let name: String
+    let inputShape: ActivationShape
+    var outputShape: ActivationShape { inputShape }
+    let gamma: ParameterSlot, beta: ParameterSlot
+    let runningMean: ParameterSlot, runningVariance: ParameterSlot
+    let epsilon: Float = 1e-5
+    let momentum: Float = 0.1
+
+    private var input: Activation?
+    private var usedBatchStatistics = false
+    private var output = ReusableBuffer(), gradInput = ReusableBuffer()
+    /// Per-channel mean and 1/σ of the last forward (batch or running statistics).
+    private var mean: [Float], inverseStd: [Float]
+
+    init(name: String, shape: ActivationShape, registry: ParameterRegistry) {
+        self.name = name
+        inputShape = shape
+        let c = shape.channels
+        gamma = registry.parameter("\(name).weight", shape: [c], decays: false)
+        beta = registry.parameter("\(name).bias", shape: [c], decays: false)
+        runningMean = registry.state("\(name).running_mean", shape: [c])
+        runningVariance = registry.state("\(name).running_var", shape: [c])
+        mean = Array(repeating: 0, count: c)
+        inverseStd = Array(repeating: 1, count: c)
+    }
+
+    /// Sets gamma = 1, beta = 0, running mean 0, running variance 1.
+    func resetParameters(_ p: ParameterStore) {
+        p.value(gamma).update(repeating: 1, count: gamma.count)
+        p.value(beta).update(repeating: 0, count: beta.count)
+        p.stateValue(runningMean).update(repeating: 0, count: runningMean.count)
+        p.stateValue(runningVariance).update(repeating: 1, count: runningVariance.count)
+    }
+
+    func forward(_ x: Activation, _ context: RunContext) -> Activation {
+        input = x
+        usedBatchStatistics = context.training
+        let p = context.parameters, c = inputShape.channels, m = x.batch * inputShape.plane
+        let out = output.take(x.count)
+        let (g, b) = (p.value(gamma), p.value(beta))
+        let (rm, rv) = (p.stateValue(runningMean), p.stateValue(runningVariance))
+        mean.withUnsafeMutableBufferPointer { meanBuffer in
+            inverseStd.withUnsafeMutableBufferPointer { invBuffer in
+                let (meanOut, invOut) = (meanBuffer.baseAddress!, invBuffer.baseAddress!)
+                context.pool.forEachRange(c) { _, channels in
+                    for ch in channels {
+                        let src = x.pointer + ch * m, dst = out.pointer + ch * m
+                        var mu: Float, inv: Float
+                        if usedBatchStatistics {
+                            var sum: Double = 0
+                            for i in 0..<m { sum += Double(src[i]) }
+                            let mean = sum / Double(m)
+                            var squares: Double = 0
+                            for i in 0..<m { let d = Double(src[i]) - mean; squares += d * d }
+                            let variance = squares / Double(m)
+                            mu = Float(mean)
+                            inv = Float(1 / (variance + Double(epsilon)).squareRoot())
+                            let unbiased = m > 1 ? Float(squares / Double(m - 1)) : Float(variance)
+                            rm[ch] = (1 - momentum) * rm[ch] + momentum * mu
+                            rv[ch] = (1 - momentum) * rv[ch] + momentum * unbiased
+                        } else {
+                            mu = rm[ch]
+                            inv = 1 / (rv[ch] + epsilon).squareRoot()
+                        }
+                        meanOut[ch] = mu
+                        invOut[ch] = inv
+                        let scale = g[ch] * inv, shift = b[ch] - mu * scale
+                        for i in 0..<m { dst[i] = src[i] * scale + shift }
+                    }
+                }
+            }
+        }
+        return Activation(shape: outputShape, batch: x.batch, buffer: out)
+    }
+
+    func backward(_ dy: Activation, _ context: RunContext, needsInputGradient: Bool) -> Activation? {
+        guard let x = input else { preconditionFailure("\(name): backward before forward") }
+        let p = context.parameters, c = inputShape.channels, m = x.batch * inputShape.plane
+        let (g, dg, db) = (p.value(gamma), p.gradient(gamma), p.gradient(beta))
+        let dx = needsInputGradient ? gradInput.take(x.count) : nil
+        let batchStats = usedBatchStatistics
+        mean.withUnsafeBufferPointer { meanBuffer in
+            inverseStd.withUnsafeBufferPointer { invBuffer in
+                let (mu, invStd) = (meanBuffer.baseAddress!, invBuffer.baseAddress!)
+                context.pool.forEachRange(c) { _, channels in
+                    for ch in channels {
+                        let src = x.pointer + ch * m, grad = dy.pointer + ch * m
+                        let (mean, inv) = (mu[ch], invStd[ch])
+                        var sumDy: Float = 0, sumDyXhat: Float = 0
+                        for i in 0..<m {
+                            sumDy += grad[i]
+                            sumDyXhat += grad[i] * (src[i] - mean) * inv
+                        }
+                        db[ch] += sumDy
+                        dg[ch] += sumDyXhat
+                        guard let dx else { continue }
+                        let out = dx.pointer + ch * m
+                        if batchStats {
+                            // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))
+                            let k = g[ch] * inv, meanDy = sumDy / Float(m), meanDyXhat = sumDyXhat / Float(m)
+                            for i in 0..<m { out[i] = k * (grad[i] - meanDy - (src[i] - mean) * inv * meanDyXhat) }
+                        } else {
+                            let k = g[ch] * inv
+                            for i in 0..<m { out[i] = k * grad[i] }
+                        }
+                    }
+                }
+            }
+        }
+        return dx.map { Activation(shape: inputShape, batch: x.batch, buffer: $0) }
+    }
+
+    /// The per-channel affine map this layer applies at inference: y = scale·x + shift.
+    func inferenceAffine(_ p: ParameterStore) -> (scale: [Float], shift: [Float]) {
+        let c = inputShape.channels
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for ch in 0..<c {
+            let inv = 1 / (p.stateValue(runningVariance)[ch] + epsilon).squareRoot()
+            scale[ch] = p.value(gamma)[ch] * inv
+            shift[ch] = p.value(beta)[ch] - p.stateValue(runningMean)[ch] * scale[ch]
+        }
+        return (scale, shift)
+    }
+
+    func lower(into plan: inout InferencePlanBuilder, parameters: ParameterStore) {
+        plan.appendAffine(inferenceAffine(parameters), shape: inputShape)
+    }
+}

@@ -1,0 +1,161 @@
+import Tensor
+
+/// How a convolution is computed at inference.
+public enum ConvolutionAlgorithm: String, Sendable, Codable {
+    case im2col
+    case winograd
+}
+
+/// A convolution with its BatchNorm folded in and its ReLU fused: `relu(W'·x + b')` with
+/// `W' = W·γ/σ` and `b' = (b − μ)·γ/σ + β`. Immutable once planned; shared by every session.
+struct FusedConvolution: @unchecked Sendable {
+    let geometry: ConvGeometry
+    /// [OC, C·KH·KW]
+    var weight: [Float]
+    /// [OC]
+    var bias: [Float]
+    var relu = false
+    var foldedBatchNorm = false
+    var algorithm: ConvolutionAlgorithm
+    /// Packed for the kernels once planning is over.
+    private(set) var weightBuffer = FloatBuffer(count: 0)
+    private(set) var biasBuffer = FloatBuffer(count: 0)
+    /// Winograd-transformed weights [16, OC, C], present when `algorithm == .winograd`.
+    private(set) var transformed = FloatBuffer(count: 0)
+
+    mutating func fold(scale: [Float], shift: [Float]) {
+        let k = geometry.patchSize
+        for o in 0..<geometry.outChannels {
+            for i in 0..<k { weight[o * k + i] *= scale[o] }
+            bias[o] = bias[o] * scale[o] + shift[o]
+        }
+        foldedBatchNorm = true
+    }
+
+    /// Copies the weights into aligned buffers and precomputes the Winograd transform.
+    mutating func pack() {
+        weightBuffer = FloatBuffer(weight)
+        biasBuffer = FloatBuffer(bias)
+        if algorithm == .winograd {
+            transformed = FloatBuffer(count: 16 * geometry.outChannels * geometry.inChannels)
+            Winograd.transformWeights(weightBuffer.pointer, outChannels: geometry.outChannels,
+                                      inChannels: geometry.inChannels, into: transformed.pointer)
+        }
+    }
+
+    func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+             residual: UnsafePointer<Float>? = nil, relu: Bool? = nil,
+             pool: ComputePool, scratch: [ScratchBuffer]) {
+        let epilogue = Epilogue(bias: biasBuffer.pointer, residual: residual, relu: relu ?? self.relu)
+        switch algorithm {
+        case .winograd:
+            Winograd.forward(geometry, batch: batch, input: input, transformedWeight: transformed.pointer,
+                             epilogue: epilogue, output: output, pool: pool, scratch: scratch)
+        case .im2col:
+            Convolution.forward(geometry, batch: batch, input: input, weight: weightBuffer.pointer,
+                                epilogue: epilogue, output: output, pool: pool, scratch: scratch)
+        }
+    }
+}
+
+/// Dense weights for inference: weight [O, I], bias [O].
+struct DenseWeights: @unchecked Sendable {
+    let inputFeatures: Int
+    let outputFeatures: Int
+    let weight: FloatBuffer
+    let bias: FloatBuffer
+}
+
+/// One step of the inference program.
+indirect enum InferenceOp: @unchecked Sendable {
+    case convolution(FusedConvolution)
+    /// A BatchNorm with no convolution before it to fold into: y = scale·x + shift, optional ReLU.
+    case affine(scale: [Float], shift: [Float], relu: Bool, plane: Int)
+    /// Standalone ReLU over `size` floats per image.
+    case relu(size: Int)
+    case maxPool(ConvGeometry)
+    case globalAveragePool(channels: Int, plane: Int)
+    case flatten(channels: Int, plane: Int)
+    case dense(DenseWeights)
+    /// relu(main(x) + shortcut(x)); an empty shortcut is the identity.
+    case residual(main: [InferenceOp], shortcut: [InferenceOp])
+}
+
+/// Lowers a trained network into an inference program, folding each BatchNorm into the convolution
+/// before it and fusing ReLUs into the convolution epilogue.
+struct InferencePlanBuilder {
+    private(set) var ops: [InferenceOp] = []
+    /// The largest activation (floats per image) any op produces, for sizing session buffers.
+    private(set) var largestActivation: Int
+    private(set) var shape: ActivationShape
+
+    init(input: ActivationShape) {
+        shape = input
+        largestActivation = input.size
+    }
+
+    mutating func append(_ op: InferenceOp, output: ActivationShape) {
+        ops.append(op)
+        shape = output
+        largestActivation = max(largestActivation, output.size)
+    }
+
+    mutating func appendConvolution(_ conv: Conv2D, parameters: ParameterStore) {
+        let g = conv.geometry
+        let weight = Array(UnsafeBufferPointer(start: parameters.value(conv.weight), count: conv.weight.count))
+        let bias = conv.bias.map { Array(UnsafeBufferPointer(start: parameters.value($0), count: $0.count)) }
+            ?? Array(repeating: 0, count: g.outChannels)
+        let fused = FusedConvolution(geometry: g, weight: weight, bias: bias,
+                                     algorithm: Conv2D.prefersWinograd(g) ? .winograd : .im2col)
+        append(.convolution(fused), output: conv.outputShape)
+    }
+
+    mutating func appendAffine(_ affine: (scale: [Float], shift: [Float]), shape: ActivationShape) {
+        if case .convolution(var conv)? = ops.last, !conv.foldedBatchNorm, !conv.relu {
+            conv.fold(scale: affine.scale, shift: affine.shift)
+            ops[ops.count - 1] = .convolution(conv)
+        } else {
+            append(.affine(scale: affine.scale, shift: affine.shift, relu: false, plane: shape.plane), output: shape)
+        }
+    }
+
+    mutating func appendReLU() {
+        switch ops.last {
+        case .convolution(var conv)? where !conv.relu:
+            conv.relu = true
+            ops[ops.count - 1] = .convolution(conv)
+        case .affine(let scale, let shift, false, let plane)?:
+            ops[ops.count - 1] = .affine(scale: scale, shift: shift, relu: true, plane: plane)
+        default:
+            append(.relu(size: shape.size), output: shape)
+        }
+    }
+
+    mutating func appendResidual(main: [InferenceOp], shortcut: [InferenceOp], output: ActivationShape) {
+        let inner = max(InferencePlanBuilder.largest(main), InferencePlanBuilder.largest(shortcut))
+        largestActivation = max(largestActivation, inner)
+        append(.residual(main: main, shortcut: shortcut), output: output)
+    }
+
+    private static func largest(_ ops: [InferenceOp]) -> Int {
+        ops.reduce(0) { best, op in
+            if case .convolution(let c) = op { return max(best, c.geometry.outChannels * c.geometry.outputPlane) }
+            return best
+        }
+    }
+
+    /// Packs every convolution's buffers; call once when planning is done.
+    static func pack(_ ops: [InferenceOp]) -> [InferenceOp] {
+        ops.map { op in
+            switch op {
+            case .convolution(var conv):
+                conv.pack()
+                return .convolution(conv)
+            case .residual(let main, let shortcut):
+                return .residual(main: pack(main), shortcut: pack(shortcut))
+            default:
+                return op
+            }
+        }
+    }
+}

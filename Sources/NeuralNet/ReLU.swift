@@ -1,0 +1,41 @@
+import Tensor
+
+/// max(x, 0), elementwise over any layout. Backward uses the output: dx = dy where y > 0.
+final class ReLU: Layer {
+    let name: String
+    let inputShape: ActivationShape
+    var outputShape: ActivationShape { inputShape }
+    private var output = ReusableBuffer(), gradInput = ReusableBuffer()
+    private var result: Activation?
+
+    init(name: String, shape: ActivationShape) {
+        self.name = name
+        inputShape = shape
+    }
+
+    func forward(_ x: Activation, _ context: RunContext) -> Activation {
+        let out = output.take(x.count)
+        let (src, dst) = (x.pointer, out.pointer)
+        context.pool.forEachRange(x.count, granularity: 1024) { _, range in
+            for i in range { dst[i] = max(src[i], 0) }
+        }
+        let y = Activation(shape: outputShape, batch: x.batch, buffer: out)
+        result = y
+        return y
+    }
+
+    func backward(_ dy: Activation, _ context: RunContext, needsInputGradient: Bool) -> Activation? {
+        guard needsInputGradient else { return nil }
+        guard let y = result else { preconditionFailure("\(name): backward before forward") }
+        let dx = gradInput.take(y.count)
+        let (out, grad, dst) = (y.pointer, dy.pointer, dx.pointer)
+        context.pool.forEachRange(y.count, granularity: 1024) { _, range in
+            for i in range { dst[i] = out[i] > 0 ? grad[i] : 0 }
+        }
+        return Activation(shape: inputShape, batch: y.batch, buffer: dx)
+    }
+
+    func lower(into plan: inout InferencePlanBuilder, parameters: ParameterStore) {
+        plan.appendReLU()
+    }
+}
