@@ -30,12 +30,16 @@ let package = Package(
         .target(name: "DurableIO", swiftSettings: swiftSettings),
         // The safetensors checkpoint format, readable and writable by PyTorch/NumPy users.
         .target(name: "SafeTensors", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Layers, losses, optimizers, model specs, checkpoints and the inference engine.
         .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS", "SafeTensors"], swiftSettings: swiftSettings),
+        // JPEG/PNG decoding and encoding, preprocessing into NCHW tensors, augmentation.
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "Tensor"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
-                "NeuralNet", "Tensor", "BLAS",
+                "NeuralNet", "Tensor", "BLAS", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -44,6 +48,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
     ]
 )

@@ -11,7 +11,8 @@ final class Conv2D: Layer {
     let geometry: ConvGeometry
     let weight: ParameterSlot
     let bias: ParameterSlot?
-    let useWinograd: Bool
+    /// Training uses the default algorithm for the shape; inference models may be re-tuned by timing.
+    let algorithm: ConvolutionAlgorithm
     var inputShape: ActivationShape { .spatial(geometry.inChannels, geometry.height, geometry.width) }
     var outputShape: ActivationShape { .spatial(geometry.outChannels, geometry.outHeight, geometry.outWidth) }
 
@@ -26,13 +27,7 @@ final class Conv2D: Layer {
         weight = registry.parameter("\(name).weight",
             shape: [geometry.outChannels, geometry.inChannels, geometry.kernelHeight, geometry.kernelWidth], decays: true)
         bias = hasBias ? registry.parameter("\(name).bias", shape: [geometry.outChannels], decays: false) : nil
-        useWinograd = Conv2D.prefersWinograd(geometry)
-    }
-
-    /// Winograd pays off once the 16 GEMMs have enough channels to run near peak; the 3-channel
-    /// stem stays on im2col, whose K = 27 is still a reasonable GEMM.
-    static func prefersWinograd(_ g: ConvGeometry) -> Bool {
-        g.isWinogradCandidate && g.inChannels >= 16 && g.outChannels >= 16
+        algorithm = .preferred(for: geometry)
     }
 
     func forward(_ x: Activation, _ context: RunContext) -> Activation {
@@ -40,10 +35,10 @@ final class Conv2D: Layer {
         let g = geometry, p = context.parameters
         let out = output.take(g.outChannels * x.batch * g.outputPlane)
         let epilogue = Epilogue(bias: bias.map { UnsafePointer(p.value($0)) })
-        if useWinograd {
-            let u = transformed.reserve(16 * g.outChannels * g.inChannels)
-            Winograd.transformWeights(p.value(weight), outChannels: g.outChannels, inChannels: g.inChannels, into: u)
-            Winograd.forward(g, batch: x.batch, input: x.pointer, transformedWeight: u, epilogue: epilogue,
+        if let variant = algorithm.winogradVariant {
+            let u = transformed.reserve(variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
+            Winograd.transformWeights(variant, p.value(weight), outChannels: g.outChannels, inChannels: g.inChannels, into: u)
+            Winograd.forward(g, variant: variant, batch: x.batch, input: x.pointer, transformedWeight: u, epilogue: epilogue,
                              output: out.pointer, pool: context.pool, scratch: context.scratch)
         } else {
             Convolution.forward(g, batch: x.batch, input: x.pointer, weight: p.value(weight), epilogue: epilogue,
@@ -55,8 +50,8 @@ final class Conv2D: Layer {
     func backward(_ dy: Activation, _ context: RunContext, needsInputGradient: Bool) -> Activation? {
         guard let x = input else { preconditionFailure("\(name): backward before forward") }
         let g = geometry, p = context.parameters
-        if useWinograd {
-            Winograd.backwardWeight(g, batch: x.batch, input: x.pointer, gradOutput: dy.pointer,
+        if let variant = algorithm.winogradVariant {
+            Winograd.backwardWeight(g, variant: variant, batch: x.batch, input: x.pointer, gradOutput: dy.pointer,
                                     gradWeight: p.gradient(weight), pool: context.pool,
                                     scratch: context.scratch, partials: context.partials)
         } else {
@@ -70,14 +65,15 @@ final class Conv2D: Layer {
         }
         guard needsInputGradient else { return nil }
         let dx = gradInput.take(x.count)
-        if useWinograd {
+        if let variant = algorithm.winogradVariant {
             let adjointGeometry = ConvGeometry(inChannels: g.outChannels, outChannels: g.inChannels,
                                                height: g.height, width: g.width, kernel: 3, stride: 1, padding: 1)
-            let adjoint = transformed.reserve(16 * g.outChannels * g.inChannels + 9 * g.outChannels * g.inChannels)
-            let flipped = adjoint + 16 * g.outChannels * g.inChannels
+            let count = variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels)
+            let adjoint = transformed.reserve(count + 9 * g.outChannels * g.inChannels)
+            let flipped = adjoint + count
             Winograd.adjointWeights(p.value(weight), outChannels: g.outChannels, inChannels: g.inChannels, into: flipped)
-            Winograd.transformWeights(flipped, outChannels: g.inChannels, inChannels: g.outChannels, into: adjoint)
-            Winograd.forward(adjointGeometry, batch: x.batch, input: dy.pointer, transformedWeight: adjoint,
+            Winograd.transformWeights(variant, flipped, outChannels: g.inChannels, inChannels: g.outChannels, into: adjoint)
+            Winograd.forward(adjointGeometry, variant: variant, batch: x.batch, input: dy.pointer, transformedWeight: adjoint,
                              output: dx.pointer, pool: context.pool, scratch: context.scratch)
         } else {
             Convolution.backwardData(g, batch: x.batch, gradOutput: dy.pointer, weight: p.value(weight),

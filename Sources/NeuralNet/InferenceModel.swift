@@ -48,7 +48,7 @@ public final class InferenceModel: @unchecked Sendable {
                 switch op {
                 case .convolution(let conv) where conv.geometry.isWinogradCandidate:
                     var best = conv, bestTime = Double.infinity
-                    for algorithm in [ConvolutionAlgorithm.im2col, .winograd] {
+                    for algorithm in ConvolutionAlgorithm.candidates(for: conv.geometry) {
                         var candidate = conv
                         candidate.algorithm = algorithm
                         candidate.pack()

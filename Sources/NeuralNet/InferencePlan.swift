@@ -1,9 +1,29 @@
 import Tensor
 
-/// How a convolution is computed at inference.
-public enum ConvolutionAlgorithm: String, Sendable, Codable {
+/// How a convolution is computed.
+public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     case im2col
-    case winograd
+    case winograd2x2 = "winograd-f2x2"
+    case winograd4x4 = "winograd-f4x4"
+
+    public var winogradVariant: Winograd.Variant? {
+        switch self {
+        case .im2col: nil
+        case .winograd2x2: .f2x2
+        case .winograd4x4: .f4x4
+        }
+    }
+
+    /// The algorithms that can compute a convolution of this shape.
+    public static func candidates(for g: ConvGeometry) -> [ConvolutionAlgorithm] {
+        g.isWinogradCandidate ? allCases : [.im2col]
+    }
+
+    /// The default choice without timing: Winograd F(4×4) once both channel counts are wide
+    /// enough for its 36 GEMMs to run near peak; the 3-channel stem stays on im2col (K = 27).
+    public static func preferred(for g: ConvGeometry) -> ConvolutionAlgorithm {
+        g.isWinogradCandidate && g.inChannels >= 16 && g.outChannels >= 16 ? .winograd4x4 : .im2col
+    }
 }
 
 /// A convolution with its BatchNorm folded in and its ReLU fused: `relu(W'·x + b')` with
@@ -20,7 +40,7 @@ struct FusedConvolution: @unchecked Sendable {
     /// Packed for the kernels once planning is over.
     private(set) var weightBuffer = FloatBuffer(count: 0)
     private(set) var biasBuffer = FloatBuffer(count: 0)
-    /// Winograd-transformed weights [16, OC, C], present when `algorithm == .winograd`.
+    /// Winograd-transformed weights [α², OC, C], present when the algorithm is a Winograd variant.
     private(set) var transformed = FloatBuffer(count: 0)
 
     mutating func fold(scale: [Float], shift: [Float]) {
@@ -36,10 +56,13 @@ struct FusedConvolution: @unchecked Sendable {
     mutating func pack() {
         weightBuffer = FloatBuffer(weight)
         biasBuffer = FloatBuffer(bias)
-        if algorithm == .winograd {
-            transformed = FloatBuffer(count: 16 * geometry.outChannels * geometry.inChannels)
-            Winograd.transformWeights(weightBuffer.pointer, outChannels: geometry.outChannels,
+        if let variant = algorithm.winogradVariant {
+            transformed = FloatBuffer(count: variant.transformedWeightCount(
+                outChannels: geometry.outChannels, inChannels: geometry.inChannels))
+            Winograd.transformWeights(variant, weightBuffer.pointer, outChannels: geometry.outChannels,
                                       inChannels: geometry.inChannels, into: transformed.pointer)
+        } else {
+            transformed = FloatBuffer(count: 0)
         }
     }
 
@@ -47,11 +70,11 @@ struct FusedConvolution: @unchecked Sendable {
              residual: UnsafePointer<Float>? = nil, relu: Bool? = nil,
              pool: ComputePool, scratch: [ScratchBuffer]) {
         let epilogue = Epilogue(bias: biasBuffer.pointer, residual: residual, relu: relu ?? self.relu)
-        switch algorithm {
-        case .winograd:
-            Winograd.forward(geometry, batch: batch, input: input, transformedWeight: transformed.pointer,
-                             epilogue: epilogue, output: output, pool: pool, scratch: scratch)
-        case .im2col:
+        if let variant = algorithm.winogradVariant {
+            Winograd.forward(geometry, variant: variant, batch: batch, input: input,
+                             transformedWeight: transformed.pointer, epilogue: epilogue, output: output,
+                             pool: pool, scratch: scratch)
+        } else {
             Convolution.forward(geometry, batch: batch, input: input, weight: weightBuffer.pointer,
                                 epilogue: epilogue, output: output, pool: pool, scratch: scratch)
         }
@@ -106,7 +129,7 @@ struct InferencePlanBuilder {
         let bias = conv.bias.map { Array(UnsafeBufferPointer(start: parameters.value($0), count: $0.count)) }
             ?? Array(repeating: 0, count: g.outChannels)
         let fused = FusedConvolution(geometry: g, weight: weight, bias: bias,
-                                     algorithm: Conv2D.prefersWinograd(g) ? .winograd : .im2col)
+                                     algorithm: .preferred(for: g))
         append(.convolution(fused), output: conv.outputShape)
     }
 

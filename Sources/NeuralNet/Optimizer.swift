@@ -89,8 +89,10 @@ public final class Optimizer {
         }
         step += 1
         for (fullRange, decays) in decays {
-            let range = max(fullRange.lowerBound, trainableOffset)..<fullRange.upperBound
-            guard !range.isEmpty else { continue }
+            // A tensor wholly inside the frozen prefix has lower > upper: skip it before forming a Range.
+            let lower = max(fullRange.lowerBound, trainableOffset)
+            guard lower < fullRange.upperBound else { continue }
+            let range = lower..<fullRange.upperBound
             let wd = decays ? config.weightDecay : 0
             switch config.kind {
             case .sgd(let momentum, let nesterov):

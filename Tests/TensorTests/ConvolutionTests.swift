@@ -54,11 +54,12 @@ import Testing
     }
 
     static let winogradShapes: [(c: Int, oc: Int, h: Int, w: Int)] = [
-        (1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (4, 8, 2, 3), (16, 16, 16, 16), (5, 3, 13, 6),
+        (1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (4, 8, 2, 3), (16, 16, 16, 16), (5, 3, 13, 6), (2, 4, 11, 14),
     ]
 
-    @Test(arguments: winogradShapes, [1, 2])
-    func winogradMatchesReference(shape: (c: Int, oc: Int, h: Int, w: Int), threads: Int) {
+    @Test(arguments: winogradShapes, Winograd.Variant.allCases)
+    func winogradMatchesReference(shape: (c: Int, oc: Int, h: Int, w: Int), variant: Winograd.Variant) {
+        let threads = shape.c % 2 + 1
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
                              kernel: 3, stride: 1, padding: 1)
         let batch = 3
@@ -66,14 +67,14 @@ import Testing
         let weight = randomArray(g.outChannels * g.patchSize, seed: 8)
         let bias = randomArray(g.outChannels, seed: 9)
         let residual = randomArray(g.outChannels * batch * g.outputPlane, seed: 10)
-        let u = [Float](repeating: 0, count: 16 * g.outChannels * g.inChannels).withBuffer {
-            Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, into: $0)
+        let u = [Float](repeating: 0, count: variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels)).withBuffer {
+            Winograd.transformWeights(variant, weight, outChannels: g.outChannels, inChannels: g.inChannels, into: $0)
         }
         let pool = ComputePool(threads: threads)
         let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
             bias.withUnsafeBufferPointer { b in
                 residual.withUnsafeBufferPointer { r in
-                    Winograd.forward(g, batch: batch, input: input, transformedWeight: u,
+                    Winograd.forward(g, variant: variant, batch: batch, input: input, transformedWeight: u,
                                      epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
                                      output: out, pool: pool, scratch: scratch(pool))
                 }
@@ -94,7 +95,7 @@ import Testing
         }
         let back = ConvGeometry(inChannels: 4, outChannels: 3, height: 6, width: 5, kernel: 3, stride: 1, padding: 1)
         let u = [Float](repeating: 0, count: 16 * 12).withBuffer {
-            Winograd.transformWeights(adjoint, outChannels: 3, inChannels: 4, into: $0)
+            Winograd.transformWeights(.f2x2, adjoint, outChannels: 3, inChannels: 4, into: $0)
         }
         let pool = ComputePool(threads: 2)
         let gradInput = [Float](repeating: .nan, count: 3 * batch * 30).withBuffer { out in
@@ -108,8 +109,9 @@ import Testing
 
 /// The Winograd weight gradient against the direct-loop reference.
 @Suite struct WinogradWeightGradientTests {
-    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (5, 5, 16, 16)], [1, 2])
-    func matchesReference(shape: (Int, Int, Int, Int), threads: Int) {
+    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (5, 5, 16, 16)], Winograd.Variant.allCases)
+    func matchesReference(shape: (Int, Int, Int, Int), variant: Winograd.Variant) {
+        let threads = shape.0 % 2 + 1
         let g = ConvGeometry(inChannels: shape.0, outChannels: shape.1, height: shape.2, width: shape.3,
                              kernel: 3, stride: 1, padding: 1)
         let batch = 3
@@ -117,7 +119,7 @@ import Testing
         let gradOutput = randomArray(g.outChannels * batch * g.outputPlane, seed: 32)
         let pool = ComputePool(threads: threads)
         let gradWeight = [Float](repeating: 0.5, count: g.outChannels * g.patchSize).withBuffer { gw in
-            Winograd.backwardWeight(g, batch: batch, input: input, gradOutput: gradOutput, gradWeight: gw,
+            Winograd.backwardWeight(g, variant: variant, batch: batch, input: input, gradOutput: gradOutput, gradWeight: gw,
                                     pool: pool, scratch: scratch(pool), partials: scratch(pool))
         }
         let expected = ConvolutionReference.backwardWeight(g, batch: batch, input: input, gradOutput: gradOutput)

@@ -80,15 +80,14 @@ struct EngineBench: ParsableCommand {
             for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
             for i in 0..<weight.count { weight[i] = Float(i % 7) * 0.01 }
             let seconds: Double
-            switch conv.algorithm {
-            case .winograd:
-                let u = FloatBuffer(count: 16 * g.outChannels * g.inChannels)
-                Winograd.transformWeights(weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
+            if let variant = conv.algorithm.winogradVariant {
+                let u = FloatBuffer(count: variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
+                Winograd.transformWeights(variant, weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
                 seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                    Winograd.forward(g, batch: batch, input: input.pointer, transformedWeight: u.pointer,
+                    Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
                                      epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
                 }
-            case .im2col:
+            } else {
                 seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
                     Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
                                         epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
