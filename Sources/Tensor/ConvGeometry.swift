@@ -28,8 +28,10 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         self.padding = padding
     }
 
-    public var outHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
-    public var outWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// 0 when the padded input is smaller than the window: Swift's `/` truncates toward zero, so the
+    /// plain formula would report a spurious row (or a negative size) there.
+    public var outHeight: Int { height + 2 * padding < kernelHeight ? 0 : (height + 2 * padding - kernelHeight) / stride + 1 }
+    public var outWidth: Int { width + 2 * padding < kernelWidth ? 0 : (width + 2 * padding - kernelWidth) / stride + 1 }
     /// Rows of the im2col matrix: the length of one flattened receptive field.
     public var patchSize: Int { inChannels * kernelHeight * kernelWidth }
     public var inputPlane: Int { height * width }

@@ -60,8 +60,8 @@ public enum Winograd {
         }
 
         var chunkCapacity: Int { rowsPerChunk * tilesWide }
-        /// Per-row scratch for the transforms: 12 padded rows.
-        var rowScratch: Int { 12 * (tile * tilesWide + 8) }
+        /// Per-row scratch for the transforms: up to 12 phase-split rows and one padded copy.
+        var rowScratch: Int { 13 * (tile * (tilesWide + 1) + 16) }
     }
 
     /// weight [OC, C, 3, 3] → U [α², OC, C], U = G·g·Gᵀ.

@@ -4,46 +4,56 @@ enum WinogradF2: WinogradTransforms {
     /// G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]]
     static let g: [[Float]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
 
-    /// V[ξ, c, t] = (Bᵀ·d·B)[ξ] for the 4×4 input patch d of each tile t in `tileRows`, zero
+    /// V[ξ, c, t] = (Bᵀ·d·B)[ξ] for the 4×4 input patch d of each tile in `tileRows`, zero
     /// outside the image. Bᵀ = [[1,0,−1,0],[0,1,1,0],[0,−1,1,0],[0,1,0,−1]].
+    ///
+    /// Input rows are split into even and odd phases, `P_k[j] = row[2j + k − 1]`, so tile tx reads
+    /// `P_0[tx], P_1[tx], P_0[tx+1], P_1[tx+1]`: unit-stride over tiles, four tiles per SIMD op.
     static func transformInput(
-        _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, tileRows: Range<Int>, tiling: Winograd.Tiling,
-        into v: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
+        _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, tileRows: Range<Int>,
+        tiling: Winograd.Tiling, into v: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
     ) {
         let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
         let count = tileRows.count * tw, plane = g.inChannels * count
-        let padded = 2 * tw + 2  // columns −1 … 2·tw
-        let p = (rows, rows + padded, rows + 2 * padded, rows + 3 * padded)
+        let phase = tw + 1, rowLength = 2 * phase
+        @inline(__always) func d(_ i: Int) -> UnsafeMutablePointer<Float> { rows + i * rowLength }
+        let padRow = rows + 4 * rowLength
         for c in 0..<g.inChannels {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
                 let image = input + (c * batch + n) * h * w
-                // The four input rows of this tile row, zero-padded on both sides.
                 for i in 0..<4 {
-                    let dst = i == 0 ? p.0 : i == 1 ? p.1 : i == 2 ? p.2 : p.3
-                    let y = ty * 2 - 1 + i
-                    dst.update(repeating: 0, count: padded)
-                    if y >= 0 && y < h { (dst + 1).update(from: image + y * w, count: w) }
+                    let dst = d(i), y = ty * 2 - 1 + i
+                    guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
+                    deinterleave(image + y * w, width: w, phases: 2, length: phase, into: dst, pad: padRow)
                 }
                 // Bᵀ·d on rows, in place: q0 = d0 − d2, q1 = d1 + d2, q2 = d2 − d1, q3 = d1 − d3.
-                for x in 0..<padded {
-                    let d0 = p.0[x], d1 = p.1[x], d2 = p.2[x], d3 = p.3[x]
-                    p.0[x] = d0 - d2
-                    p.1[x] = d1 + d2
-                    p.2[x] = d2 - d1
-                    p.3[x] = d1 - d3
+                var x = 0
+                while x < rowLength {
+                    let lanes = min(4, rowLength - x)
+                    let a0 = load(d(0) + x, lanes), a1 = load(d(1) + x, lanes)
+                    let a2 = load(d(2) + x, lanes), a3 = load(d(3) + x, lanes)
+                    store(a0 - a2, d(0) + x, lanes)
+                    store(a1 + a2, d(1) + x, lanes)
+                    store(a2 - a1, d(2) + x, lanes)
+                    store(a1 - a3, d(3) + x, lanes)
+                    x += lanes
                 }
-                // (Bᵀ·d)·B on columns: tile tx reads padded columns 2tx … 2tx+3.
+                // (Bᵀ·d)·B on columns, four tiles at a time.
                 let base = v + c * count + localRow * tw
                 for i in 0..<4 {
-                    let q = i == 0 ? p.0 : i == 1 ? p.1 : i == 2 ? p.2 : p.3
-                    let o0 = base + (4 * i) * plane, o1 = o0 + plane, o2 = o1 + plane, o3 = o2 + plane
-                    for tx in 0..<tw {
-                        let a0 = q[2 * tx], a1 = q[2 * tx + 1], a2 = q[2 * tx + 2], a3 = q[2 * tx + 3]
-                        o0[tx] = a0 - a2
-                        o1[tx] = a1 + a2
-                        o2[tx] = a2 - a1
-                        o3[tx] = a1 - a3
+                    let row = d(i)
+                    let out = base + (4 * i) * plane
+                    var tx = 0
+                    while tx < tw {
+                        let lanes = min(4, tw - tx)
+                        let a0 = load(row + tx, lanes), a1 = load(row + phase + tx, lanes)
+                        let a2 = load(row + tx + 1, lanes), a3 = load(row + phase + tx + 1, lanes)
+                        store(a0 - a2, out + tx, lanes)
+                        store(a1 + a2, out + plane + tx, lanes)
+                        store(a2 - a1, out + 2 * plane + tx, lanes)
+                        store(a1 - a3, out + 3 * plane + tx, lanes)
+                        tx += lanes
                     }
                 }
             }

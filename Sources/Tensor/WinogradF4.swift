@@ -15,51 +15,61 @@ enum WinogradF4: WinogradTransforms {
     ]
 
     /// V[ξ, c, t] = (Bᵀ·d·B)[ξ] for the 6×6 input patch d (rows 4ty−1 …, columns 4tx−1 …) of each tile.
+    ///
+    /// Each input row is first split into four phase arrays, `P_k[j] = row[4j + k − 1]`, so tile tx
+    /// reads `P_0[tx], P_1[tx], P_2[tx], P_3[tx], P_0[tx+1], P_1[tx+1]`: every access in the column
+    /// transform is unit-stride over tiles and runs four tiles per SIMD instruction.
     static func transformInput(
         _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, tileRows: Range<Int>,
         tiling: Winograd.Tiling, into v: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
     ) {
         let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
         let count = tileRows.count * tw, plane = g.inChannels * count
-        let padded = 4 * tw + 2  // columns −1 … 4·tw
-        @inline(__always) func d(_ i: Int) -> UnsafeMutablePointer<Float> { rows + i * padded }
-        @inline(__always) func q(_ i: Int) -> UnsafeMutablePointer<Float> { rows + (6 + i) * padded }
+        let phase = tw + 1, rowLength = 4 * phase
+        @inline(__always) func d(_ i: Int) -> UnsafeMutablePointer<Float> { rows + i * rowLength }
+        @inline(__always) func q(_ i: Int) -> UnsafeMutablePointer<Float> { rows + (6 + i) * rowLength }
+        let padRow = rows + 12 * rowLength
         for c in 0..<g.inChannels {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
                 let image = input + (c * batch + n) * h * w
                 for i in 0..<6 {
-                    let y = ty * 4 - 1 + i
-                    d(i).update(repeating: 0, count: padded)
-                    if y >= 0 && y < h { (d(i) + 1).update(from: image + y * w, count: w) }
+                    let dst = d(i), y = ty * 4 - 1 + i
+                    guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
+                    deinterleave(image + y * w, width: w, phases: 4, length: phase, into: dst, pad: padRow)
                 }
-                // Bᵀ·d on rows, vectorised over the padded width.
-                let (d0, d1, d2, d3, d4, d5) = (d(0), d(1), d(2), d(3), d(4), d(5))
-                let (q0, q1, q2, q3, q4, q5) = (q(0), q(1), q(2), q(3), q(4), q(5))
-                for x in 0..<padded {
-                    let a0 = d0[x], a1 = d1[x], a2 = d2[x], a3 = d3[x], a4 = d4[x], a5 = d5[x]
-                    q0[x] = 4 * a0 - 5 * a2 + a4
-                    q1[x] = -4 * (a1 + a2) + a3 + a4
-                    q2[x] = 4 * (a1 - a2) - a3 + a4
-                    q3[x] = 2 * (a3 - a1) - a2 + a4
-                    q4[x] = 2 * (a1 - a3) - a2 + a4
-                    q5[x] = 4 * a1 - 5 * a3 + a5
+                // Bᵀ·d on rows, elementwise over the phase arrays.
+                var x = 0
+                while x < rowLength {
+                    let lanes = min(4, rowLength - x)
+                    let a0 = load(d(0) + x, lanes), a1 = load(d(1) + x, lanes), a2 = load(d(2) + x, lanes)
+                    let a3 = load(d(3) + x, lanes), a4 = load(d(4) + x, lanes), a5 = load(d(5) + x, lanes)
+                    store(4 * a0 - 5 * a2 + a4, q(0) + x, lanes)
+                    store(-4 * (a1 + a2) + a3 + a4, q(1) + x, lanes)
+                    store(4 * (a1 - a2) - a3 + a4, q(2) + x, lanes)
+                    store(2 * (a3 - a1) - a2 + a4, q(3) + x, lanes)
+                    store(2 * (a1 - a3) - a2 + a4, q(4) + x, lanes)
+                    store(4 * a1 - 5 * a3 + a5, q(5) + x, lanes)
+                    x += lanes
                 }
-                // (Bᵀ·d)·B on columns: tile tx reads padded columns 4tx … 4tx+5.
+                // (Bᵀ·d)·B on columns, four tiles at a time.
                 let base = v + c * count + localRow * tw
                 for i in 0..<6 {
                     let row = q(i)
-                    let o0 = base + (6 * i) * plane, o1 = o0 + plane, o2 = o1 + plane
-                    let o3 = o2 + plane, o4 = o3 + plane, o5 = o4 + plane
-                    for tx in 0..<tw {
-                        let p = row + 4 * tx
-                        let a0 = p[0], a1 = p[1], a2 = p[2], a3 = p[3], a4 = p[4], a5 = p[5]
-                        o0[tx] = 4 * a0 - 5 * a2 + a4
-                        o1[tx] = -4 * (a1 + a2) + a3 + a4
-                        o2[tx] = 4 * (a1 - a2) - a3 + a4
-                        o3[tx] = 2 * (a3 - a1) - a2 + a4
-                        o4[tx] = 2 * (a1 - a3) - a2 + a4
-                        o5[tx] = 4 * a1 - 5 * a3 + a5
+                    let out = base + (6 * i) * plane
+                    var tx = 0
+                    while tx < tw {
+                        let lanes = min(4, tw - tx)
+                        let a0 = load(row + tx, lanes), a1 = load(row + phase + tx, lanes)
+                        let a2 = load(row + 2 * phase + tx, lanes), a3 = load(row + 3 * phase + tx, lanes)
+                        let a4 = load(row + tx + 1, lanes), a5 = load(row + phase + tx + 1, lanes)
+                        store(4 * a0 - 5 * a2 + a4, out + tx, lanes)
+                        store(-4 * (a1 + a2) + a3 + a4, out + plane + tx, lanes)
+                        store(4 * (a1 - a2) - a3 + a4, out + 2 * plane + tx, lanes)
+                        store(2 * (a3 - a1) - a2 + a4, out + 3 * plane + tx, lanes)
+                        store(2 * (a1 - a3) - a2 + a4, out + 4 * plane + tx, lanes)
+                        store(4 * a1 - 5 * a3 + a5, out + 5 * plane + tx, lanes)
+                        tx += lanes
                     }
                 }
             }
