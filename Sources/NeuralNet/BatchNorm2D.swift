@@ -57,11 +57,8 @@ final class BatchNorm2D: Layer {
                         let src = x.pointer + ch * m, dst = out.pointer + ch * m
                         var mu: Float, inv: Float
                         if usedBatchStatistics {
-                            var sum: Double = 0
-                            for i in 0..<m { sum += Double(src[i]) }
-                            let mean = sum / Double(m)
-                            var squares: Double = 0
-                            for i in 0..<m { let d = Double(src[i]) - mean; squares += d * d }
+                            let mean = Elementwise.sum(src, count: m) / Double(m)
+                            let squares = Elementwise.sumOfSquaredDeviations(src, count: m, mean: Float(mean))
                             let variance = squares / Double(m)
                             mu = Float(mean)
                             inv = Float(1 / (variance + Double(epsilon)).squareRoot())

@@ -17,7 +17,7 @@ final class ReLU: Layer {
         let out = output.take(x.count)
         let (src, dst) = (x.pointer, out.pointer)
         context.pool.forEachRange(x.count, granularity: 1024) { _, range in
-            for i in range { dst[i] = max(src[i], 0) }
+            Elementwise.relu(src + range.lowerBound, into: dst + range.lowerBound, count: range.count)
         }
         let y = Activation(shape: outputShape, batch: x.batch, buffer: out)
         result = y
@@ -30,7 +30,8 @@ final class ReLU: Layer {
         let dx = gradInput.take(y.count)
         let (out, grad, dst) = (y.pointer, dy.pointer, dx.pointer)
         context.pool.forEachRange(y.count, granularity: 1024) { _, range in
-            for i in range { dst[i] = out[i] > 0 ? grad[i] : 0 }
+            let lo = range.lowerBound
+            Elementwise.reluBackward(output: out + lo, gradOutput: grad + lo, into: dst + lo, count: range.count)
         }
         return Activation(shape: inputShape, batch: y.batch, buffer: dx)
     }

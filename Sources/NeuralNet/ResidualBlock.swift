@@ -63,7 +63,7 @@ final class ResidualBlock: Layer {
         guard let y = sum else { preconditionFailure("\(name): backward before forward") }
         // Through the final ReLU: both branches receive the same gradient.
         let dsum = gradInput.take(y.count)
-        for i in 0..<y.count { dsum.pointer[i] = y.pointer[i] > 0 ? dy.pointer[i] : 0 }
+        Elementwise.reluBackward(output: y.pointer, gradOutput: dy.pointer, into: dsum.pointer, count: y.count)
         let g = Activation(shape: outputShape, batch: y.batch, buffer: dsum)
         var dMain: Activation? = g
         for (index, layer) in main.enumerated().reversed() {

@@ -9,6 +9,10 @@ public enum Pooling {
         argmax: UnsafeMutablePointer<Int32>?, pool: ComputePool
     ) {
         let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
+        if argmax == nil && g.kernelHeight == 2 && g.kernelWidth == 2 && g.stride == 2 && g.padding == 0 {
+            maxForward2x2(g, planes: planes, input: input, output: output, pool: pool)
+            return
+        }
         pool.forEachRange(planes) { _, range in
             for p in range {
                 let src = input + p * hw, dst = output + p * ohw
@@ -30,6 +34,36 @@ public enum Pooling {
                         }
                         dst[y * ow + x] = best
                         argmax?[p * ohw + y * ow + x] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inference fast path for the common 2×2/2 window: four tiles per SIMD op via a stride-2
+    /// deinterleave of each input row pair. Same results as the generic loop (NaN aside).
+    static func maxForward2x2(
+        _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        pool: ComputePool
+    ) {
+        let (oh, ow, w, hw, ohw) = (g.outHeight, g.outWidth, g.width, g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                let src = input + p * hw, dst = output + p * ohw
+                for y in 0..<oh {
+                    let top = src + 2 * y * w, bottom = top + w, out = dst + y * ow
+                    var x = 0
+                    while x + 4 <= ow {
+                        let a = UnsafeRawPointer(top + 2 * x).loadUnaligned(as: SIMD8<Float>.self)
+                        let b = UnsafeRawPointer(bottom + 2 * x).loadUnaligned(as: SIMD8<Float>.self)
+                        let m = pointwiseMax(a, b)
+                        let pairs = pointwiseMax(SIMD4(m[0], m[2], m[4], m[6]), SIMD4(m[1], m[3], m[5], m[7]))
+                        UnsafeMutableRawPointer(out + x).storeBytes(of: pairs, as: SIMD4<Float>.self)
+                        x += 4
+                    }
+                    while x < ow {
+                        out[x] = max(max(top[2 * x], top[2 * x + 1]), max(bottom[2 * x], bottom[2 * x + 1]))
+                        x += 1
                     }
                 }
             }

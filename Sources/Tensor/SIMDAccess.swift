@@ -17,16 +17,16 @@ func store(_ value: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int
     for l in 0..<lanes { p[l] = value[l] }
 }
 
-/// Splits one image row into `phases` interleaved phase arrays with one zero of left padding:
-/// `output[k·length + j] = row[phases·j + k − 1]` (zero outside the row), `length` floats each.
-/// `pad` is scratch of at least `phases·length + 16` floats.
+/// Splits one image row into `phases` interleaved phase arrays after `leftPadding` zeros:
+/// `output[k·length + j] = row[phases·j + k − leftPadding]` (zero outside the row), `length`
+/// floats each. `pad` is scratch of at least `phases·length + 16` floats.
 @inline(__always)
-func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: Int,
+func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: Int, leftPadding: Int = 1,
                   into output: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>) {
     let padded = phases &* length
-    pad[0] = 0
-    (pad + 1).update(from: row, count: width)
-    (pad + 1 + width).update(repeating: 0, count: padded &- width &+ 15)
+    pad.update(repeating: 0, count: leftPadding)
+    (pad + leftPadding).update(from: row, count: width)
+    (pad + leftPadding + width).update(repeating: 0, count: max(0, padded &- width &- leftPadding) &+ 16)
     var j = 0
     if phases == 4 {
         while j &+ 4 <= length {
@@ -48,5 +48,62 @@ func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: 
     while j < length {
         for k in 0..<phases { output[k &* length &+ j] = pad[phases &* j &+ k] }
         j &+= 1
+    }
+}
+
+/// Elementwise kernels shared by layers, written with explicit SIMD so they vectorise even though
+/// the compiler cannot prove the pointers don't alias.
+public enum Elementwise {
+    /// y = max(x, 0) over `count` floats (in place allowed).
+    public static func relu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let lanes = min(4, count - i)
+            store(pointwiseMax(load(x + i, lanes), SIMD4<Float>()), y + i, lanes)
+            i += lanes
+        }
+    }
+
+    /// dx = dy where y > 0, else 0.
+    public static func reluBackward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                    into dx: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let lanes = min(4, count - i)
+            let mask = load(y + i, lanes) .> SIMD4<Float>()
+            store(SIMD4<Float>().replacing(with: load(dy + i, lanes), where: mask), dx + i, lanes)
+            i += lanes
+        }
+    }
+
+    /// Σ x and Σ (x − mean)² helpers for BatchNorm, accumulated in four float lanes per block of
+    /// 256 and then in Double, which keeps long channels (N·H·W ≈ 10⁵) accurate.
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total: Double = 0, i = 0
+        while i < count {
+            let end = min(count, i + 256)
+            var acc = SIMD4<Float>()
+            while i < end { let lanes = min(4, end - i); acc += load(x + i, lanes); i += lanes }
+            total += Double(acc.sum())
+        }
+        return total
+    }
+
+    public static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: Float) -> Double {
+        var total: Double = 0, i = 0
+        let m = SIMD4<Float>(repeating: mean)
+        while i < count {
+            let end = min(count, i + 256)
+            var acc = SIMD4<Float>()
+            while i < end {
+                let lanes = min(4, end - i)
+                var d = load(x + i, lanes) - m
+                if lanes < 4 { for l in lanes..<4 { d[l] = 0 } }
+                acc += d * d
+                i += lanes
+            }
+            total += Double(acc.sum())
+        }
+        return total
     }
 }

@@ -17,7 +17,7 @@ protocol WinogradTransforms {
                                 rows: UnsafeMutablePointer<Float>)
     /// gradOutput [OC, N, H, W] → A·∂Y·Aᵀ [α², OC, tiles].
     static func transformGradient(_ g: ConvGeometry, batch: Int, gradOutput: UnsafePointer<Float>, tileRows: Range<Int>,
-                                  tiling: Winograd.Tiling, into out: UnsafeMutablePointer<Float>)
+                                  tiling: Winograd.Tiling, into out: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>)
 }
 
 /// Winograd convolution for "same" 3×3 stride-1 layers.
@@ -189,7 +189,7 @@ public enum Winograd {
                 let r1 = min(r0 + tiling.rowsPerChunk, range.upperBound)
                 let count = (r1 - r0) * tiling.tilesWide
                 T.transformInput(g, batch: batch, input: input, tileRows: r0..<r1, tiling: tiling, into: v, rows: rows)
-                T.transformGradient(g, batch: batch, gradOutput: gradOutput, tileRows: r0..<r1, tiling: tiling, into: dy)
+                T.transformGradient(g, batch: batch, gradOutput: gradOutput, tileRows: r0..<r1, tiling: tiling, into: dy, rows: rows)
                 for xi in 0..<points {
                     BLAS.sgemm(transB: true, m: oc, n: c, k: count, a: dy + xi * oc * count, lda: count,
                                b: v + xi * c * count, ldb: count, beta: 1, c: du + xi * oc * c, ldc: c)

@@ -129,7 +129,7 @@ enum WinogradF2: WinogradTransforms {
     /// image), A = [[1,0],[1,1],[1,−1],[0,−1]].
     static func transformGradient(
         _ g: ConvGeometry, batch: Int, gradOutput: UnsafePointer<Float>, tileRows: Range<Int>, tiling: Winograd.Tiling,
-        into out: UnsafeMutablePointer<Float>
+        into out: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
     ) {
         let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
         let count = tileRows.count * tw, plane = g.outChannels * count

@@ -148,40 +148,58 @@ enum WinogradF4: WinogradTransforms {
 
     /// Ĝ[ξ, o, t] = (A·∂y·Aᵀ)[ξ] for the 4×4 output-gradient tile ∂y (zero outside the image).
     /// A·y for a 4-vector y is (y0, Σy, y0−y1+y2−y3, y0+2y1+4y2+8y3, y0−2y1+4y2−8y3, y3).
+    /// Rows are phase-split (`P_k[tx] = row[4tx + k]`) so four tiles go through each SIMD op.
     static func transformGradient(
         _ g: ConvGeometry, batch: Int, gradOutput: UnsafePointer<Float>, tileRows: Range<Int>,
-        tiling: Winograd.Tiling, into out: UnsafeMutablePointer<Float>
+        tiling: Winograd.Tiling, into out: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
     ) {
         let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
         let count = tileRows.count * tw, plane = g.outChannels * count
-        @inline(__always) func expand(_ y: SIMD4<Float>) -> (Float, Float, Float, Float, Float, Float) {
-            (y[0], y[0] + y[1] + y[2] + y[3], y[0] - y[1] + y[2] - y[3],
-             y[0] + 2 * y[1] + 4 * y[2] + 8 * y[3], y[0] - 2 * y[1] + 4 * y[2] - 8 * y[3], y[3])
+        let phase = tw + 1, rowLength = 4 * phase
+        let padRow = rows + 4 * rowLength
+        @inline(__always) func expand(_ y0: SIMD4<Float>, _ y1: SIMD4<Float>, _ y2: SIMD4<Float>, _ y3: SIMD4<Float>)
+            -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+            let p02 = y0 + y2, p13 = y1 + y3, q02 = y0 + 4 * y2, q13 = 2 * y1 + 8 * y3
+            return (y0, p02 + p13, p02 - p13, q02 + q13, q02 - q13, y3)
         }
         for o in 0..<g.outChannels {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
                 let image = gradOutput + (o * batch + n) * h * w
+                for rr in 0..<4 {
+                    let y = ty * 4 + rr, dst = rows + rr * rowLength
+                    if y < h {
+                        deinterleave(image + y * w, width: w, phases: 4, length: phase, leftPadding: 0, into: dst, pad: padRow)
+                    } else {
+                        dst.update(repeating: 0, count: rowLength)
+                    }
+                }
                 let base = out + o * count + localRow * tw
-                for tx in 0..<tw {
-                    // Rows of the tile, each expanded along x: e_r = A·row_r (6 values).
-                    @inline(__always) func expandedRow(_ rr: Int) -> SIMD8<Float> {
-                        let y = ty * 4 + rr
-                        guard y < h else { return SIMD8() }
-                        var row = SIMD4<Float>()
-                        for k in 0..<4 where tx * 4 + k < w { row[k] = image[y * w + tx * 4 + k] }
-                        let x = expand(row)
-                        return SIMD8(x.0, x.1, x.2, x.3, x.4, x.5, 0, 0)
+                var tx = 0
+                while tx < tw {
+                    let lanes = min(4, tw - tx)
+                    @inline(__always) func row(_ rr: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+                        let p = rows + rr * rowLength + tx
+                        return expand(load(p, lanes), load(p + phase, lanes), load(p + 2 * phase, lanes), load(p + 3 * phase, lanes))
                     }
-                    // Then along y: column j of the 6×6 result is A·(e[0][j], …, e[3][j]).
-                    let s0 = expandedRow(0), s1 = expandedRow(1), s2 = expandedRow(2), s3 = expandedRow(3)
-                    let rowsOut = (s0, s0 + s1 + s2 + s3, s0 - s1 + s2 - s3,
-                                   s0 + 2 * s1 + 4 * s2 + 8 * s3, s0 - 2 * s1 + 4 * s2 - 8 * s3, s3)
-                    @inline(__always) func store(_ i: Int, _ value: SIMD8<Float>) {
-                        for j in 0..<6 { base[(6 * i + j) * plane + tx] = value[j] }
+                    let e0 = row(0), e1 = row(1), e2 = row(2), e3 = row(3)
+                    @inline(__always) func column(_ j: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>) {
+                        let v = expand(a, b, c, d)
+                        let p = base + j * plane + tx
+                        store(v.0, p, lanes)
+                        store(v.1, p + 6 * plane, lanes)
+                        store(v.2, p + 12 * plane, lanes)
+                        store(v.3, p + 18 * plane, lanes)
+                        store(v.4, p + 24 * plane, lanes)
+                        store(v.5, p + 30 * plane, lanes)
                     }
-                    store(0, rowsOut.0); store(1, rowsOut.1); store(2, rowsOut.2)
-                    store(3, rowsOut.3); store(4, rowsOut.4); store(5, rowsOut.5)
+                    column(0, e0.0, e1.0, e2.0, e3.0)
+                    column(1, e0.1, e1.1, e2.1, e3.1)
+                    column(2, e0.2, e1.2, e2.2, e3.2)
+                    column(3, e0.3, e1.3, e2.3, e3.3)
+                    column(4, e0.4, e1.4, e2.4, e3.4)
+                    column(5, e0.5, e1.5, e2.5, e3.5)
+                    tx += lanes
                 }
             }
         }

@@ -66,3 +66,47 @@ import Testing
         #expect(back == src)
     }
 }
+
+@Suite struct MaxPoolFastPathTests {
+    /// The 2×2/2 SIMD path (taken when no argmax is requested) against the generic loop.
+    @Test(arguments: [(8, 8), (7, 9), (16, 6), (2, 2), (5, 19)])
+    func matchesGenericLoop(height: Int, width: Int) {
+        let g = ConvGeometry(inChannels: 1, outChannels: 1, height: height, width: width, kernel: 2, stride: 2)
+        let planes = 3
+        let input = randomArray(planes * g.inputPlane, seed: 41)
+        let pool = ComputePool(threads: 2)
+        var argmax = [Int32](repeating: 0, count: planes * g.outputPlane)
+        let generic = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
+            argmax.withUnsafeMutableBufferPointer { a in
+                Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: a.baseAddress, pool: pool)
+            }
+        }
+        let fast = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
+            Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: nil, pool: pool)
+        }
+        #expect(fast == generic)
+    }
+}
+
+@Suite struct ElementwiseTests {
+    @Test(arguments: [1, 4, 7, 1031])
+    func reluAndBackwardMatchScalar(count: Int) {
+        let x = randomArray(count, seed: 51), dy = randomArray(count, seed: 52)
+        let y = [Float](repeating: .nan, count: count).withBuffer { Elementwise.relu(x, into: $0, count: count) }
+        #expect(y == x.map { max($0, 0) })
+        let dx = [Float](repeating: .nan, count: count).withBuffer {
+            Elementwise.reluBackward(output: y, gradOutput: dy, into: $0, count: count)
+        }
+        #expect(dx == zip(y, dy).map { $0 > 0 ? $1 : 0 })
+    }
+
+    @Test(arguments: [3, 256, 1000])
+    func sumsMatchDouble(count: Int) {
+        let x = randomArray(count, seed: 53, scale: 3)
+        let exact = x.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(Elementwise.sum(x, count: count) - exact) < 1e-3)
+        let mean = Float(exact / Double(count))
+        let squares = x.reduce(0.0) { $0 + Double($1 - mean) * Double($1 - mean) }
+        #expect(abs(Elementwise.sumOfSquaredDeviations(x, count: count, mean: mean) - squares) < 1e-2)
+    }
+}

@@ -16,24 +16,22 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Seconds per timed round (5 rounds, median reported).")
     var roundSeconds: Double = 0.25
 
-    @Flag(help: "Skip the resnet18 figures (they take the longest).")
-    var skipResnet = false
+    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18.")
+    var only: String = "sgemm,layers,infer,train,resnet18"
 
     @Flag(help: "Time with process CPU time instead of wall time (single-thread figures on a busy machine).")
     var cpuTime = false
-
-    @Flag(help: "Only the sgemm ceiling and per-layer convolution figures.")
-    var layersOnly = false
 
     func run() throws {
         #if DEBUG
         print("warning: debug build; benchmark figures are only meaningful with `swift run -c release`")
         #endif
         Measure.useProcessCPUTime = cpuTime
+        let sections = Set(only.split(separator: ",").map { String($0) })
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         print("# OpenBLAS \(BLAS.coreName), \(BLAS.processorCount) cores; \(BLAS.configuration)")
         var ceiling: [Int: Double] = [:]
-        for t in threadCounts {
+        for t in threadCounts where sections.contains("sgemm") || sections.contains("layers") {
             ceiling[t] = sgemmCeiling(threads: t)
             report("sgemm 1024x1024x1024 threads=\(t)", ceiling[t]!, "GFLOP/s")
         }
@@ -42,14 +40,16 @@ struct EngineBench: ParsableCommand {
         let network = try Network(spec: .sceneS(labels: labels), threads: 1, seed: 1)
         for t in threadCounts {
             let tuned32 = network.inferenceModel().tuned(batch: 32, threads: t)
-            convolutionFigures(tuned32, batch: 32, threads: t, ceiling: ceiling[t]!)
-            if layersOnly { continue }
-            inferenceFigures(tuned32, name: "scene-s", batch: 32, threads: t)
-            inferenceFigures(network.inferenceModel().tuned(batch: 1, threads: t), name: "scene-s", batch: 1, threads: t)
+            if sections.contains("layers") { convolutionFigures(tuned32, batch: 32, threads: t, ceiling: ceiling[t]!) }
+            if sections.contains("infer") {
+                inferenceFigures(tuned32, name: "scene-s", batch: 32, threads: t)
+                inferenceFigures(network.inferenceModel().tuned(batch: 1, threads: t), name: "scene-s", batch: 1, threads: t)
+            }
         }
-        if layersOnly { return }
-        for t in threadCounts { try trainingFigures(labels: labels, threads: t) }
-        if !skipResnet {
+        if sections.contains("train") {
+            for t in threadCounts { try trainingFigures(labels: labels, threads: t) }
+        }
+        if sections.contains("resnet18") {
             let resnet = try Network(spec: .resnet18(labels: (0..<1000).map { "c\($0)" }), threads: 1, seed: 2)
             for t in threadCounts {
                 inferenceFigures(resnet.inferenceModel().tuned(batch: 1, threads: t), name: "resnet18", batch: 1, threads: t)
