@@ -36,10 +36,13 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS", "SafeTensors"], swiftSettings: swiftSettings),
         // JPEG/PNG decoding and encoding, preprocessing into NCHW tensors, augmentation.
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "Tensor"], swiftSettings: swiftSettings),
+        // Datasets (ImageFolder, decoded cache, prefetching batches), the training loop, model directories.
+        .target(name: "Training", dependencies: ["NeuralNet", "Imaging", "Tensor", "SafeTensors", "DurableIO"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
-                "NeuralNet", "Tensor", "BLAS", "Imaging",
+                "NeuralNet", "Tensor", "BLAS", "Imaging", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -49,6 +52,8 @@ let package = Package(
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeuralNet", "Imaging", "Tensor"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
     ]
 )

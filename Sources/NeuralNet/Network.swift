@@ -15,6 +15,8 @@ public final class Network {
     public private(set) var frozenLayers = 0
     private var inputBuffer = ReusableBuffer()
     private var gradientBuffer = ReusableBuffer()
+    var headInput = ReusableBuffer()
+    var headGradient = ReusableBuffer()
     private var lastBatch = 0
 
     /// Builds the network with He-initialised weights from `seed`.

@@ -1,0 +1,61 @@
+import Foundation
+import Imaging
+import NeuralNet
+import Tensor
+
+/// Probabilities (and optionally embeddings) of a model over a set of decoded images.
+public struct Predictions: Sendable {
+    public let classCount: Int
+    /// [N, classes]
+    public var probabilities: [Float]
+    /// [N, E] when requested
+    public var embeddings: [Float]
+    public let embeddingSize: Int
+
+    public var count: Int { probabilities.count / max(classCount, 1) }
+
+    public func row(_ i: Int) -> ArraySlice<Float> { probabilities[(i * classCount)..<((i + 1) * classCount)] }
+
+    public func predictedLabel(_ i: Int) -> Int {
+        let r = row(i)
+        return r.indices.max { r[$0] < r[$1] }! - i * classCount
+    }
+
+    public func embedding(_ i: Int) -> [Float] { Array(embeddings[(i * embeddingSize)..<((i + 1) * embeddingSize)]) }
+
+    /// Runs `model` over `images` in batches on `threads` workers.
+    public static func compute(_ model: InferenceModel, images: DecodedImages, threads: Int,
+                               batchSize: Int = 32, withEmbeddings: Bool = false) -> Predictions {
+        let k = model.classCount, e = model.embeddingSize
+        var result = Predictions(classCount: k, probabilities: Array(repeating: 0, count: images.count * k),
+                                 embeddings: withEmbeddings ? Array(repeating: 0, count: images.count * e) : [],
+                                 embeddingSize: e)
+        guard images.count > 0 else { return result }
+        let spec = PreprocessSpec(model.spec.input)
+        let loader = BatchLoader(images: images, spec: spec, batchSize: batchSize)
+        let session = InferenceSession(model: model, threads: threads)
+        var offset = 0
+        loader.forEachBatch(epoch: 0, shuffle: false) { batch in
+            result.probabilities.withUnsafeMutableBufferPointer { p in
+                result.embeddings.withUnsafeMutableBufferPointer { emb in
+                    session.run(batch.input, batch: batch.count, probabilities: p.baseAddress! + offset * k,
+                                embeddings: withEmbeddings ? emb.baseAddress! + offset * e : nil)
+                }
+            }
+            offset += batch.count
+        }
+        return result
+    }
+
+    /// Mean cross-entropy and accuracy against `labels`.
+    public func lossAndAccuracy(labels: [Int]) -> (loss: Double, accuracy: Double) {
+        guard count > 0 else { return (0, 0) }
+        var loss = 0.0, correct = 0
+        for i in 0..<count {
+            loss -= log(Double(max(probabilities[i * classCount + labels[i]], 1e-12)))
+            if predictedLabel(i) == labels[i] { correct += 1 }
+        }
+        return (loss / Double(count), Double(correct) / Double(count))
+    }
+}
+
