@@ -19,18 +19,22 @@ func store(_ value: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int
 
 /// Splits one image row into `phases` interleaved phase arrays after `leftPadding` zeros:
 /// `output[k·length + j] = row[phases·j + k − leftPadding]` (zero outside the row), `length`
-/// floats each. `pad` is scratch of at least `phases·length + 16` floats.
+/// floats each. The interior is loaded straight from the row 16 (or 8) floats at a time; only the
+/// edges take the scalar path.
 @inline(__always)
 func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: Int, leftPadding: Int = 1,
-                  into output: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>) {
-    let padded = phases &* length
-    pad.update(repeating: 0, count: leftPadding)
-    (pad + leftPadding).update(from: row, count: width)
-    (pad + leftPadding + width).update(repeating: 0, count: max(0, padded &- width &- leftPadding) &+ 16)
+                  into output: UnsafeMutablePointer<Float>) {
     var j = 0
+    @inline(__always) func scalar(_ j: Int) {
+        for k in 0..<phases {
+            let x = phases &* j &+ k &- leftPadding
+            output[k &* length &+ j] = (x >= 0 && x < width) ? row[x] : 0
+        }
+    }
+    while j < length && phases &* j &- leftPadding < 0 { scalar(j); j &+= 1 }
     if phases == 4 {
-        while j &+ 4 <= length {
-            let v = UnsafeRawPointer(pad + 4 &* j).loadUnaligned(as: SIMD16<Float>.self)
+        while j &+ 4 <= length && phases &* (j &+ 4) &- leftPadding <= width {
+            let v = UnsafeRawPointer(row + (4 &* j &- leftPadding)).loadUnaligned(as: SIMD16<Float>.self)
             store(SIMD4(v[0], v[4], v[8], v[12]), output + j, 4)
             store(SIMD4(v[1], v[5], v[9], v[13]), output + length + j, 4)
             store(SIMD4(v[2], v[6], v[10], v[14]), output + 2 &* length + j, 4)
@@ -38,17 +42,14 @@ func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: 
             j &+= 4
         }
     } else if phases == 2 {
-        while j &+ 4 <= length {
-            let v = UnsafeRawPointer(pad + 2 &* j).loadUnaligned(as: SIMD8<Float>.self)
+        while j &+ 4 <= length && phases &* (j &+ 4) &- leftPadding <= width {
+            let v = UnsafeRawPointer(row + (2 &* j &- leftPadding)).loadUnaligned(as: SIMD8<Float>.self)
             store(SIMD4(v[0], v[2], v[4], v[6]), output + j, 4)
             store(SIMD4(v[1], v[3], v[5], v[7]), output + length + j, 4)
             j &+= 4
         }
     }
-    while j < length {
-        for k in 0..<phases { output[k &* length &+ j] = pad[phases &* j &+ k] }
-        j &+= 1
-    }
+    while j < length { scalar(j); j &+= 1 }
 }
 
 /// Elementwise kernels shared by layers, written with explicit SIMD so they vectorise even though

@@ -17,7 +17,6 @@ enum WinogradF2: WinogradTransforms {
         let count = tileRows.count * tw, plane = g.inChannels * count
         let phase = tw + 1, rowLength = 2 * phase
         @inline(__always) func d(_ i: Int) -> UnsafeMutablePointer<Float> { rows + i * rowLength }
-        let padRow = rows + 4 * rowLength
         for c in 0..<g.inChannels {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
@@ -25,7 +24,7 @@ enum WinogradF2: WinogradTransforms {
                 for i in 0..<4 {
                     let dst = d(i), y = ty * 2 - 1 + i
                     guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
-                    deinterleave(image + y * w, width: w, phases: 2, length: phase, into: dst, pad: padRow)
+                    deinterleave(image + y * w, width: w, phases: 2, length: phase, into: dst)
                 }
                 // Bᵀ·d on rows, in place: q0 = d0 − d2, q1 = d1 + d2, q2 = d2 − d1, q3 = d1 − d3.
                 var x = 0

@@ -28,7 +28,6 @@ enum WinogradF4: WinogradTransforms {
         let phase = tw + 1, rowLength = 4 * phase
         @inline(__always) func d(_ i: Int) -> UnsafeMutablePointer<Float> { rows + i * rowLength }
         @inline(__always) func q(_ i: Int) -> UnsafeMutablePointer<Float> { rows + (6 + i) * rowLength }
-        let padRow = rows + 12 * rowLength
         for c in 0..<g.inChannels {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
@@ -36,7 +35,7 @@ enum WinogradF4: WinogradTransforms {
                 for i in 0..<6 {
                     let dst = d(i), y = ty * 4 - 1 + i
                     guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
-                    deinterleave(image + y * w, width: w, phases: 4, length: phase, into: dst, pad: padRow)
+                    deinterleave(image + y * w, width: w, phases: 4, length: phase, into: dst)
                 }
                 // Bᵀ·d on rows, elementwise over the phase arrays.
                 var x = 0
@@ -156,7 +155,6 @@ enum WinogradF4: WinogradTransforms {
         let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
         let count = tileRows.count * tw, plane = g.outChannels * count
         let phase = tw + 1, rowLength = 4 * phase
-        let padRow = rows + 4 * rowLength
         @inline(__always) func expand(_ y0: SIMD4<Float>, _ y1: SIMD4<Float>, _ y2: SIMD4<Float>, _ y3: SIMD4<Float>)
             -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
             let p02 = y0 + y2, p13 = y1 + y3, q02 = y0 + 4 * y2, q13 = 2 * y1 + 8 * y3
@@ -169,7 +167,7 @@ enum WinogradF4: WinogradTransforms {
                 for rr in 0..<4 {
                     let y = ty * 4 + rr, dst = rows + rr * rowLength
                     if y < h {
-                        deinterleave(image + y * w, width: w, phases: 4, length: phase, leftPadding: 0, into: dst, pad: padRow)
+                        deinterleave(image + y * w, width: w, phases: 4, length: phase, leftPadding: 0, into: dst)
                     } else {
                         dst.update(repeating: 0, count: rowLength)
                     }
