@@ -36,13 +36,17 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Tensor", "BLAS", "SafeTensors"], swiftSettings: swiftSettings),
         // JPEG/PNG decoding and encoding, preprocessing into NCHW tensors, augmentation.
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG", "Tensor"], swiftSettings: swiftSettings),
+        // The built-in procedural demo dataset (classes in confusable pairs with a real decision boundary).
+        .target(name: "DemoData", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Classification metrics, PCA and the self-contained HTML training report.
+        .target(name: "Reports", swiftSettings: swiftSettings),
         // Datasets (ImageFolder, decoded cache, prefetching batches), the training loop, model directories.
-        .target(name: "Training", dependencies: ["NeuralNet", "Imaging", "Tensor", "SafeTensors", "DurableIO"],
+        .target(name: "Training", dependencies: ["NeuralNet", "Imaging", "Tensor", "SafeTensors", "DurableIO", "DemoData", "Reports"],
                 swiftSettings: swiftSettings),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
-                "NeuralNet", "Tensor", "BLAS", "Imaging", "Training",
+                "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -52,7 +56,9 @@ let package = Package(
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeuralNet", "Imaging", "Tensor"],
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"], swiftSettings: swiftSettings),
+        .testTarget(name: "DemoDataTests", dependencies: ["DemoData"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeuralNet", "Imaging", "Tensor", "Reports"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
     ]

@@ -5,7 +5,7 @@ struct Boundary: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
-        subcommands: [Bench.self]
+        subcommands: [DemoDataCommand.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Bench.self]
     )
 }
 

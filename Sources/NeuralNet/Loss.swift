@@ -62,17 +62,25 @@ public enum ClassificationLoss {
             case .notLabel(let c):
                 precondition(c >= 0 && c < k, "label \(c) out of range 0..<\(k)")
                 if argmax != c { correct += 1 }
-                // log(1 − p_c) = log Σ_{j≠c} e^{z_j} − log Σ_j e^{z_j}, without cancellation.
+                // log(1 − p_c) = log Σ_{j≠c} e^{z_j} − log Σ_j e^{z_j}, without cancellation. The first sum
+                // is taken relative to its own maximum, so a confident mistake (p_c → 1) neither
+                // underflows it nor flattens the gradient.
+                var restPeak = -Float.infinity
+                for j in 0..<k where j != c { restPeak = max(restPeak, row[j]) }
                 var rest: Double = 0
-                for j in 0..<k where j != c { rest += Foundation.exp(Double(row[j] - peak)) }
-                let restProbability = rest / sum
-                let floor = 1e-12
-                loss -= w * Foundation.log(max(restProbability, floor))
-                // ∂/∂z_j = p_c·(δ_jc − p_j)/(1 − p_c)
+                for j in 0..<k where j != c { rest += Foundation.exp(Double(row[j]) - Double(restPeak)) }
+                guard rest > 0 else {
+                    // A single class: p_c ≡ 1, a constant loss (floored as before) with no gradient.
+                    loss -= w * Foundation.log(1e-12)
+                    for j in 0..<k { grad?[j] = 0 }
+                    continue
+                }
+                loss -= w * ((Foundation.log(rest) + Double(restPeak)) - (logSum + Double(peak)))
+                // ∂/∂z_j = p_c·(δ_jc − p_j)/(1 − p_c) = p_c for j = c, and −p_c·q_j otherwise with
+                // q_j = e^{z_j} / Σ_{i≠c} e^{z_i}.
                 let pc = probabilities[c]
                 for j in 0..<k {
-                    let delta: Double = j == c ? 1 : 0
-                    grad?[j] = Float(w * pc * (delta - probabilities[j]) / max(restProbability, floor))
+                    grad?[j] = Float(j == c ? w * pc : -w * pc * Foundation.exp(Double(row[j]) - Double(restPeak)) / rest)
                 }
             }
         }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Imaging
 import NeuralNet
+import Reports
 import SafeTensors
 import Tensor
 
@@ -39,17 +40,6 @@ public struct TrainingConfig: Sendable {
         self.seed = seed
         self.threads = threads
     }
-}
-
-/// One epoch of history, as written to history.json / history.csv.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    public var epoch: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var valLoss: Double?
-    public var valAccuracy: Double?
-    public var learningRate: Double
-    public var seconds: Double
 }
 
 /// What the trainer reports while it runs (the CLI draws a progress bar from it).

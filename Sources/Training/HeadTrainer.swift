@@ -1,5 +1,6 @@
 import Dispatch
 import NeuralNet
+import Reports
 import Tensor
 
 /// Transfer learning's first stage: embed every image once with the frozen backbone, then train

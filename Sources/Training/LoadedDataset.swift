@@ -1,4 +1,6 @@
+import DemoData
 import Foundation
+import Imaging
 import NeuralNet
 
 /// A dataset decoded into memory and split, ready for training and evaluation.
@@ -19,5 +21,31 @@ public struct LoadedDataset: Sendable {
                       validation: .load(folder.validation, input: input, threads: threads),
                       test: .load(folder.test, input: input, threads: threads),
                       source: folder.root.path)
+    }
+}
+
+extension LoadedDataset {
+    /// The built-in procedural demo set rendered straight into memory at the model's input size:
+    /// `perClass` training images per class, a fifth of that each for validation and test.
+    public static func demo(perClass: Int, classes: Int, overlap: Double, input: InputSpec, seed: UInt64) -> LoadedDataset {
+        let dataset = DemoDataset(classCount: classes, imageSize: max(input.width, input.height), overlap: overlap, seed: seed)
+        func render(_ split: DemoDataset.Split, count: Int) -> DecodedImages {
+            var images = DecodedImages()
+            for sample in dataset.samples(split, count: count) {
+                let pixels = dataset.render(sample, split: split)
+                let image = RGBImage(width: dataset.imageSize, height: dataset.imageSize, pixels: pixels)!
+                let fitted = image.width == input.width && image.height == input.height ? image
+                    : ImageResizer.resize(image, region: PreprocessSpec(input).region(for: image.size),
+                                          to: ImageSize(width: input.width, height: input.height))!
+                images.images.append(fitted)
+                images.labels.append(sample.label)
+                images.paths.append("demo:\(split.rawValue)/\(sample.index)")
+            }
+            return images
+        }
+        let evaluation = max(perClass / 5, 1) * classes
+        return LoadedDataset(classNames: dataset.classNames, train: render(.train, count: perClass * classes),
+                             validation: render(.val, count: evaluation), test: render(.test, count: evaluation),
+                             source: "demo(classes: \(classes), perClass: \(perClass), overlap: \(overlap), seed: \(seed))")
     }
 }

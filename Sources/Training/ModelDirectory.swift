@@ -1,6 +1,7 @@
 import DurableIO
 import Foundation
 import NeuralNet
+import Reports
 
 /// A trained model on disk, in the layout `boundary serve` loads:
 ///
@@ -24,9 +25,7 @@ public enum ModelDirectory {
         try DurableFile.write(try network.spec.jsonData(), to: directory.appendingPathComponent("spec.json"))
         try DurableFile.write(Data((network.spec.labels.joined(separator: "\n") + "\n").utf8),
                               to: directory.appendingPathComponent("labels.txt"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = ReportInput.makeJSONEncoder(pretty: true)
         if !history.isEmpty {
             try DurableFile.write(try encoder.encode(history), to: directory.appendingPathComponent("history.json"))
             try DurableFile.write(Data(historyCSV(history).utf8), to: directory.appendingPathComponent("history.csv"))
@@ -53,9 +52,14 @@ public enum ModelDirectory {
 
     public static func history(in directory: URL) -> [EpochRecord] {
         guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("history.json").path) else { return [] }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return (try? decoder.decode([EpochRecord].self, from: data)) ?? []
+        return (try? ReportInput.makeJSONDecoder().decode([EpochRecord].self, from: data)) ?? []
+    }
+
+    /// The epoch whose weights were kept, from training.json.
+    public static func bestEpoch(in directory: URL) -> Int? {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("training.json").path),
+              let info = try? JSONDecoder().decode([String: String].self, from: data) else { return nil }
+        return info["best_epoch"].flatMap { Int($0) }
     }
 
     static func historyCSV(_ history: [EpochRecord]) -> String {

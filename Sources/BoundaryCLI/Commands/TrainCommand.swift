@@ -1,0 +1,154 @@
+import ArgumentParser
+import BLAS
+import Foundation
+import Imaging
+import NeuralNet
+import Training
+
+/// `boundary train DATA_DIR`: train a classifier from a train/val/test folder of class folders.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a classifier from DATA_DIR/{train,val,test}/<class>/*.jpg|png (or the built-in demo set).",
+        discussion: """
+        Keeps the checkpoint with the best validation accuracy and stops early when it stops improving.
+        Transfer learning: --from MODEL --head-only trains only the final layer on cached embeddings;
+        --from MODEL --unfreeze N fine-tunes the last N convolutional blocks and the head.
+        """
+    )
+
+    @Argument(help: "Dataset root with train/ (and optionally val/ and test/) class folders.")
+    var dataDir: String?
+
+    @Flag(help: "Train on the built-in procedural demo dataset instead of a folder.")
+    var demo = false
+
+    @Option(name: .long, help: "Model architecture: scene-s, resnet18, or a spec JSON file.")
+    var spec: String = "scene-s"
+
+    @Option(help: "Output model directory.")
+    var out: String = "boundary-model"
+
+    @Option(help: "Start from this model directory (transfer learning / fine-tuning).")
+    var from: String?
+
+    @Flag(help: "With --from: train only the classifier head on cached embeddings.")
+    var headOnly = false
+
+    @Option(help: "With --from: fine-tune the last N convolutional blocks and the head.")
+    var unfreeze: Int?
+
+    @Option var epochs: Int = 10
+    @Option var batchSize: Int = 32
+    @Option(help: "adamw, sgd or nesterov.") var optimizer: String = "adamw"
+    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float?
+    @Option var weightDecay: Float = 1e-4
+    @Option(help: "cosine or constant.") var schedule: String = "cosine"
+    @Option var labelSmoothing: Float = 0
+    @Flag(help: "Disable augmentation (random resized crop, flip, colour jitter).") var noAugment = false
+    @Option(help: "Stop after this many epochs without a better validation accuracy (0: never).") var patience: Int = 5
+    @Option var seed: UInt64 = 0
+    @Option(help: "Worker threads for training.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Share of train/ held out for validation when val/ is absent.") var valShare: Double = 0.1
+
+    @Option(help: "Demo dataset: images per class in train (val and test get a fifth each).") var demoPerClass: Int = 500
+    @Option(help: "Demo dataset: number of classes.") var demoClasses: Int = 10
+    @Option(help: "Demo dataset: class overlap in [0, 1] (how many ambiguous images near the boundary).") var demoOverlap: Double = 0.3
+
+    @Option(help: "Also register the trained model as a new version of NAME in --data-dir.") var register: String?
+    @Option(help: "Service data directory for --register.") var dataDirectory: String?
+
+    func validate() throws {
+        if demo == (dataDir != nil) { throw ValidationError("give either DATA_DIR or --demo") }
+        if headOnly || unfreeze != nil, from == nil { throw ValidationError("--head-only and --unfreeze need --from MODEL") }
+        if register != nil, dataDirectory == nil { throw ValidationError("--register needs --data-dir") }
+        if epochs < 1 || batchSize < 1 || threads < 1 { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
+        guard ["adamw", "sgd", "nesterov"].contains(optimizer) else { throw ValidationError("--optimizer must be adamw, sgd or nesterov") }
+        guard ["cosine", "constant"].contains(schedule) else { throw ValidationError("--schedule must be cosine or constant") }
+    }
+
+    func run() throws {
+        BLAS.threads = 1
+        let data = try loadDataset()
+        print("classes: \(data.classNames.count)  train: \(data.train.count)  val: \(data.validation.count)  test: \(data.test.count)  (\(data.source))")
+        for skipped in data.skipped { print("skipped \(skipped)") }
+        let network = try makeNetwork(classNames: data.classNames)
+        let config = TrainingConfig(
+            epochs: epochs, batchSize: batchSize,
+            optimizer: optimizer == "adamw" ? .adamW() : .sgd(momentum: 0.9, nesterov: optimizer == "nesterov"),
+            learningRate: learningRate ?? (optimizer == "adamw" ? (headOnly ? 1e-2 : 2e-3) : 0.05),
+            weightDecay: weightDecay, cosineSchedule: schedule == "cosine", labelSmoothing: labelSmoothing,
+            augmentation: noAugment ? nil : AugmentationSpec(), patience: patience > 0 ? patience : nil,
+            seed: seed, threads: threads)
+        let bar = ProgressBar()
+        let result: TrainingResult
+        if headOnly {
+            print("embedding \(data.train.count + data.validation.count) images with the frozen backbone…")
+            let trainEmbeddings = HeadTrainer.embed(network, images: data.train, threads: threads)
+            let valEmbeddings = HeadTrainer.embed(network, images: data.validation, threads: threads)
+            result = HeadTrainer(network: network, config: config).run(
+                trainEmbeddings: trainEmbeddings, trainLabels: data.train.labels,
+                valEmbeddings: valEmbeddings, valLabels: data.validation.labels, progress: bar.update)
+        } else {
+            if let unfreeze { network.freezeAllBut(lastBlocks: unfreeze) }
+            result = try ClassifierTrainer(network: network, config: config).run(
+                train: data.train, validation: data.validation, progress: bar.update)
+        }
+        network.freeze(upTo: 0)
+        print("best epoch \(result.bestEpoch)" + (result.bestValidationAccuracy.isNaN ? "" :
+              String(format: ": val_acc %.2f%%", result.bestValidationAccuracy * 100))
+              + (result.stoppedEarly ? " (stopped early)" : ""))
+        var info = ["source": data.source, "spec": network.spec.name, "epochs": String(epochs), "seed": String(seed),
+                    "train_images": String(data.train.count), "val_images": String(data.validation.count),
+                    "best_epoch": String(result.bestEpoch), "mode": headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full")]
+        if let from { info["parent"] = from }
+        var metricsJSON: Data?
+        if data.test.count > 0 {
+            let evaluation = Evaluation.run(network.inferenceModel(), images: data.test, threads: threads)
+            print(String(format: "test accuracy: %.2f%% on %d images", evaluation.accuracy * 100, data.test.count))
+            metricsJSON = try evaluation.json()
+        }
+        let outURL = URL(fileURLWithPath: out)
+        try ModelDirectory.write(network, to: outURL, history: result.history, metrics: metricsJSON, trainingInfo: info)
+        print("wrote \(outURL.path)")
+        if let register, let dataDirectory {
+            let version = try ModelRegistration.register(modelDirectory: outURL, name: register,
+                                                         dataDirectory: URL(fileURLWithPath: dataDirectory))
+            print("registered \(register) version \(version) in \(dataDirectory)")
+        }
+    }
+
+    func makeNetwork(classNames: [String]) throws -> Network {
+        if let from {
+            let network = try ModelDirectory.load(URL(fileURLWithPath: from), threads: threads)
+            guard network.spec.labels == classNames else {
+                throw ValidationError("--from \(from) was trained on classes \(network.spec.labels) but the data has \(classNames); fine-tuning keeps the label set")
+            }
+            return network
+        }
+        return try Network(spec: try architecture(labels: classNames), threads: threads, seed: seed)
+    }
+
+    /// The --spec architecture with the dataset's labels.
+    func architecture(labels: [String]) throws -> ModelSpec {
+        if let builtin = ModelSpec.builtin(spec, labels: labels) { return builtin }
+        guard let data = FileManager.default.contents(atPath: spec) else {
+            throw ValidationError("--spec \(spec) is neither a built-in (\(ModelSpec.builtinNames.joined(separator: ", "))) nor a readable file")
+        }
+        var decoded = try ModelSpec.decode(data)
+        decoded.labels = labels
+        return decoded
+    }
+
+    func loadDataset() throws -> LoadedDataset {
+        if demo {
+            let input = try from.map { try ModelDirectory.load(URL(fileURLWithPath: $0)).spec.input }
+                ?? architecture(labels: ["placeholder"]).input
+            return LoadedDataset.demo(perClass: demoPerClass, classes: demoClasses, overlap: demoOverlap, input: input, seed: seed)
+        }
+        let folder = try ImageFolder(root: URL(fileURLWithPath: dataDir!), validationShare: valShare)
+        let input = try from.map { try ModelDirectory.load(URL(fileURLWithPath: $0)).spec.input }
+            ?? architecture(labels: folder.classNames).input
+        return LoadedDataset.imageFolder(folder, input: input, threads: threads)
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+
+/// One epoch of training history.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var valLoss: Double?
+    public var valAccuracy: Double?
+    public var learningRate: Double
+    /// Wall-clock duration of the epoch.
+    public var seconds: Double
+
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double,
+                valLoss: Double? = nil, valAccuracy: Double? = nil,
+                learningRate: Double = 0, seconds: Double = 0) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.valLoss = valLoss
+        self.valAccuracy = valAccuracy
+        self.learningRate = learningRate
+        self.seconds = seconds
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, learningRate, seconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        trainLoss = try c.decodeIfPresent(Double.self, forKey: .trainLoss) ?? .nan
+        trainAccuracy = try c.decodeIfPresent(Double.self, forKey: .trainAccuracy) ?? .nan
+        valLoss = try c.decodeIfPresent(Double.self, forKey: .valLoss)
+        valAccuracy = try c.decodeIfPresent(Double.self, forKey: .valAccuracy)
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? 0
+        seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+    }
+}
+
+/// One test prediction shown in the best/worst grid.
+///
+/// `imagePNG` holds raw PNG bytes. In JSON it is encoded as a base64 string; decoding
+/// accepts either a base64 string or an array of byte values.
+public struct PredictionExample: Codable, Sendable, Equatable {
+    public var imagePNG: [UInt8]
+    public var trueLabel: Int
+    /// Class probabilities (softmax output), indexed by class.
+    public var probabilities: [Float]
+    /// Optional caption (e.g. file name).
+    public var name: String?
+
+    public init(imagePNG: [UInt8], trueLabel: Int, probabilities: [Float], name: String? = nil) {
+        self.imagePNG = imagePNG
+        self.trueLabel = trueLabel
+        self.probabilities = probabilities
+        self.name = name
+    }
+
+    /// Index of the highest finite probability (nil if there is none).
+    public var predictedLabel: Int? {
+        var best: Int?
+        var bestP = -Float.infinity
+        for (i, p) in probabilities.enumerated() where p.isFinite && p > bestP {
+            best = i; bestP = p
+        }
+        return best
+    }
+
+    /// Probability assigned to the true class (0 if out of range / not finite).
+    public var trueClassProbability: Float {
+        guard trueLabel >= 0, trueLabel < probabilities.count, probabilities[trueLabel].isFinite else { return 0 }
+        return probabilities[trueLabel]
+    }
+
+    /// Probability of the predicted class (0 if none).
+    public var confidence: Float {
+        guard let p = predictedLabel else { return 0 }
+        return probabilities[p]
+    }
+
+    public var isCorrect: Bool { predictedLabel == trueLabel }
+
+    private enum CodingKeys: String, CodingKey { case imagePNG, trueLabel, probabilities, name }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let s = try? c.decode(String.self, forKey: .imagePNG) {
+            guard let data = Data(base64Encoded: s, options: .ignoreUnknownCharacters) else {
+                throw DecodingError.dataCorruptedError(forKey: .imagePNG, in: c,
+                                                       debugDescription: "imagePNG is not valid base64")
+            }
+            imagePNG = [UInt8](data)
+        } else {
+            imagePNG = try c.decodeIfPresent([UInt8].self, forKey: .imagePNG) ?? []
+        }
+        trueLabel = try c.decode(Int.self, forKey: .trueLabel)
+        probabilities = try c.decodeIfPresent([Float].self, forKey: .probabilities) ?? []
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Data(imagePNG).base64EncodedString(), forKey: .imagePNG)
+        try c.encode(trueLabel, forKey: .trueLabel)
+        try c.encode(probabilities, forKey: .probabilities)
+        try c.encodeIfPresent(name, forKey: .name)
+    }
+}
+
+/// Everything the HTML report needs. Codable so the CLI can assemble it from JSON files;
+/// every field except `title` may be omitted in JSON (defaults: empty / nil / now).
+public struct ReportInput: Codable, Sendable {
+    public var title: String
+    public var modelName: String
+    public var createdAt: Date
+    public var labels: [String]
+    public var history: [EpochRecord]
+    /// Epoch number (as in `EpochRecord.epoch`) of the best checkpoint.
+    public var bestEpoch: Int?
+    /// Metrics on the test (or validation) set.
+    public var metrics: ClassificationMetrics?
+    /// Test predictions; the report picks the best and worst ones itself.
+    public var predictions: [PredictionExample]
+    /// Test embeddings (any width; rows should have equal width).
+    public var embeddings: [[Float]]
+    /// Class index per embedding row.
+    public var embeddingLabels: [Int]
+    public var notes: [String]
+
+    public init(title: String, modelName: String = "", createdAt: Date = Date(),
+                labels: [String] = [], history: [EpochRecord] = [], bestEpoch: Int? = nil,
+                metrics: ClassificationMetrics? = nil, predictions: [PredictionExample] = [],
+                embeddings: [[Float]] = [], embeddingLabels: [Int] = [], notes: [String] = []) {
+        self.title = title
+        self.modelName = modelName
+        self.createdAt = createdAt
+        self.labels = labels
+        self.history = history
+        self.bestEpoch = bestEpoch
+        self.metrics = metrics
+        self.predictions = predictions
+        self.embeddings = embeddings
+        self.embeddingLabels = embeddingLabels
+        self.notes = notes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case title, modelName, createdAt, labels, history, bestEpoch, metrics, predictions,
+             embeddings, embeddingLabels, notes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        title = try c.decodeIfPresent(String.self, forKey: .title) ?? "Boundary report"
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName) ?? ""
+        createdAt = try c.decodeIfPresent(Date.self, forKey: .createdAt) ?? Date()
+        labels = try c.decodeIfPresent([String].self, forKey: .labels) ?? []
+        history = try c.decodeIfPresent([EpochRecord].self, forKey: .history) ?? []
+        bestEpoch = try c.decodeIfPresent(Int.self, forKey: .bestEpoch)
+        metrics = try c.decodeIfPresent(ClassificationMetrics.self, forKey: .metrics)
+        predictions = try c.decodeIfPresent([PredictionExample].self, forKey: .predictions) ?? []
+        embeddings = try c.decodeIfPresent([[Float]].self, forKey: .embeddings) ?? []
+        embeddingLabels = try c.decodeIfPresent([Int].self, forKey: .embeddingLabels) ?? []
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+    }
+
+    /// A JSON encoder suited to report files: ISO-8601 dates, sorted keys, and
+    /// NaN/±Infinity written as the strings "NaN", "Infinity", "-Infinity"
+    /// (plain `JSONEncoder` throws on a NaN loss).
+    public static func makeJSONEncoder(pretty: Bool = false) -> JSONEncoder {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }
+
+    /// The matching decoder for `makeJSONEncoder()`.
+    public static func makeJSONDecoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return d
+    }
+}
