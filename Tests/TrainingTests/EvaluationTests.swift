@@ -1,0 +1,72 @@
+import Foundation
+import NeuralNet
+import Reports
+import Testing
+@testable import Training
+
+@Suite struct EvaluationTests {
+    /// `eval`'s numbers against a count made here, directly from the probabilities.
+    @Test func metricsEqualAHandCount() throws {
+        let labels = ["bars-h", "bars-v", "square"]
+        let network = try Network(spec: tinySpec(labels: labels), seed: 21)
+        let images = TrainingLoopTests.dataset(perClass: 5, seed: 3)
+        let evaluation = Evaluation.run(network.inferenceModel(), images: images, threads: 1)
+        var confusion = Array(repeating: Array(repeating: 0, count: 3), count: 3)
+        for i in 0..<images.count {
+            let row = Array(evaluation.predictions.row(i))
+            let predicted = row.firstIndex(of: row.max()!)!
+            confusion[images.labels[i]][predicted] += 1
+        }
+        #expect(evaluation.metrics.confusionMatrix == confusion)
+        let correct = (0..<3).map { confusion[$0][$0] }.reduce(0, +)
+        #expect(evaluation.accuracy == Double(correct) / 15)
+        for c in 0..<3 {
+            let predictedAsC = (0..<3).map { confusion[$0][c] }.reduce(0, +)
+            let precision = predictedAsC == 0 ? 0 : Double(confusion[c][c]) / Double(predictedAsC)
+            #expect(abs(evaluation.metrics.perClass[c].precision - precision) < 1e-12)
+            #expect(abs(evaluation.metrics.perClass[c].recall - Double(confusion[c][c]) / 5) < 1e-12)
+        }
+    }
+
+    @Test func reportOfATrainedModelHasEverySection() throws {
+        let labels = ["bars-h", "bars-v", "square"]
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let network = try Network(spec: tinySpec(labels: labels), seed: 2)
+        let train = TrainingLoopTests.dataset(perClass: 6, seed: 1), test = TrainingLoopTests.dataset(perClass: 3, seed: 50)
+        let result = try ClassifierTrainer(network: network, config: TrainingConfig(epochs: 2, batchSize: 6, augmentation: nil))
+            .run(train: train, validation: test)
+        try ModelDirectory.write(network, to: directory, history: result.history,
+                                 trainingInfo: ["best_epoch": String(result.bestEpoch)])
+        let reloaded = try ModelDirectory.load(directory)
+        let (input, evaluation) = try ReportBuilder.build(modelDirectory: directory, network: reloaded, images: test,
+                                                          threads: 1, note: "test")
+        #expect(input.history.count == 2)
+        #expect(input.bestEpoch == result.bestEpoch)
+        #expect(input.predictions.count == test.count)
+        #expect(input.embeddings.count == test.count && input.embeddings[0].count == reloaded.embeddingSize)
+        #expect(evaluation.metrics.total == test.count)
+        let html = HTMLReport.render(input)
+        for section in ["id=\"summary\"", "id=\"curves\"", "id=\"confusion\"", "id=\"predictions\"", "id=\"embeddings\"",
+                        "data:image/png;base64,", "<svg"] {
+            #expect(html.contains(section), "missing \(section)")
+        }
+    }
+
+    @Test func modelDirectoryRoundTripsWeightsAndHistory() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let network = try Network(spec: tinySpec(labels: ["a", "b", "c"]), seed: 9)
+        let history = [EpochRecord(epoch: 1, trainLoss: 1.5, trainAccuracy: 0.4, valLoss: .nan, valAccuracy: 0.5,
+                                   learningRate: 1e-3, seconds: 2)]
+        try ModelDirectory.write(network, to: directory, history: history)
+        let loaded = try ModelDirectory.load(directory)
+        #expect(loaded.parameters.values.array.map(\.bitPattern) == network.parameters.values.array.map(\.bitPattern))
+        let reread = ModelDirectory.history(in: directory)
+        #expect(reread.count == 1 && reread[0].valLoss!.isNaN && reread[0].valAccuracy == 0.5)
+        let csv = try String(contentsOf: directory.appendingPathComponent("history.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds\n1,1.5,0.4,"))
+        #expect(try String(contentsOf: directory.appendingPathComponent("labels.txt"), encoding: .utf8) == "a\nb\nc\n")
+        #expect(throws: ModelDirectoryError.self) { try ModelDirectory.load(directory.appendingPathComponent("missing")) }
+    }
+}
