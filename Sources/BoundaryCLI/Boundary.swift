@@ -12,6 +12,6 @@ struct Boundary: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-build benchmarks; each figure is printed as `NAME: VALUE UNIT`.",
-        subcommands: [EngineBench.self, ImagingBench.self]
+        subcommands: [EngineBench.self, ImagingBench.self, TrainingBench.self]
     )
 }

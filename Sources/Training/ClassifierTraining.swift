@@ -60,8 +60,9 @@ public struct TrainingResult: Sendable {
     public var bestEpoch: Int
     public var bestValidationAccuracy: Double
     public var stoppedEarly: Bool
-    /// Seconds inside the CNN (forward, backward, update) vs waiting for batches.
+    /// Seconds inside the CNN: training steps (forward, backward, update) and validation inference.
     public var computeSeconds: Double
+    public var validationSeconds: Double
     public var loaderWaitSeconds: Double
     public var loaderPreparationSeconds: Double
 }
@@ -91,7 +92,7 @@ public final class ClassifierTrainer {
             schedule: schedule, gradientClipNorm: config.gradientClipNorm), labelSmoothing: config.labelSmoothing)
         var history: [EpochRecord] = []
         var best: (epoch: Int, accuracy: Double, archive: SafeTensorsArchive?) = (0, -1, nil)
-        var compute = 0.0
+        var compute = 0.0, validationTime = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var stoppedEarly = false
@@ -117,6 +118,8 @@ public final class ClassifierTrainer {
             // Without validation images the latest epoch counts as the best.
             var score = Double(epoch)
             if validation.count > 0 {
+                let v0 = now()
+                defer { validationTime += now() - v0 }
                 let predictions = Predictions.compute(network.inferenceModel(), images: validation, threads: config.threads)
                 let (loss, accuracy) = predictions.lossAndAccuracy(labels: validation.labels)
                 record.valLoss = loss
@@ -139,7 +142,7 @@ public final class ClassifierTrainer {
         if let archive = best.archive { try network.load(archive) }
         return TrainingResult(history: history, bestEpoch: best.epoch,
                               bestValidationAccuracy: validation.count > 0 ? best.accuracy : .nan,
-                              stoppedEarly: stoppedEarly, computeSeconds: compute,
+                              stoppedEarly: stoppedEarly, computeSeconds: compute, validationSeconds: validationTime,
                               loaderWaitSeconds: loader.waitSeconds, loaderPreparationSeconds: loader.preparationSeconds)
     }
 }

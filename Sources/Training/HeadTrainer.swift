@@ -78,7 +78,7 @@ public final class HeadTrainer {
         }
         return TrainingResult(history: history, bestEpoch: best.epoch,
                               bestValidationAccuracy: valLabels.isEmpty ? .nan : best.accuracy, stoppedEarly: false,
-                              computeSeconds: now(), loaderWaitSeconds: 0, loaderPreparationSeconds: 0)
+                              computeSeconds: now(), validationSeconds: 0, loaderWaitSeconds: 0, loaderPreparationSeconds: 0)
     }
 
     /// Loss and accuracy of the head on embeddings [N, E].
