@@ -17,6 +17,24 @@ public struct Epilogue {
 
     public static var none: Epilogue { Epilogue() }
 
+    /// Writes one finished output row (bias already added): `dst = relu?(row + residual)`. The
+    /// Winograd output transforms finish a row of tiles at a time and store it through here.
+    @inline(__always)
+    func store(_ row: UnsafePointer<Float>, count w: Int, into dst: UnsafeMutablePointer<Float>,
+               residual res: UnsafePointer<Float>?) {
+        if let res {
+            if relu {
+                for x in 0..<w { dst[x] = max(row[x] + res[x], 0) }
+            } else {
+                for x in 0..<w { dst[x] = row[x] + res[x] }
+            }
+        } else if relu {
+            for x in 0..<w { dst[x] = max(row[x], 0) }
+        } else {
+            dst.update(from: row, count: w)
+        }
+    }
+
     /// Applies the epilogue to columns `range` of output [OC, total].
     @inline(__always)
     func apply(_ output: UnsafeMutablePointer<Float>, channels: Int, total: Int, range: Range<Int>) {

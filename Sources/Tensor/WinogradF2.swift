@@ -106,19 +106,7 @@ enum WinogradF2: WinogradTransforms {
                 for dy in 0..<min(2, h - oy) {
                     let row = dy == 0 ? top : bottom
                     let offset = o * total + n * h * w + (oy + dy) * w
-                    let dst = output + offset
-                    if let residual = epilogue.residual {
-                        let res = residual + offset
-                        if epilogue.relu {
-                            for x in 0..<w { dst[x] = max(row[x] + res[x], 0) }
-                        } else {
-                            for x in 0..<w { dst[x] = row[x] + res[x] }
-                        }
-                    } else if epilogue.relu {
-                        for x in 0..<w { dst[x] = max(row[x], 0) }
-                    } else {
-                        dst.update(from: row, count: w)
-                    }
+                    epilogue.store(row, count: w, into: output + offset, residual: epilogue.residual.map { $0 + offset })
                 }
             }
         }

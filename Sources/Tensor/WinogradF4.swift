@@ -127,19 +127,7 @@ enum WinogradF4: WinogradTransforms {
                 for dy in 0..<min(4, h - oy) {
                     let row = rows + dy * stride
                     let offset = o * total + n * h * w + (oy + dy) * w
-                    let dst = output + offset
-                    if let residual = epilogue.residual {
-                        let res = residual + offset
-                        if epilogue.relu {
-                            for x in 0..<w { dst[x] = max(row[x] + res[x], 0) }
-                        } else {
-                            for x in 0..<w { dst[x] = row[x] + res[x] }
-                        }
-                    } else if epilogue.relu {
-                        for x in 0..<w { dst[x] = max(row[x], 0) }
-                    } else {
-                        dst.update(from: row, count: w)
-                    }
+                    epilogue.store(row, count: w, into: output + offset, residual: epilogue.residual.map { $0 + offset })
                 }
             }
         }
