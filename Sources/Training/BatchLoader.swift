@@ -63,10 +63,13 @@ public final class BatchLoader: @unchecked Sendable {
                 let next = slices[k + 1], buffer = buffers[(k + 1) % 2]
                 queue.async(group: group) { self.prepare(next, epoch: epoch, into: buffer) }
             }
+            // Wait for the prefetch even when `body` throws, so no preparation outlives the call.
+            defer {
+                let start = DispatchTime.now().uptimeNanoseconds
+                group.wait()
+                waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
             try body(Batch(input: buffers[k % 2].pointer, indices: indices))
-            let start = DispatchTime.now().uptimeNanoseconds
-            group.wait()
-            waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
     }
 
