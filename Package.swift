@@ -15,6 +15,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -43,6 +46,18 @@ let package = Package(
         // Datasets (ImageFolder, decoded cache, prefetching batches), the training loop, model directories.
         .target(name: "Training", dependencies: ["NeuralNet", "Imaging", "Tensor", "SafeTensors", "DurableIO", "DemoData", "Reports"],
                 swiftSettings: swiftSettings),
+        // The gRPC API: code generated from Protos/ by scripts/generate-protos (committed), and the
+        // descriptor set that server reflection serves.
+        .target(
+            name: "BoundaryAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [.copy("Resources/boundary.pb")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
@@ -51,6 +66,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "BoundaryAPITests", dependencies: [
+            "BoundaryAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
