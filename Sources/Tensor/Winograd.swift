@@ -64,6 +64,20 @@ public enum Winograd {
         var rowScratch: Int { 13 * (tile * (tilesWide + 1) + 16) }
     }
 
+    /// Loads the `tile + 2` input rows under tile row `ty` (starting one row above it, zero outside
+    /// the image) into consecutive phase-split rows of `tile · phaseLength` floats each, as both
+    /// input transforms read them: `rows[i][k·phaseLength + j] = image[ty·tile − 1 + i][tile·j + k − 1]`.
+    @inline(__always)
+    static func loadPhaseRows(_ image: UnsafePointer<Float>, height h: Int, width w: Int, tileRow ty: Int,
+                              tile: Int, phaseLength: Int, into rows: UnsafeMutablePointer<Float>) {
+        let rowLength = tile * phaseLength
+        for i in 0..<(tile + 2) {
+            let dst = rows + i * rowLength, y = ty * tile - 1 + i
+            guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
+            deinterleave(image + y * w, width: w, phases: tile, length: phaseLength, into: dst)
+        }
+    }
+
     /// weight [OC, C, 3, 3] → U [α², OC, C], U = G·g·Gᵀ.
     public static func transformWeights(
         _ variant: Variant = .f2x2, _ weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int,

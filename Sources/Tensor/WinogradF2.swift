@@ -21,11 +21,7 @@ enum WinogradF2: WinogradTransforms {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
                 let image = input + (c * batch + n) * h * w
-                for i in 0..<4 {
-                    let dst = d(i), y = ty * 2 - 1 + i
-                    guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
-                    deinterleave(image + y * w, width: w, phases: 2, length: phase, into: dst)
-                }
+                Winograd.loadPhaseRows(image, height: h, width: w, tileRow: ty, tile: 2, phaseLength: phase, into: rows)
                 // Bᵀ·d on rows, in place: q0 = d0 − d2, q1 = d1 + d2, q2 = d2 − d1, q3 = d1 − d3.
                 var x = 0
                 while x < rowLength {

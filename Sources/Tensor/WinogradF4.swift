@@ -32,11 +32,7 @@ enum WinogradF4: WinogradTransforms {
             for (localRow, r) in tileRows.enumerated() {
                 let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
                 let image = input + (c * batch + n) * h * w
-                for i in 0..<6 {
-                    let dst = d(i), y = ty * 4 - 1 + i
-                    guard y >= 0 && y < h else { dst.update(repeating: 0, count: rowLength); continue }
-                    deinterleave(image + y * w, width: w, phases: 4, length: phase, into: dst)
-                }
+                Winograd.loadPhaseRows(image, height: h, width: w, tileRow: ty, tile: 4, phaseLength: phase, into: rows)
                 // Bᵀ·d on rows, elementwise over the phase arrays.
                 var x = 0
                 while x < rowLength {
