@@ -35,6 +35,7 @@ public nonisolated struct Boundary_V1_ListModelsResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Every model in the registry, sorted by name.
   public var models: [Boundary_V1_ModelInfo] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -47,6 +48,7 @@ public nonisolated struct Boundary_V1_GetModelRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The model's name, as listed by ListModels.
   public var model: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -59,8 +61,10 @@ public nonisolated struct Boundary_V1_SetServingVersionRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The model whose serving version changes.
   public var model: String = String()
 
+  /// Any kept version of that model: a newer one (promote) or an older one (roll back).
   public var version: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -98,6 +102,7 @@ public nonisolated struct Boundary_V1_VersionInfo: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Version number, 1 for the first registered version, increasing by one.
   public var version: UInt64 = 0
 
   /// The version this one was fine-tuned from (0 for none).
@@ -112,6 +117,10 @@ public nonisolated struct Boundary_V1_VersionInfo: Sendable {
   /// True for the version currently serving.
   public var serving: Bool = false
 
+  /// How the version was made: source data, mode ("full", "head"), seed, epochs, and for fine-tuned
+  /// versions the feedback it consumed. Free-form key/value pairs recorded at registration.
+  public var lineage: Dictionary<String,String> = [:]
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -122,13 +131,16 @@ public nonisolated struct Boundary_V1_ModelInfo: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The model's name, used as PredictRequest.model.
   public var name: String = String()
 
   /// Architecture name from the spec, e.g. "scene-s".
   public var architecture: String = String()
 
+  /// Class labels of the serving version, in output index order.
   public var labels: [String] = []
 
+  /// What the serving version expects as input (images are resized and normalised to this).
   public var input: Boundary_V1_InputSpec {
     get {_input ?? Boundary_V1_InputSpec()}
     set {_input = newValue}
@@ -138,8 +150,10 @@ public nonisolated struct Boundary_V1_ModelInfo: Sendable {
   /// Clears the value of `input`. Subsequent reads from it will return its default value.
   public mutating func clearInput() {self._input = nil}
 
+  /// The version Predict uses when no version is given.
   public var servingVersion: UInt64 = 0
 
+  /// Every kept version, oldest first.
   public var versions: [Boundary_V1_VersionInfo] = []
 
   /// Predictions whose margin is below this are flagged as boundary cases.
@@ -327,7 +341,7 @@ nonisolated extension Boundary_V1_InputSpec: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Boundary_V1_VersionInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VersionInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}parent\0\u{3}created_at\0\u{1}metrics\0\u{1}serving\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}parent\0\u{3}created_at\0\u{1}metrics\0\u{1}serving\0\u{1}lineage\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -340,6 +354,7 @@ nonisolated extension Boundary_V1_VersionInfo: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularStringField(value: &self.createdAt) }()
       case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.metrics) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.serving) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.lineage) }()
       default: break
       }
     }
@@ -361,6 +376,9 @@ nonisolated extension Boundary_V1_VersionInfo: SwiftProtobuf.Message, SwiftProto
     if self.serving != false {
       try visitor.visitSingularBoolField(value: self.serving, fieldNumber: 5)
     }
+    if !self.lineage.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.lineage, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -370,6 +388,7 @@ nonisolated extension Boundary_V1_VersionInfo: SwiftProtobuf.Message, SwiftProto
     if lhs.createdAt != rhs.createdAt {return false}
     if lhs.metrics != rhs.metrics {return false}
     if lhs.serving != rhs.serving {return false}
+    if lhs.lineage != rhs.lineage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
