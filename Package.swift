@@ -18,6 +18,13 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -58,14 +65,93 @@ let package = Package(
             resources: [.copy("Resources/boundary.pb")],
             swiftSettings: swiftSettings
         ),
+        // The serving runtime: the on-disk model registry, immutable model snapshots swapped
+        // atomically, decode workers and the dynamic batcher. No gRPC, no network.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The gRPC services (thin proto <-> domain mapping), auth, health, reflection, and the one
+        // builder that assembles a server for `boundary serve` and for the tests. Transport-agnostic.
+        .target(
+            name: "BoundaryServer",
+            dependencies: [
+                "Serving", "BoundaryAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A typed Swift client for the Boundary API over any gRPC client transport.
+        .target(
+            name: "BoundaryClient",
+            dependencies: [
+                "BoundaryAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Prometheus text exposition over a minimal HTTP/1.1 listener on its own port.
+        .target(
+            name: "PrometheusEndpoint",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
+                "Serving", "BoundaryServer", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Tiny models, data directories and encoded images for the serving and server tests.
+        .target(name: "BoundaryTestSupport", dependencies: ["NeuralNet", "Imaging", "Training"],
+                path: "Tests/BoundaryTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ServingTests", dependencies: [
+            "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "BoundaryServerTests", dependencies: [
+            "BoundaryServer", "BoundaryClient", "BoundaryAPI", "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "PrometheusEndpointTests", dependencies: [
+            "PrometheusEndpoint",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryAPITests", dependencies: [
             "BoundaryAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: swiftSettings),

@@ -30,14 +30,29 @@ import Testing
         let network = try Network(spec: tinySpec(labels: ["a", "b", "c"]), seed: 1)
         try ModelDirectory.write(network, to: model)
         let data = root.appendingPathComponent("data")
-        #expect(try ModelRegistration.register(modelDirectory: model, name: "shapes", dataDirectory: data) == 1)
-        #expect(try ModelRegistration.register(modelDirectory: model, name: "shapes", dataDirectory: data) == 2)
+        let registry = ModelRegistry(dataDirectory: data)
+        #expect(try registry.register(modelDirectory: model, name: "shapes", record: VersionRecord(lineage: ["seed": "1"])) == 1)
+        #expect(try registry.servingVersion(of: "shapes") == 1)
+        #expect(try registry.register(modelDirectory: model, name: "shapes", record: VersionRecord(parent: 1), promote: false) == 2)
+        #expect(try registry.servingVersion(of: "shapes") == 1, "an unpromoted version does not serve")
+        #expect(registry.record(of: "shapes", version: 1).lineage == ["seed": "1"])
+        #expect(registry.record(of: "shapes", version: 2).parent == 1)
         let loaded = try ModelDirectory.load(data.appendingPathComponent("models/shapes/2"))
         #expect(loaded.parameters.values.array == network.parameters.values.array)
         let entries = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("models/shapes").path)
-        #expect(entries.sorted() == ["1", "2"], "no staging directories left behind")
-        #expect(throws: ModelRegistration.RegistrationError.self) {
-            try ModelRegistration.register(modelDirectory: model, name: "../escape", dataDirectory: data)
+        #expect(entries.sorted() == ["1", "2", "serving.json"], "no staging directories left behind")
+        try registry.setServingVersion(2, of: "shapes")
+        #expect(try registry.servingVersion(of: "shapes") == 2)
+        #expect(throws: RegistryError.unknownVersion(model: "shapes", version: 7, known: [1, 2])) {
+            try registry.setServingVersion(7, of: "shapes")
         }
+        #expect(throws: RegistryError.invalidName("../escape")) {
+            try registry.register(modelDirectory: model, name: "../escape")
+        }
+        // A registration killed half-way leaves a staging directory that start-up removes.
+        let stale = data.appendingPathComponent("models/shapes/.staging-3-99999")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        #expect(try registry.removeStaleStaging().map(\.lastPathComponent) == [".staging-3-99999"])
+        #expect(try registry.versions(of: "shapes") == [1, 2])
     }
 }

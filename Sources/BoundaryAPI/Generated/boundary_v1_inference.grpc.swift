@@ -104,7 +104,8 @@ extension Boundary_V1_Inference {
         /// > Source IDL Documentation:
         /// >
         /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-        /// > request_id the client chose and may arrive out of order.
+        /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+        /// > (error_code/error_message), not the stream.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Boundary_V1_PredictRequest` messages.
@@ -155,7 +156,8 @@ extension Boundary_V1_Inference {
         /// > Source IDL Documentation:
         /// >
         /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-        /// > request_id the client chose and may arrive out of order.
+        /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+        /// > (error_code/error_message), not the stream.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Boundary_V1_PredictRequest` messages.
@@ -204,7 +206,8 @@ extension Boundary_V1_Inference {
         /// > Source IDL Documentation:
         /// >
         /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-        /// > request_id the client chose and may arrive out of order.
+        /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+        /// > (error_code/error_message), not the stream.
         ///
         /// - Parameters:
         ///   - request: A stream of `Boundary_V1_PredictRequest` messages.
@@ -341,7 +344,8 @@ extension Boundary_V1_Inference {
         /// > Source IDL Documentation:
         /// >
         /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-        /// > request_id the client chose and may arrive out of order.
+        /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+        /// > (error_code/error_message), not the stream.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Boundary_V1_PredictRequest` messages.
@@ -421,7 +425,8 @@ extension Boundary_V1_Inference {
         /// > Source IDL Documentation:
         /// >
         /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-        /// > request_id the client chose and may arrive out of order.
+        /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+        /// > (error_code/error_message), not the stream.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Boundary_V1_PredictRequest` messages.
@@ -488,7 +493,8 @@ extension Boundary_V1_Inference.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-    /// > request_id the client chose and may arrive out of order.
+    /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+    /// > (error_code/error_message), not the stream.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Boundary_V1_PredictRequest` messages.
@@ -553,7 +559,8 @@ extension Boundary_V1_Inference.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > A bidirectional stream of predictions for high-throughput clients; replies carry the
-    /// > request_id the client chose and may arrive out of order.
+    /// > request_id the client chose and may arrive out of order. A bad image fails only its own reply
+    /// > (error_code/error_message), not the stream.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

@@ -105,6 +105,16 @@ public nonisolated struct Boundary_V1_PredictResponse: Sendable {
 
   public var inferenceMs: Double = 0
 
+  /// How many requests shared this forward pass (dynamic batching).
+  public var batchSize: UInt32 = 0
+
+  /// PredictStream only: a request that failed gets a reply with only request_id and these two
+  /// fields set (a gRPC status code, e.g. 3 = INVALID_ARGUMENT, and a message a person can act on);
+  /// the stream carries on with the next request. Unary Predict fails the call instead.
+  public var errorCode: UInt32 = 0
+
+  public var errorMessage: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -211,7 +221,7 @@ nonisolated extension Boundary_V1_ScoredLabel: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PredictResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}image_id\0\u{1}model\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}embedding\0\u{3}decode_ms\0\u{3}inference_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}image_id\0\u{1}model\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}embedding\0\u{3}decode_ms\0\u{3}inference_ms\0\u{3}batch_size\0\u{3}error_code\0\u{3}error_message\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -229,6 +239,9 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
       case 8: try { try decoder.decodeRepeatedFloatField(value: &self.embedding) }()
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.decodeMs) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.inferenceMs) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.errorCode) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
       default: break
       }
     }
@@ -265,6 +278,15 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
     if self.inferenceMs.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.inferenceMs, fieldNumber: 10)
     }
+    if self.batchSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchSize, fieldNumber: 11)
+    }
+    if self.errorCode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.errorCode, fieldNumber: 12)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -279,6 +301,9 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
     if lhs.embedding != rhs.embedding {return false}
     if lhs.decodeMs != rhs.decodeMs {return false}
     if lhs.inferenceMs != rhs.inferenceMs {return false}
+    if lhs.batchSize != rhs.batchSize {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -57,6 +57,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Also register the trained model as a new version of NAME in --data-dir.") var register: String?
     @Option(help: "Service data directory for --register.") var dataDirectory: String?
+    @Flag(help: "With --register: keep the current serving version (promote later with `boundary models promote`).")
+    var noPromote = false
 
     func validate() throws {
         if demo == (dataDir != nil) { throw ValidationError("give either DATA_DIR or --demo") }
@@ -112,9 +114,11 @@ struct TrainCommand: ParsableCommand {
         try ModelDirectory.write(network, to: outURL, history: result.history, metrics: metricsJSON, trainingInfo: info)
         print("wrote \(outURL.path)")
         if let register, let dataDirectory {
-            let version = try ModelRegistration.register(modelDirectory: outURL, name: register,
-                                                         dataDirectory: URL(fileURLWithPath: dataDirectory))
-            print("registered \(register) version \(version) in \(dataDirectory)")
+            let registry = ModelRegistry(dataDirectory: URL(fileURLWithPath: dataDirectory))
+            let version = try registry.register(modelDirectory: outURL, name: register,
+                                                record: VersionRecord(lineage: info), promote: !noPromote)
+            print("registered \(register) version \(version) in \(dataDirectory)"
+                  + (noPromote ? " (not serving; promote with `boundary models promote`)" : " (now serving)"))
         }
     }
 

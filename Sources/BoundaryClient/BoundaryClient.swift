@@ -1,0 +1,98 @@
+import BoundaryAPI
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+
+/// A typed client for a Boundary server over any gRPC transport (HTTP/2 in the CLI, in-process in
+/// tests). It adds the bearer token to every call and returns the API's messages as they are.
+public struct BoundaryClient<Transport: ClientTransport>: Sendable {
+    private let inference: Boundary_V1_Inference.Client<Transport>
+    private let models: Boundary_V1_Models.Client<Transport>
+    private let health: Grpc_Health_V1_Health.Client<Transport>
+    private let metadata: Metadata
+
+    /// - Parameters:
+    ///   - client: a running `GRPCClient` (its `runConnections()` must be in progress).
+    ///   - token: sent as `authorization: Bearer <token>` when given.
+    public init(wrapping client: GRPCClient<Transport>, token: String? = nil) {
+        inference = Boundary_V1_Inference.Client(wrapping: client)
+        models = Boundary_V1_Models.Client(wrapping: client)
+        health = Grpc_Health_V1_Health.Client(wrapping: client)
+        var metadata = Metadata()
+        if let token, !token.isEmpty { metadata.addString("Bearer \(token)", forKey: "authorization") }
+        self.metadata = metadata
+    }
+
+    /// Classifies one encoded image.
+    public func predict(image: Data, model: String = "", version: String = "", topK: Int = 0,
+                        includeEmbedding: Bool = false, timeout: Duration? = nil) async throws -> Boundary_V1_PredictResponse {
+        var request = Boundary_V1_PredictRequest()
+        request.model = model
+        request.version = version
+        request.image = image
+        request.topK = UInt32(clamping: topK)
+        request.includeEmbedding = includeEmbedding
+        return try await inference.predict(request, metadata: metadata, options: options(timeout))
+    }
+
+    /// Classifies many images over one PredictStream, `images[i]` answered by the reply whose
+    /// request id is `String(i)`. Replies come back in request order.
+    public func predictAll(images: [Data], model: String = "", version: String = "", topK: Int = 0,
+                           timeout: Duration? = nil) async throws -> [Boundary_V1_PredictResponse] {
+        let requests = images.enumerated().map { index, image in
+            var request = Boundary_V1_PredictRequest()
+            request.model = model
+            request.version = version
+            request.image = image
+            request.topK = UInt32(clamping: topK)
+            request.requestID = String(index)
+            return request
+        }
+        return try await inference.predictStream(
+            metadata: metadata, options: options(timeout),
+            requestProducer: { writer in try await writer.write(contentsOf: requests) },
+            onResponse: { response in
+                var replies: [Int: Boundary_V1_PredictResponse] = [:]
+                for try await reply in response.messages {
+                    if let index = Int(reply.requestID) { replies[index] = reply }
+                }
+                return try requests.indices.map { index in
+                    guard let reply = replies[index] else {
+                        throw RPCError(code: .dataLoss, message: "the server sent no reply for image \(index)")
+                    }
+                    return reply
+                }
+            })
+    }
+
+    public func listModels() async throws -> [Boundary_V1_ModelInfo] {
+        try await models.listModels(Boundary_V1_ListModelsRequest(), metadata: metadata).models
+    }
+
+    public func model(named name: String) async throws -> Boundary_V1_ModelInfo {
+        var request = Boundary_V1_GetModelRequest()
+        request.model = name
+        return try await models.getModel(request, metadata: metadata)
+    }
+
+    /// Promotes or rolls back `model` to `version` (needs the admin role).
+    public func setServingVersion(model: String, version: Int) async throws -> Boundary_V1_ModelInfo {
+        var request = Boundary_V1_SetServingVersionRequest()
+        request.model = model
+        request.version = UInt64(clamping: version)
+        return try await models.setServingVersion(request, metadata: metadata)
+    }
+
+    /// The server's health status for `service` ("" for the whole server).
+    public func healthStatus(service: String = "") async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+        var request = Grpc_Health_V1_HealthCheckRequest()
+        request.service = service
+        return try await health.check(request, metadata: metadata).status
+    }
+
+    private func options(_ timeout: Duration?) -> CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        return options
+    }
+}

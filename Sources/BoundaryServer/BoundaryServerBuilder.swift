@@ -1,0 +1,109 @@
+import BoundaryAPI
+import Foundation
+import GRPCCore
+import Logging
+import Metrics
+import ServiceLifecycle
+import Serving
+import Training
+
+/// The one place a Boundary server is assembled, for `boundary serve` and for the tests alike: the
+/// registry, the serving runtime, the gRPC services and interceptors, and the lifecycle services
+/// to run in a `ServiceGroup`. Only the transport differs (HTTP/2 in production, in-process or
+/// HTTP/2 on port 0 in tests), so tests exercise exactly what ships.
+public final class BoundaryServerBuilder: Sendable {
+    public let configuration: BoundaryServerConfiguration
+    public let registry: ModelRegistry
+    public let host: ModelHost
+    public let predictor: Predictor
+    public let health: HealthStatusBoard
+    /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
+    public let drain = DrainState()
+    public let logger: Logger
+    let metricsFactory: any MetricsFactory
+
+    /// Health service names that turn SERVING once a model is loaded.
+    public static let healthServices = ["", "boundary.v1.Inference", "boundary.v1.Models"]
+
+    public init(configuration: BoundaryServerConfiguration, metricsFactory: any MetricsFactory, logger: Logger) throws {
+        try configuration.serving.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+        registry = ModelRegistry(dataDirectory: configuration.dataDirectory)
+        let health = HealthStatusBoard(initial: Dictionary(uniqueKeysWithValues: Self.healthServices.map { ($0, .notServing) }))
+        self.health = health
+        let metrics = ServingMetrics(factory: metricsFactory)
+        host = ModelHost(registry: registry, configuration: configuration.serving, metrics: metrics, logger: logger) { serving in
+            let status: Grpc_Health_V1_HealthCheckResponse.ServingStatus = serving.isEmpty ? .notServing : .serving
+            for service in Self.healthServices { health.set(status, for: service) }
+        }
+        predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
+                              limits: configuration.imagingLimits)
+    }
+
+    /// Readies the data directory and loads the serving versions: removes what a killed process
+    /// left half-written, registers the seed models a fresh directory lacks, then loads. Returns
+    /// the serving version of each model. Health turns SERVING here if any model loaded.
+    @discardableResult
+    public func prepare() async throws -> [String: Int] {
+        try FileManager.default.createDirectory(at: registry.root, withIntermediateDirectories: true)
+        for removed in try registry.removeStaleStaging() {
+            logger.warning("removed a partial registration left by an interrupted process", metadata: ["path": "\(removed.path)"])
+        }
+        let existing = Set(try registry.modelNames())
+        for seed in configuration.seedModels where !existing.contains(seed.name) {
+            let version = try registry.register(
+                modelDirectory: seed.directory, name: seed.name,
+                record: VersionRecord(lineage: ["source": "seeded from \(seed.directory.lastPathComponent)"]))
+            logger.info("registered seed model", metadata: ["model": "\(seed.name)", "version": "\(version)"])
+        }
+        let serving = await host.synchronize()
+        if serving.isEmpty {
+            logger.warning("no model to serve yet; health stays NOT_SERVING until one is registered",
+                           metadata: ["registry": "\(registry.root.path)"])
+        }
+        return serving
+    }
+
+    /// The gRPC services: Inference, Models, Health and Reflection.
+    public func services() throws -> [any RegistrableRPCService] {
+        let names = ["boundary.v1.Inference", "boundary.v1.Models", "grpc.health.v1.Health",
+                     "grpc.reflection.v1.ServerReflection"]
+        return [
+            InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
+            ModelsService(host: host, logger: logger),
+            HealthService(board: health),
+            try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
+        ]
+    }
+
+    /// Metrics first (so rejected calls are counted too), then authentication.
+    public func interceptors() -> [any ServerInterceptor] {
+        var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(factory: metricsFactory)]
+        if let tokens = configuration.tokens {
+            interceptors.append(AuthInterceptor(tokens: tokens, policy: AuthorizationPolicy(openRoles: configuration.openRoles), logger: logger))
+        }
+        return interceptors
+    }
+
+    public func makeServer<Transport: ServerTransport>(transport: Transport) throws -> GRPCServer<Transport> {
+        GRPCServer(transport: transport, services: try services(), interceptors: interceptors())
+    }
+
+    /// The services to run in one `ServiceGroup`, in start order. Shutdown runs in reverse: the gRPC
+    /// server first turns health NOT_SERVING and drains its RPCs, then the registry watcher stops,
+    /// then the decode and batching threads finish their queues.
+    public func lifecycleServices<Transport: ServerTransport>(server: GRPCServer<Transport>) -> [any Service] {
+        let health = health
+        let drain = drain
+        return [
+            ServingRuntimeService(predictor: predictor),
+            RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
+            GRPCServerService(server: server, beforeShutdown: {
+                drain.begin()
+                health.shutdown()
+            }),
+        ]
+    }
+}

@@ -1,0 +1,45 @@
+import GRPCCore
+import Imaging
+import Logging
+import Serving
+import Training
+
+/// Domain errors → gRPC status. Each domain case maps to exactly one code and carries its own
+/// actionable message; anything unexpected becomes INTERNAL with a generic message (the details go
+/// to the server log, never to the client).
+enum ErrorMapping {
+    static func rpcError(for error: any Error, method: String, logger: Logger) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as ServingError:
+            return RPCError(code: code(for: error), message: error.description)
+        case let error as RegistryError:
+            switch error {
+            case .invalidName: return RPCError(code: .invalidArgument, message: error.description)
+            case .unknownVersion: return RPCError(code: .notFound, message: error.description)
+            }
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the request was cancelled before it completed")
+        default:
+            logger.error("internal error", metadata: ["method": "\(method)", "error": "\(String(reflecting: error))"])
+            return RPCError(code: .internalError, message: "internal server error; the server log has the details")
+        }
+    }
+
+    static func code(for error: ServingError) -> RPCError.Code {
+        switch error {
+        case .unknownModel, .unknownVersion: .notFound
+        case .noModels, .shuttingDown: .unavailable
+        case .invalidArgument, .invalidConfiguration: .invalidArgument
+        case .overloaded: .resourceExhausted
+        case .loadFailed: .failedPrecondition
+        case .invalidImage(let imaging):
+            switch imaging {
+            case .tooManyBytes: .resourceExhausted
+            case .codecFailure: .internalError
+            case .unsupportedFormat, .corrupt, .tooLarge, .empty, .invalidArgument: .invalidArgument
+            }
+        }
+    }
+}

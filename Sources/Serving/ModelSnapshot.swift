@@ -1,0 +1,103 @@
+import Foundation
+import Imaging
+import NeuralNet
+import Training
+
+/// One loaded version of one model: immutable weights, labels and input spec.
+///
+/// Requests hold a strong reference from admission to reply, so a request that started on a
+/// snapshot finishes on it even after a swap; the snapshot is freed with its last request.
+public final class ModelSnapshot: @unchecked Sendable {
+    public let name: String
+    public let version: Int
+    public let spec: ModelSpec
+    public let preprocess: PreprocessSpec
+    public let record: VersionRecord
+    /// Evaluation metrics recorded with the version (metrics.json), e.g. "test_accuracy".
+    public let metrics: [String: Double]
+    public let boundaryThreshold: Float
+    let model: InferenceModel
+    /// Activation buffers for the forward pass. Confined to the batch scheduler's thread, which is
+    /// the only caller of `run`; that confinement is why this class can be `@unchecked Sendable`.
+    private var session: InferenceSession?
+
+    public var labels: [String] { spec.labels }
+    public var classCount: Int { spec.classCount }
+    public var embeddingSize: Int { model.embeddingSize }
+
+    public init(name: String, version: Int, model: InferenceModel, record: VersionRecord = VersionRecord(),
+                metrics: [String: Double] = [:], boundaryThreshold: Float) {
+        self.name = name
+        self.version = version
+        self.model = model
+        spec = model.spec
+        preprocess = PreprocessSpec(model.spec.input)
+        self.record = record
+        self.metrics = metrics
+        self.boundaryThreshold = boundaryThreshold
+    }
+
+    /// Loads version `version` of `name` from the registry and folds it for inference.
+    public static func load(from registry: ModelRegistry, name: String, version: Int,
+                            defaultBoundaryThreshold: Float) throws -> ModelSnapshot {
+        let directory = registry.directory(of: name, version: version)
+        let network: Network
+        do {
+            network = try ModelDirectory.load(directory)
+        } catch {
+            throw ServingError.loadFailed(model: name, version: version, reason: String(describing: error))
+        }
+        let record = registry.record(of: name, version: version)
+        let threshold = record.lineage["boundary_threshold"].flatMap(Float.init) ?? defaultBoundaryThreshold
+        return ModelSnapshot(name: name, version: version, model: network.inferenceModel(), record: record,
+                             metrics: Self.readMetrics(in: directory), boundaryThreshold: threshold)
+    }
+
+    /// input [N, C, H, W] → probabilities [N, classes] and optionally embeddings [N, E]. Only the
+    /// batch scheduler's thread calls this.
+    func run(_ input: UnsafePointer<Float>, batch: Int, threads: Int,
+             probabilities: UnsafeMutablePointer<Float>, embeddings: UnsafeMutablePointer<Float>?) {
+        if session == nil || session!.pool.threads != threads {
+            session = InferenceSession(model: model, threads: threads)
+        }
+        session!.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
+    }
+
+    /// The numeric top-level entries of metrics.json ("accuracy" → "test_accuracy", since the
+    /// trainer evaluates on the test split) plus the best validation accuracy from history.json.
+    static func readMetrics(in directory: URL) -> [String: Double] {
+        var metrics: [String: Double] = [:]
+        if let data = FileManager.default.contents(atPath: directory.appendingPathComponent("metrics.json").path),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            for (key, value) in object {
+                guard let number = value as? Double else { continue }
+                metrics[key == "accuracy" ? "test_accuracy" : key] = number
+            }
+        }
+        let validation = ModelDirectory.history(in: directory).compactMap(\.valAccuracy)
+        if let best = validation.max() { metrics["best_val_accuracy"] = best }
+        return metrics
+    }
+}
+
+/// Which version of a model a request wants.
+public enum VersionSelector: Sendable, Equatable {
+    /// The version the registry's serving pointer names ("", "stable" or "serving").
+    case serving
+    /// The highest registered version ("latest").
+    case latest
+    case number(Int)
+
+    public init(parsing text: String) throws {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "", "stable", "serving": self = .serving
+        case "latest": self = .latest
+        case let other:
+            guard let number = Int(other), number > 0 else {
+                throw ServingError.invalidArgument(
+                    "version '\(text)' is not a version: use a positive number, 'stable' (the serving version) or 'latest'")
+            }
+            self = .number(number)
+        }
+    }
+}

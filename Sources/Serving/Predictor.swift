@@ -1,0 +1,117 @@
+import Crypto
+import Foundation
+import Imaging
+import Synchronization
+
+/// Serves predictions: picks the snapshot, decodes on the decode workers, batches the forward pass.
+///
+/// Admission control bounds the requests in flight (decoding, queued or running); beyond
+/// `queueLimit` new requests are refused at once with `overloaded`, so a burst cannot grow memory
+/// or latency without limit.
+public final class Predictor: Sendable {
+    public let host: ModelHost
+    public let scheduler: BatchScheduler
+    private let decoders: WorkerPool
+    private let limits: ImagingLimits
+    private let queueLimit: Int
+    private let metrics: ServingMetrics
+    private let inFlight = Mutex(0)
+
+    public init(host: ModelHost, configuration: ServingConfiguration, metrics: ServingMetrics,
+                limits: ImagingLimits = .default) {
+        self.host = host
+        self.metrics = metrics
+        self.limits = limits
+        queueLimit = configuration.queueLimit
+        decoders = WorkerPool(name: "boundary-decode", workers: configuration.decodeWorkers)
+        scheduler = BatchScheduler(maxBatchSize: configuration.maxBatchSize, maxBatchDelay: configuration.maxBatchDelay,
+                                   threads: configuration.inferenceThreads, metrics: metrics)
+    }
+
+    /// Stops taking work; whatever was admitted still completes.
+    public func shutdown() {
+        decoders.shutdown()
+        scheduler.shutdown()
+        host.shutdown()
+    }
+
+    /// Requests admitted and not yet answered.
+    public var inFlightCount: Int { inFlight.withLock { $0 } }
+
+    public func predict(_ request: PredictionRequest) async throws -> Prediction {
+        let selector = try VersionSelector(parsing: request.version)
+        guard request.topK >= 0 else { throw ServingError.invalidArgument("top_k must not be negative") }
+        let snapshot = try await host.snapshot(model: request.model, version: selector)
+        try admit()
+        defer { release() }
+        scheduler.announce()
+        let decoded: DecodedRequest
+        do {
+            let image = request.image
+            let spec = snapshot.preprocess
+            let limits = limits
+            decoded = try await decoders.run { try Self.decode(image, spec: spec, limits: limits) }
+        } catch {
+            scheduler.withdraw()
+            throw error
+        }
+        metrics.decodeDuration.recordSeconds(decoded.seconds)
+        let output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: request.includeEmbedding)
+        let ranked = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: request.topK,
+                                     threshold: snapshot.boundaryThreshold)
+        return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
+                          labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,
+                          embedding: output.embedding, decodeSeconds: decoded.seconds,
+                          inferenceSeconds: output.seconds, batchSize: output.batchSize)
+    }
+
+    /// Lowercase hex SHA-256 of `bytes`.
+    public static func imageID(of bytes: Data) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private struct DecodedRequest: Sendable {
+        var imageID: String
+        var input: [Float]
+        var seconds: Double
+    }
+
+    private static func decode(_ image: Data, spec: PreprocessSpec, limits: ImagingLimits) throws -> DecodedRequest {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let id = imageID(of: image)
+        var input = [Float](repeating: 0, count: spec.floatsPerImage)
+        // Typed-throws closures through `withUnsafeBytes` crash the 6.3 compiler's IRGen, so the
+        // error is carried out as a value instead.
+        let failure: ImagingError? = image.withUnsafeBytes { bytes in
+            input.withUnsafeMutableBufferPointer { buffer -> ImagingError? in
+                do {
+                    try Preprocessor.preprocess(bytes, spec: spec, limits: limits, into: buffer.baseAddress!)
+                    return nil
+                } catch {
+                    return error as? ImagingError ?? .codecFailure(reason: "\(error)")
+                }
+            }
+        }
+        if let failure { throw ServingError.invalidImage(failure) }
+        return DecodedRequest(imageID: id, input: input,
+                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    private func admit() throws {
+        let admitted = inFlight.withLock { count -> Bool in
+            guard count < queueLimit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            metrics.shed.increment()
+            throw ServingError.overloaded(limit: queueLimit)
+        }
+        metrics.queueDepth.record(inFlightCount)
+    }
+
+    private func release() {
+        let depth = inFlight.withLock { count -> Int in count -= 1; return count }
+        metrics.queueDepth.record(depth)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// How the serving runtime uses the machine. Defaults suit a small host: every core for the forward
+/// pass, as many decode workers, batches of up to 32 gathered for at most 2 ms.
+public struct ServingConfiguration: Sendable {
+    /// Most requests merged into one forward pass.
+    public var maxBatchSize: Int
+    /// Longest a request waits for others to join its batch. Only spent when more requests are
+    /// already on their way (decoding); an idle server runs a lone request at once.
+    public var maxBatchDelay: Duration
+    /// Requests admitted but not yet answered (decoding, queued or running) before new ones are
+    /// refused with RESOURCE_EXHAUSTED.
+    public var queueLimit: Int
+    /// Threads of one forward pass.
+    public var inferenceThreads: Int
+    /// Threads that decode and preprocess images.
+    public var decodeWorkers: Int
+    /// The margin under which a prediction is flagged as a boundary case, unless a version's
+    /// lineage sets `boundary_threshold`.
+    public var boundaryThreshold: Float
+    /// The model used when a request names none; nil means the only model, or the first by name.
+    public var defaultModel: String?
+    /// Versions other than the serving one kept loaded per model (for pinned-version requests).
+    public var extraVersionsPerModel: Int
+
+    public init(maxBatchSize: Int = 32, maxBatchDelay: Duration = .milliseconds(2), queueLimit: Int = 256,
+                inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                decodeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                boundaryThreshold: Float = 0.2, defaultModel: String? = nil, extraVersionsPerModel: Int = 2) {
+        self.maxBatchSize = maxBatchSize
+        self.maxBatchDelay = maxBatchDelay
+        self.queueLimit = queueLimit
+        self.inferenceThreads = inferenceThreads
+        self.decodeWorkers = decodeWorkers
+        self.boundaryThreshold = boundaryThreshold
+        self.defaultModel = defaultModel
+        self.extraVersionsPerModel = extraVersionsPerModel
+    }
+
+    /// Checks the values a person typed, naming the flag-level setting that is wrong.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws {
+            if !ok { throw ServingError.invalidConfiguration(message) }
+        }
+        try check((1...1024).contains(maxBatchSize), "max batch size must be 1...1024, got \(maxBatchSize)")
+        try check(maxBatchDelay >= .zero && maxBatchDelay <= .seconds(1), "max batch delay must be 0...1000 ms")
+        try check(queueLimit >= 1, "queue limit must be at least 1, got \(queueLimit)")
+        try check((1...256).contains(inferenceThreads), "inference threads must be 1...256, got \(inferenceThreads)")
+        try check((1...256).contains(decodeWorkers), "decode workers must be 1...256, got \(decodeWorkers)")
+        try check((0...1).contains(boundaryThreshold), "boundary threshold must be in [0, 1], got \(boundaryThreshold)")
+    }
+}

@@ -1,0 +1,50 @@
+import Imaging
+
+/// Everything that can go wrong serving a request, in terms a client can act on. The gRPC layer maps
+/// each case to one status code; `description` is the message the client sees, so it names the
+/// offending value and what would be accepted instead, and never internal paths or stack details.
+public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No model of that name is registered.
+    case unknownModel(String, known: [String])
+    /// The model exists but not in that version.
+    case unknownVersion(model: String, version: String, known: [Int])
+    /// The request named no model and there is none to default to.
+    case noModels
+    /// The image could not be used (not JPEG/PNG, corrupt, too many pixels, empty).
+    case invalidImage(ImagingError)
+    /// Some other request field is out of range.
+    case invalidArgument(String)
+    /// Too many requests are already waiting; the client should back off and retry.
+    case overloaded(limit: Int)
+    /// The server is shutting down and takes no new work.
+    case shuttingDown
+    /// A version exists on disk but could not be loaded (damaged files). Serving continues on the
+    /// version that was loaded before.
+    case loadFailed(model: String, version: Int, reason: String)
+    /// A setting given at start-up is invalid.
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .unknownModel(let name, let known):
+            "unknown model '\(name)'; available models: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+        case .unknownVersion(let model, let version, let known):
+            "model '\(model)' has no version '\(version)'; kept versions: "
+                + known.map(String.init).joined(separator: ", ") + " (or 'stable' for the serving one, 'latest' for the newest)"
+        case .noModels:
+            "no model is loaded yet; register one with `boundary train --register NAME --data-dir DIR`"
+        case .invalidImage(let error):
+            error.description
+        case .invalidArgument(let message):
+            message
+        case .overloaded(let limit):
+            "server overloaded: \(limit) requests already queued; retry with backoff"
+        case .shuttingDown:
+            "server is shutting down; retry against another replica"
+        case .loadFailed(let model, let version, let reason):
+            "model '\(model)' version \(version) could not be loaded: \(reason)"
+        case .invalidConfiguration(let message):
+            "invalid configuration: \(message)"
+        }
+    }
+}

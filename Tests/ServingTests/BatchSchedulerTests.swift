@@ -1,0 +1,96 @@
+import BoundaryTestSupport
+import Foundation
+import Imaging
+import Metrics
+import Testing
+import Training
+@testable import Serving
+
+@Suite struct BatchSchedulerTests {
+    static func snapshot(seed: UInt64 = 1) throws -> (ModelSnapshot, URL) {
+        let directory = try Fixtures.temporaryDirectory().appendingPathComponent("model")
+        let network = try Fixtures.writeTinyModel(to: directory, seed: seed)
+        return (ModelSnapshot(name: "tiny", version: 1, model: network.inferenceModel(), boundaryThreshold: 0.2), directory)
+    }
+
+    static func input(for image: Data, snapshot: ModelSnapshot) throws -> [Float] {
+        var input = [Float](repeating: 0, count: snapshot.preprocess.floatsPerImage)
+        try input.withUnsafeMutableBufferPointer { buffer in
+            try Preprocessor.preprocess([UInt8](image), spec: snapshot.preprocess, into: buffer.baseAddress!)
+        }
+        return input
+    }
+
+    /// Concurrent requests announced together run as one forward pass, and each caller gets the
+    /// probabilities its own image has when run alone.
+    @Test(arguments: [2, 7, 16])
+    func concurrentRequestsShareOneBatchAndGetTheirOwnRows(count: Int) async throws {
+        let (snapshot, directory) = try Self.snapshot()
+        let scheduler = BatchScheduler(maxBatchSize: 32, maxBatchDelay: .seconds(1), threads: 2,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { scheduler.shutdown() }
+        let images = try (0..<count).map { try Fixtures.jpeg(seed: UInt64($0) + 1) }
+        for _ in images { scheduler.announce() }
+        let outputs = try await withThrowingTaskGroup(of: (Int, InferenceOutput).self) { group in
+            for (index, image) in images.enumerated() {
+                let input = try Self.input(for: image, snapshot: snapshot)
+                group.addTask { (index, try await scheduler.infer(input, on: snapshot, wantsEmbedding: index == 0)) }
+            }
+            return try await group.reduce(into: [Int: InferenceOutput]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(scheduler.statistics.batches == 1)
+        #expect(scheduler.statistics.requests == count)
+        for (index, image) in images.enumerated() {
+            let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
+            let got = try #require(outputs[index])
+            #expect(got.batchSize == count)
+            #expect(zip(got.probabilities, expected).allSatisfy { abs($0 - $1) < 1e-5 }, "row \(index) belongs to its caller")
+            #expect((got.embedding?.count ?? 0) == (index == 0 ? snapshot.embeddingSize : 0))
+        }
+    }
+
+    /// An idle scheduler does not wait for company: a lone request runs at once even with a long
+    /// batching window.
+    @Test func loneRequestDoesNotWaitForTheBatchWindow() async throws {
+        let (snapshot, _) = try Self.snapshot()
+        let scheduler = BatchScheduler(maxBatchSize: 32, maxBatchDelay: .seconds(5), threads: 1,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { scheduler.shutdown() }
+        let input = try Self.input(for: try Fixtures.jpeg(), snapshot: snapshot)
+        scheduler.announce()
+        let start = ContinuousClock.now
+        let output = try await scheduler.infer(input, on: snapshot, wantsEmbedding: false)
+        #expect(output.batchSize == 1)
+        #expect(ContinuousClock.now - start < .seconds(4), "did not sit out the 5 s window")
+    }
+
+    /// A request cancelled while it waits for its batch leaves the queue and never runs.
+    @Test func cancelledRequestLeavesTheQueue() async throws {
+        let (snapshot, _) = try Self.snapshot()
+        let scheduler = BatchScheduler(maxBatchSize: 32, maxBatchDelay: .seconds(30), threads: 1,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { scheduler.shutdown() }
+        let input = try Self.input(for: try Fixtures.jpeg(), snapshot: snapshot)
+        scheduler.announce()  // A phantom request still "decoding" holds the batch window open.
+        scheduler.announce()
+        let task = Task { try await scheduler.infer(input, on: snapshot, wantsEmbedding: false) }
+        while scheduler.queuedCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(scheduler.queuedCount == 0)
+        #expect(scheduler.statistics.batches == 0, "the cancelled request never ran")
+        scheduler.withdraw()
+    }
+
+    @Test func shutDownSchedulerRefusesNewWork() async throws {
+        let (snapshot, _) = try Self.snapshot()
+        let scheduler = BatchScheduler(maxBatchSize: 4, maxBatchDelay: .zero, threads: 1,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        scheduler.shutdown()
+        scheduler.announce()
+        await #expect(throws: ServingError.shuttingDown) {
+            try await scheduler.infer([Float](repeating: 0, count: snapshot.preprocess.floatsPerImage),
+                                      on: snapshot, wantsEmbedding: false)
+        }
+    }
+}
