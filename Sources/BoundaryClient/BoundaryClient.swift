@@ -90,6 +90,23 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await health.check(request, metadata: metadata).status
     }
 
+    /// Watches the health of `service` ("" for the whole server) and returns every status seen, up
+    /// to and including the first one `done` accepts (e.g. SERVING).
+    public func watchHealth(
+        service: String = "", until done: @escaping @Sendable (Grpc_Health_V1_HealthCheckResponse.ServingStatus) -> Bool
+    ) async throws -> [Grpc_Health_V1_HealthCheckResponse.ServingStatus] {
+        var request = Grpc_Health_V1_HealthCheckRequest()
+        request.service = service
+        return try await health.watch(request, metadata: metadata) { response in
+            var seen: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+            for try await message in response.messages {
+                seen.append(message.status)
+                if done(message.status) { break }
+            }
+            return seen
+        }
+    }
+
     private func options(_ timeout: Duration?) -> CallOptions {
         var options = CallOptions.defaults
         options.timeout = timeout

@@ -45,6 +45,12 @@ public struct BoundaryServerConfiguration: Sendable {
         self.streamWindow = streamWindow
     }
 
+    /// The limit to give the transport: twice the image limit. Requests up to it reach the
+    /// service, which refuses images over `maxImageBytes` with RESOURCE_EXHAUSTED and a message
+    /// naming both sizes; only beyond it does the transport reset the stream itself (which some
+    /// clients report as UNAVAILABLE), so memory stays bounded whatever a client sends.
+    public var transportPayloadLimit: Int { max(2 * maxImageBytes, maxImageBytes + (1 << 20)) }
+
     var imagingLimits: ImagingLimits {
         ImagingLimits(maxEncodedBytes: maxImageBytes, maxPixelCount: ImagingLimits.default.maxPixelCount)
     }

@@ -47,7 +47,12 @@ public final class BatchScheduler: @unchecked Sendable {
     /// so a forming batch knows more work is on its way.
     func announce() { locked { incoming += 1 } }
 
-    func withdraw() { locked { incoming -= 1 } }
+    func withdraw() {
+        locked {
+            incoming -= 1
+            condition.signal()  // A forming batch may now be complete.
+        }
+    }
 
     /// Runs `input` (one preprocessed image [C, H, W]) through `snapshot` in the next batch.
     /// Balances one earlier `announce()`.

@@ -43,7 +43,7 @@ public struct ServingConfiguration: Sendable {
             if !ok { throw ServingError.invalidConfiguration(message) }
         }
         try check((1...1024).contains(maxBatchSize), "max batch size must be 1...1024, got \(maxBatchSize)")
-        try check(maxBatchDelay >= .zero && maxBatchDelay <= .seconds(1), "max batch delay must be 0...1000 ms")
+        try check(maxBatchDelay >= .zero && maxBatchDelay <= .seconds(10), "max batch delay must be 0...10000 ms")
         try check(queueLimit >= 1, "queue limit must be at least 1, got \(queueLimit)")
         try check((1...256).contains(inferenceThreads), "inference threads must be 1...256, got \(inferenceThreads)")
         try check((1...256).contains(decodeWorkers), "decode workers must be 1...256, got \(decodeWorkers)")
