@@ -1,11 +1,12 @@
 import ArgumentParser
 
 @main
-struct Boundary: ParsableCommand {
+struct Boundary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
-        subcommands: [DemoDataCommand.self, TrainCommand.self, EvalCommand.self, ReportCommand.self, Bench.self]
+        subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, DemoDataCommand.self, TrainCommand.self,
+                      EvalCommand.self, ReportCommand.self, Bench.self]
     )
 }
 

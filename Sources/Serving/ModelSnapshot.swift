@@ -63,14 +63,16 @@ public final class ModelSnapshot: @unchecked Sendable {
         session!.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
     }
 
-    /// The numeric top-level entries of metrics.json ("accuracy" → "test_accuracy", since the
-    /// trainer evaluates on the test split) plus the best validation accuracy from history.json.
+    /// The quality figures among metrics.json's numeric top-level entries ("accuracy" →
+    /// "test_accuracy", since the trainer evaluates on the test split; counts are left out) plus
+    /// the best validation accuracy from history.json.
     static func readMetrics(in directory: URL) -> [String: Double] {
         var metrics: [String: Double] = [:]
         if let data = FileManager.default.contents(atPath: directory.appendingPathComponent("metrics.json").path),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             for (key, value) in object {
-                guard let number = value as? Double else { continue }
+                guard let number = value as? Double,
+                      ["accuracy", "f1", "precision", "recall", "loss"].contains(where: key.lowercased().contains) else { continue }
                 metrics[key == "accuracy" ? "test_accuracy" : key] = number
             }
         }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import BLAS
+import BoundaryServer
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Prometheus
+import PrometheusEndpoint
+import ServiceLifecycle
+import Serving
+
+/// `boundary serve`: the gRPC service over HTTP/2 (optionally TLS), Prometheus metrics on their
+/// own port, and graceful shutdown on SIGTERM/SIGINT. With no flags it serves the committed demo
+/// model on 127.0.0.1:50051.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the models in the data directory over gRPC (Predict, Models, Health, Reflection)."
+    )
+
+    @OptionGroup var options: ServeOptions
+
+    func run() async throws {
+        BLAS.threads = 1  // Parallelism comes from the serving pools; OpenBLAS threads would oversubscribe.
+        guard let level = Logger.Level(rawValue: options.resolvedLogLevel) else {
+            throw ValidationError("unknown log level '\(options.resolvedLogLevel)'")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "boundary")
+        let configuration = try options.configuration()
+        try options.checkExposure(tokens: configuration.tokens)
+        if configuration.tokens == nil {
+            logger.warning("authentication is off: every caller may predict and change serving versions; use --tokens-file")
+        }
+
+        let metrics = PrometheusCollectorRegistry()
+        let builder = try BoundaryServerBuilder(configuration: configuration, metricsFactory: Self.metricsFactory(metrics),
+                                                logger: logger)
+        let served = try await builder.prepare()
+        let server = try builder.makeServer(transport: .http2NIOPosix(
+            address: try Self.socketAddress(host: options.resolvedHost, port: options.resolvedPort()),
+            transportSecurity: transportSecurity(),
+            config: Self.transportConfig(limit: configuration.transportPayloadLimit)))
+        var services = builder.lifecycleServices(server: server)
+        var metricsServer: PrometheusMetricsServer?
+        if !options.noMetrics {
+            let endpoint = PrometheusMetricsServer(host: options.resolvedHost, port: try options.resolvedMetricsPort(),
+                                                   registry: metrics, logger: logger)
+            metricsServer = endpoint
+            services.insert(endpoint, at: 0)
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      cancellationSignals: [], logger: logger))
+        let host = options.resolvedHost
+        let announcedMetrics = metricsServer
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                guard let address = try await server.listeningAddress else { return }
+                let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
+                var line = "boundary: gRPC listening on \(host):\(port)"
+                if let announcedMetrics { line += ", metrics on http://\(host):\(try await announcedMetrics.listeningPort())/metrics" }
+                line += "; serving " + served.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")
+                print(line)
+                fflush(nil)
+            }
+            try await tasks.waitForAll()
+        }
+        logger.notice("stopped")
+    }
+
+    func transportSecurity() throws -> HTTP2ServerTransport.Posix.TransportSecurity {
+        guard let tls = options.resolvedTLS else {
+            if options.tlsCert != nil || options.tlsKey != nil {
+                throw ValidationError("TLS needs both --tls-cert and --tls-key")
+            }
+            return .plaintext
+        }
+        for path in [tls.cert, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read \(path)")
+        }
+        return .tls(certificateChain: [.file(path: tls.cert, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
+    }
+
+    static func socketAddress(host: String, port: Int) throws -> GRPCNIOTransportCore.SocketAddress {
+        guard (0...65535).contains(port) else { throw ValidationError("port \(port) is out of range") }
+        if host == "localhost" { return .ipv4(host: "127.0.0.1", port: port) }
+        return host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
+    }
+
+    static func transportConfig(limit: Int) -> HTTP2ServerTransport.Posix.Config {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = limit
+        return config
+    }
+
+    /// Histogram buckets sized for this service: batch sizes in powers of two, durations from a
+    /// tenth of a millisecond (decode of a thumbnail) to seconds (a queue under overload).
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[ServingMetrics.batchSizeLabel] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        factory.defaultDurationHistogramBuckets = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
+            .map { Duration.microseconds(Int64($0 * 1_000_000)) }
+        return factory
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import BoundaryServer
+import Foundation
+import Serving
+
+/// `boundary serve` settings: every flag also reads an environment variable, so a container or a
+/// systemd unit can configure the server without a command line. Flags win over the environment.
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to listen on (env BOUNDARY_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "gRPC port, 0 for any free one (env BOUNDARY_PORT; default 50051).") var port: Int?
+    @Option(help: "Data directory holding the model registry (env BOUNDARY_DATA_DIR; default ./boundary-data).")
+    var dataDir: String?
+    @Option(help: ArgumentHelp("Seed NAME=MODEL_DIR: registered as version 1 when the registry has no NAME (repeatable). "
+                               + "Default: scene-s=Models/scene-s-demo when that directory exists.", valueName: "name=dir"))
+    var model: [String] = []
+    @Option(help: "Model used when a request names none (env BOUNDARY_DEFAULT_MODEL).") var defaultModel: String?
+
+    @Option(help: "Bearer tokens file, lines 'ROLE[,ROLE]:TOKEN' (env BOUNDARY_TOKENS_FILE; or the tokens themselves in BOUNDARY_TOKENS).")
+    var tokensFile: String?
+    @Flag(help: "Let callers without a token predict (env BOUNDARY_OPEN_PREDICT=1).") var openPredict = false
+    @Flag(help: "Allow listening on a non-loopback address without tokens.") var allowUnauthenticated = false
+    @Option(help: "TLS certificate chain, PEM (env BOUNDARY_TLS_CERT).") var tlsCert: String?
+    @Option(help: "TLS private key, PEM (env BOUNDARY_TLS_KEY).") var tlsKey: String?
+
+    @Option(help: "Most requests per forward pass (env BOUNDARY_MAX_BATCH_SIZE; default 32).") var maxBatchSize: Int?
+    @Option(help: "Longest wait for a batch to fill, ms (env BOUNDARY_MAX_BATCH_DELAY_MS; default 2).") var maxBatchDelayMs: Double?
+    @Option(help: "Requests in flight before new ones get RESOURCE_EXHAUSTED (env BOUNDARY_QUEUE_LIMIT; default 256).")
+    var queueLimit: Int?
+    @Option(help: "Threads per forward pass (env BOUNDARY_THREADS; default: all cores).") var threads: Int?
+    @Option(help: "Image decoding threads (env BOUNDARY_DECODE_WORKERS; default: all cores).") var decodeWorkers: Int?
+    @Option(help: "Largest image accepted, MiB (env BOUNDARY_MAX_REQUEST_MB; default 16).") var maxRequestMb: Int?
+    @Option(help: "Margin below which a prediction is flagged as a boundary case (default 0.2).") var boundaryThreshold: Float?
+    @Option(help: "Registry poll interval, ms (default 2000).") var pollIntervalMs: Int?
+
+    @Option(help: "Prometheus /metrics port, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
+    @Flag(help: "Do not serve /metrics.") var noMetrics = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env BOUNDARY_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    private static let environment = ProcessInfo.processInfo.environment
+
+    private func env(_ name: String) -> String? { Self.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    private func number<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ fallback: T) throws -> T {
+        if let flag { return flag }
+        guard let text = env(variable) else { return fallback }
+        guard let value = T(text) else { throw ValidationError("\(variable)='\(text)' is not a valid number") }
+        return value
+    }
+
+    var resolvedHost: String { host ?? env("BOUNDARY_HOST") ?? "127.0.0.1" }
+    func resolvedPort() throws -> Int { try number(port, "BOUNDARY_PORT", 50051) }
+    func resolvedMetricsPort() throws -> Int { try number(metricsPort, "BOUNDARY_METRICS_PORT", 9464) }
+    var resolvedDataDirectory: URL { URL(fileURLWithPath: dataDir ?? env("BOUNDARY_DATA_DIR") ?? "boundary-data") }
+    var resolvedLogLevel: String { logLevel ?? env("BOUNDARY_LOG_LEVEL") ?? "info" }
+    var resolvedTLS: (cert: String, key: String)? {
+        guard let cert = tlsCert ?? env("BOUNDARY_TLS_CERT"), let key = tlsKey ?? env("BOUNDARY_TLS_KEY") else { return nil }
+        return (cert, key)
+    }
+
+    func seeds() throws -> [BoundaryServerConfiguration.SeedModel] {
+        if model.isEmpty {
+            let demo = URL(fileURLWithPath: "Models/scene-s-demo")
+            return FileManager.default.fileExists(atPath: demo.appendingPathComponent("model.safetensors").path)
+                ? [.init(name: "scene-s", directory: demo)] : []
+        }
+        return try model.map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--model expects NAME=MODEL_DIR, got '\(entry)'")
+            }
+            return .init(name: parts[0], directory: URL(fileURLWithPath: parts[1]))
+        }
+    }
+
+    func tokens() throws -> AccessTokens? {
+        if let path = tokensFile ?? env("BOUNDARY_TOKENS_FILE") { return try AccessTokens.load(contentsOfFile: path) }
+        return try AccessTokens.fromEnvironment("BOUNDARY_TOKENS")
+    }
+
+    func configuration() throws -> BoundaryServerConfiguration {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let serving = ServingConfiguration(
+            maxBatchSize: try number(maxBatchSize, "BOUNDARY_MAX_BATCH_SIZE", 32),
+            maxBatchDelay: .microseconds(Int64(try number(maxBatchDelayMs, "BOUNDARY_MAX_BATCH_DELAY_MS", 2.0) * 1000)),
+            queueLimit: try number(queueLimit, "BOUNDARY_QUEUE_LIMIT", 256),
+            inferenceThreads: try number(threads, "BOUNDARY_THREADS", cores),
+            decodeWorkers: try number(decodeWorkers, "BOUNDARY_DECODE_WORKERS", cores),
+            boundaryThreshold: boundaryThreshold ?? 0.2,
+            defaultModel: defaultModel ?? env("BOUNDARY_DEFAULT_MODEL"))
+        try serving.validate()
+        let megabytes = try number(maxRequestMb, "BOUNDARY_MAX_REQUEST_MB", 16)
+        guard (1...1024).contains(megabytes) else { throw ValidationError("--max-request-mb must be 1...1024") }
+        let tokens = try tokens()
+        let open = openPredict || env("BOUNDARY_OPEN_PREDICT") == "1"
+        return BoundaryServerConfiguration(
+            dataDirectory: resolvedDataDirectory, serving: serving, seedModels: try seeds(), tokens: tokens,
+            openRoles: open ? [.predict] : [], registryPollInterval: .milliseconds(pollIntervalMs ?? 2000),
+            maxImageBytes: megabytes << 20)
+    }
+
+    /// Refuses to expose an unauthenticated admin API beyond this machine by accident.
+    func checkExposure(tokens: AccessTokens?) throws {
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(resolvedHost)
+        if tokens == nil, !loopback, !allowUnauthenticated {
+            throw ValidationError("listening on \(resolvedHost) without tokens would let anyone change the serving model; "
+                                  + "pass --tokens-file (or BOUNDARY_TOKENS), or --allow-unauthenticated if that is intended")
+        }
+    }
+}
