@@ -224,7 +224,7 @@ def main():
     results = []
     if args.boundary:
         target = Target("Boundary", args.boundary, args.token)
-        target.wait_healthy(10)
+        target.wait_healthy(60)
         results += bench_target(target, request, args)
     if not args.no_peer:
         if not (args.out_dir / "scene-s.onnx").exists():

@@ -35,6 +35,7 @@ public final class BatchScheduler: @unchecked Sendable {
     private var closed = false
     private var batches = 0
     private var batchedRequests = 0
+    private var windowWaits = 0
 
     public init(maxBatchSize: Int, maxBatchDelay: Duration, threads: Int, metrics: ServingMetrics) {
         self.maxBatchSize = maxBatchSize
@@ -93,8 +94,11 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Requests waiting for a forward pass.
     public var queuedCount: Int { locked { queue.count } }
 
-    /// Forward passes run and requests they served, for the mean batch size.
-    public var statistics: (batches: Int, requests: Int) { locked { (batches, batchedRequests) } }
+    /// Forward passes run, requests they served (for the mean batch size), and how many batches
+    /// waited for company within the batching window.
+    public var statistics: (batches: Int, requests: Int, windowWaits: Int) {
+        locked { (batches, batchedRequests, windowWaits) }
+    }
 
     private func cancel(_ id: UInt64) {
         let removed: Pending? = locked {
@@ -142,6 +146,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 if batch.count < maxBatchSize, pending.snapshot === snapshot { batch.append(pending) } else { rest.append(pending) }
             }
             queue = rest
+            if waited { windowWaits += 1 }
             batches += 1
             batchedRequests += batch.count
             return batch

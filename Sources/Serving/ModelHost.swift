@@ -149,8 +149,11 @@ public final class ModelHost: Sendable {
     private func load(_ name: String, version: Int) async throws -> ModelSnapshot {
         let registry = registry
         let threshold = configuration.boundaryThreshold
+        let tuning = configuration.tuneKernels
+            ? (threads: configuration.inferenceThreads, maxBatch: configuration.maxBatchSize) : nil
         return try await loader.run {
-            try ModelSnapshot.load(from: registry, name: name, version: version, defaultBoundaryThreshold: threshold)
+            try ModelSnapshot.load(from: registry, name: name, version: version, defaultBoundaryThreshold: threshold,
+                                   tuning: tuning)
         }
     }
 }

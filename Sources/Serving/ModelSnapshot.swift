@@ -16,20 +16,26 @@ public final class ModelSnapshot: @unchecked Sendable {
     /// Evaluation metrics recorded with the version (metrics.json), e.g. "test_accuracy".
     public let metrics: [String: Double]
     public let boundaryThreshold: Float
+    /// The plan for full batches, and one for batches of a few images: the fastest convolution
+    /// algorithm per layer differs between the two (Winograd pays off on big GEMMs).
     let model: InferenceModel
+    let smallBatchModel: InferenceModel
+    /// Batches up to this size run the small-batch plan.
+    static let smallBatchLimit = 4
     /// Activation buffers for the forward pass. Confined to the batch scheduler's thread, which is
     /// the only caller of `run`; that confinement is why this class can be `@unchecked Sendable`.
-    private var session: InferenceSession?
+    private var sessions: [Bool: InferenceSession] = [:]
 
     public var labels: [String] { spec.labels }
     public var classCount: Int { spec.classCount }
     public var embeddingSize: Int { model.embeddingSize }
 
-    public init(name: String, version: Int, model: InferenceModel, record: VersionRecord = VersionRecord(),
-                metrics: [String: Double] = [:], boundaryThreshold: Float) {
+    public init(name: String, version: Int, model: InferenceModel, smallBatchModel: InferenceModel? = nil,
+                record: VersionRecord = VersionRecord(), metrics: [String: Double] = [:], boundaryThreshold: Float) {
         self.name = name
         self.version = version
         self.model = model
+        self.smallBatchModel = smallBatchModel ?? model
         spec = model.spec
         preprocess = PreprocessSpec(model.spec.input)
         self.record = record
@@ -37,9 +43,12 @@ public final class ModelSnapshot: @unchecked Sendable {
         self.boundaryThreshold = boundaryThreshold
     }
 
-    /// Loads version `version` of `name` from the registry and folds it for inference.
+    /// Loads version `version` of `name` from the registry, folds it for inference and, given
+    /// `tuning`, times each convolution's algorithms at batch 1 and at the largest batch (cuDNN's
+    /// benchmark mode) so both plans use the fastest kernels on this machine.
     public static func load(from registry: ModelRegistry, name: String, version: Int,
-                            defaultBoundaryThreshold: Float) throws -> ModelSnapshot {
+                            defaultBoundaryThreshold: Float,
+                            tuning: (threads: Int, maxBatch: Int)? = nil) throws -> ModelSnapshot {
         let directory = registry.directory(of: name, version: version)
         let network: Network
         do {
@@ -49,7 +58,10 @@ public final class ModelSnapshot: @unchecked Sendable {
         }
         let record = registry.record(of: name, version: version)
         let threshold = record.lineage["boundary_threshold"].flatMap(Float.init) ?? defaultBoundaryThreshold
-        return ModelSnapshot(name: name, version: version, model: network.inferenceModel(), record: record,
+        let folded = network.inferenceModel()
+        let large = tuning.map { folded.tuned(batch: $0.maxBatch, threads: $0.threads) } ?? folded
+        let small = tuning.map { folded.tuned(batch: 1, threads: $0.threads) } ?? folded
+        return ModelSnapshot(name: name, version: version, model: large, smallBatchModel: small, record: record,
                              metrics: Self.readMetrics(in: directory), boundaryThreshold: threshold)
     }
 
@@ -57,10 +69,15 @@ public final class ModelSnapshot: @unchecked Sendable {
     /// batch scheduler's thread calls this.
     func run(_ input: UnsafePointer<Float>, batch: Int, threads: Int,
              probabilities: UnsafeMutablePointer<Float>, embeddings: UnsafeMutablePointer<Float>?) {
-        if session == nil || session!.pool.threads != threads {
-            session = InferenceSession(model: model, threads: threads)
+        let small = batch <= Self.smallBatchLimit
+        let session: InferenceSession
+        if let existing = sessions[small], existing.pool.threads == threads {
+            session = existing
+        } else {
+            session = InferenceSession(model: small ? smallBatchModel : model, threads: threads)
+            sessions[small] = session
         }
-        session!.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
+        session.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
     }
 
     /// The quality figures among metrics.json's numeric top-level entries ("accuracy" →

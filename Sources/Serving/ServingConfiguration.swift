@@ -22,11 +22,15 @@ public struct ServingConfiguration: Sendable {
     public var defaultModel: String?
     /// Versions other than the serving one kept loaded per model (for pinned-version requests).
     public var extraVersionsPerModel: Int
+    /// Time each convolution's algorithms when a version loads and keep the fastest (a fraction of
+    /// a second per version; off only where load time matters more than speed).
+    public var tuneKernels: Bool
 
     public init(maxBatchSize: Int = 32, maxBatchDelay: Duration = .milliseconds(2), queueLimit: Int = 256,
                 inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 decodeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                boundaryThreshold: Float = 0.2, defaultModel: String? = nil, extraVersionsPerModel: Int = 2) {
+                boundaryThreshold: Float = 0.2, defaultModel: String? = nil, extraVersionsPerModel: Int = 2,
+                tuneKernels: Bool = true) {
         self.maxBatchSize = maxBatchSize
         self.maxBatchDelay = maxBatchDelay
         self.queueLimit = queueLimit
@@ -35,6 +39,7 @@ public struct ServingConfiguration: Sendable {
         self.boundaryThreshold = boundaryThreshold
         self.defaultModel = defaultModel
         self.extraVersionsPerModel = extraVersionsPerModel
+        self.tuneKernels = tuneKernels
     }
 
     /// Checks the values a person typed, naming the flag-level setting that is wrong.

@@ -26,7 +26,8 @@ def ensure_stubs():
     stamp = GEN / "health_pb2_grpc.py"  # written last by generate.sh
     protos = (HERE / "../../Protos").rglob("*.proto")
     if not stamp.exists() or any(p.stat().st_mtime > stamp.stat().st_mtime for p in protos):
-        subprocess.run([str(HERE / "generate.sh")], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(HERE / "generate.sh")], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHON": sys.executable})
     sys.path.insert(0, str(GEN))
 
 

@@ -10,11 +10,12 @@ cd "$(dirname "$0")"
 protos=../../Protos
 out=gen
 
-python3 -c "import grpc_tools" 2>/dev/null || { echo "generate.sh: grpcio-tools missing (pip install -r requirements.txt)" >&2; exit 1; }
+py=${PYTHON:-python3}
+"$py" -c "import grpc_tools" 2>/dev/null || { echo "generate.sh: grpcio-tools missing (pip install -r requirements.txt)" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
-python3 -m grpc_tools.protoc -I "$protos" --python_out="$out" --grpc_python_out="$out" \
+"$py" -m grpc_tools.protoc -I "$protos" --python_out="$out" --grpc_python_out="$out" \
     boundary/v1/inference.proto boundary/v1/models.proto
-python3 -m grpc_tools.protoc -I "$protos/grpc/health/v1" --python_out="$out" --grpc_python_out="$out" \
+"$py" -m grpc_tools.protoc -I "$protos/grpc/health/v1" --python_out="$out" --grpc_python_out="$out" \
     health.proto
 echo "generate.sh: stubs written to examples/python/$out/"
