@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -65,12 +66,15 @@ let package = Package(
             resources: [.copy("Resources/boundary.pb")],
             swiftSettings: swiftSettings
         ),
+        // Durable feedback storage behind a protocol; SQLite (GRDB, WAL, synchronous=FULL) by default.
+        .target(name: "FeedbackStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: swiftSettings),
         // The serving runtime: the on-disk model registry, immutable model snapshots swapped
         // atomically, decode workers and the dynamic batcher. No gRPC, no network.
         .target(
             name: "Serving",
             dependencies: [
-                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO",
+                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,6 +152,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedbackStoreTests", dependencies: ["FeedbackStore"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusEndpointTests", dependencies: [
             "PrometheusEndpoint",
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -9,6 +9,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
     private let inference: Boundary_V1_Inference.Client<Transport>
     private let models: Boundary_V1_Models.Client<Transport>
     private let health: Grpc_Health_V1_Health.Client<Transport>
+    private let feedback: Boundary_V1_Feedback.Client<Transport>
     private let metadata: Metadata
 
     /// - Parameters:
@@ -18,6 +19,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         inference = Boundary_V1_Inference.Client(wrapping: client)
         models = Boundary_V1_Models.Client(wrapping: client)
         health = Grpc_Health_V1_Health.Client(wrapping: client)
+        feedback = Boundary_V1_Feedback.Client(wrapping: client)
         var metadata = Metadata()
         if let token, !token.isEmpty { metadata.addString("Bearer \(token)", forKey: "authorization") }
         self.metadata = metadata
@@ -83,6 +85,28 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await models.setServingVersion(request, metadata: metadata)
     }
 
+    /// Submits one lasso selection. `kept` and `deselected` are image ids (from Predict) or bytes.
+    public func submitFeedback(model: String = "", label: String, kept: [Boundary_V1_ImageRef] = [],
+                               deselected: [Boundary_V1_ImageRef] = [], corrections: [Boundary_V1_Correction] = [],
+                               userID: String = "", idempotencyKey: String) async throws -> Boundary_V1_SubmitFeedbackResponse {
+        var request = Boundary_V1_SubmitFeedbackRequest()
+        request.model = model
+        request.label = label
+        request.kept = kept
+        request.deselected = deselected
+        request.corrections = corrections
+        request.userID = userID
+        request.idempotencyKey = idempotencyKey
+        return try await feedback.submitFeedback(request, metadata: metadata)
+    }
+
+    /// Pending feedback of `model` (empty: the default model).
+    public func queue(model: String = "") async throws -> Boundary_V1_QueueStatus {
+        var request = Boundary_V1_GetQueueRequest()
+        request.model = model
+        return try await feedback.getQueue(request, metadata: metadata)
+    }
+
     /// The server's health status for `service` ("" for the whole server).
     public func healthStatus(service: String = "") async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         var request = Grpc_Health_V1_HealthCheckRequest()
@@ -111,5 +135,21 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         var options = CallOptions.defaults
         options.timeout = timeout
         return options
+    }
+}
+
+extension Boundary_V1_ImageRef {
+    /// A reference by the id Predict returned.
+    public static func id(_ imageID: String) -> Self {
+        var ref = Self()
+        ref.imageID = imageID
+        return ref
+    }
+
+    /// A reference carrying the encoded image itself.
+    public static func bytes(_ image: Data) -> Self {
+        var ref = Self()
+        ref.image = image
+        return ref
     }
 }

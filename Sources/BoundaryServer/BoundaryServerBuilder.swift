@@ -1,4 +1,5 @@
 import BoundaryAPI
+import FeedbackStore
 import Foundation
 import GRPCCore
 import Logging
@@ -16,6 +17,7 @@ public final class BoundaryServerBuilder: Sendable {
     public let registry: ModelRegistry
     public let host: ModelHost
     public let predictor: Predictor
+    public let feedback: FeedbackIntake
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -40,6 +42,10 @@ public final class BoundaryServerBuilder: Sendable {
         }
         predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
                               limits: configuration.imagingLimits)
+        try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteFeedbackStore(path: configuration.dataDirectory.appendingPathComponent("feedback.sqlite").path)
+        feedback = FeedbackIntake(host: host, store: store, recent: predictor.recentImages,
+                                  limits: configuration.imagingLimits)
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process
@@ -66,13 +72,21 @@ public final class BoundaryServerBuilder: Sendable {
         return serving
     }
 
-    /// The gRPC services: Inference, Models, Health and Reflection.
+    /// Stops the runtime's threads (what `ServingRuntimeService` does at the end of a graceful
+    /// shutdown), for callers that run the server without a service group.
+    public func shutdown() {
+        predictor.shutdown()
+        feedback.shutdown()
+    }
+
+    /// The gRPC services: Inference, Models, Feedback, Health and Reflection.
     public func services() throws -> [any RegistrableRPCService] {
-        let names = ["boundary.v1.Inference", "boundary.v1.Models", "grpc.health.v1.Health",
+        let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "grpc.health.v1.Health",
                      "grpc.reflection.v1.ServerReflection"]
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
+            FeedbackService(intake: feedback, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]
@@ -98,7 +112,7 @@ public final class BoundaryServerBuilder: Sendable {
         let health = health
         let drain = drain
         return [
-            ServingRuntimeService(predictor: predictor),
+            ServingRuntimeService(predictor: predictor, feedback: feedback),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
             GRPCServerService(server: server, beforeShutdown: {
                 drain.begin()

@@ -29,7 +29,8 @@ enum ErrorMapping {
 
     static func code(for error: ServingError) -> RPCError.Code {
         switch error {
-        case .unknownModel, .unknownVersion: .notFound
+        case .unknownModel, .unknownVersion, .unknownImages: .notFound
+        case .unknownLabel: .invalidArgument
         case .noModels, .shuttingDown: .unavailable
         case .invalidArgument, .invalidConfiguration: .invalidArgument
         case .overloaded: .resourceExhausted

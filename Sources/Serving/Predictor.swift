@@ -16,10 +16,13 @@ public final class Predictor: Sendable {
     private let queueLimit: Int
     private let metrics: ServingMetrics
     private let inFlight = Mutex(0)
+    /// Predicted images, so feedback can name them by id.
+    public let recentImages: RecentImages
 
     public init(host: ModelHost, configuration: ServingConfiguration, metrics: ServingMetrics,
-                limits: ImagingLimits = .default) {
+                limits: ImagingLimits = .default, recentImages: RecentImages = RecentImages()) {
         self.host = host
+        self.recentImages = recentImages
         self.metrics = metrics
         self.limits = limits
         queueLimit = configuration.queueLimit
@@ -56,6 +59,7 @@ public final class Predictor: Sendable {
             throw error
         }
         metrics.decodeDuration.recordSeconds(decoded.seconds)
+        recentImages.remember(request.image, id: decoded.imageID)
         let output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: request.includeEmbedding)
         let ranked = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: request.topK,
                                      threshold: snapshot.boundaryThreshold)

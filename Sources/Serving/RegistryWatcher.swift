@@ -33,13 +33,16 @@ public struct RegistryWatcher: Service {
 /// the group before the gRPC server so it shuts down after the server has drained its RPCs.
 public struct ServingRuntimeService: Service {
     let predictor: Predictor
+    let feedback: FeedbackIntake?
 
-    public init(predictor: Predictor) {
+    public init(predictor: Predictor, feedback: FeedbackIntake? = nil) {
         self.predictor = predictor
+        self.feedback = feedback
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
         predictor.shutdown()
+        feedback?.shutdown()
     }
 }

@@ -30,7 +30,7 @@ public struct ServingConfiguration: Sendable {
                 inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 decodeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
                 boundaryThreshold: Float = 0.2, defaultModel: String? = nil, extraVersionsPerModel: Int = 2,
-                tuneKernels: Bool = true) {
+                tuneKernels: Bool = ServingConfiguration.tuneKernelsByDefault) {
         self.maxBatchSize = maxBatchSize
         self.maxBatchDelay = maxBatchDelay
         self.queueLimit = queueLimit
@@ -41,6 +41,14 @@ public struct ServingConfiguration: Sendable {
         self.extraVersionsPerModel = extraVersionsPerModel
         self.tuneKernels = tuneKernels
     }
+
+    /// Release builds tune; debug builds don't, since timings of unoptimised kernels choose nothing
+    /// useful and make every model load take seconds.
+    #if DEBUG
+    public static let tuneKernelsByDefault = false
+    #else
+    public static let tuneKernelsByDefault = true
+    #endif
 
     /// Checks the values a person typed, naming the flag-level setting that is wrong.
     public func validate() throws {

@@ -23,6 +23,10 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
     case loadFailed(model: String, version: Int, reason: String)
     /// A setting given at start-up is invalid.
     case invalidConfiguration(String)
+    /// Feedback names a label the model does not have.
+    case unknownLabel(String, model: String, labels: [String])
+    /// Feedback refers to image ids the server has not seen (or no longer remembers).
+    case unknownImages([String])
 
     public var description: String {
         switch self {
@@ -45,6 +49,11 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
             "model '\(model)' version \(version) could not be loaded: \(reason)"
         case .invalidConfiguration(let message):
             "invalid configuration: \(message)"
+        case .unknownLabel(let label, let model, let labels):
+            "model '\(model)' has no label '\(label)'; its labels are: \(labels.joined(separator: ", "))"
+        case .unknownImages(let ids):
+            "unknown image ids (not predicted recently and not stored): \(ids.prefix(10).joined(separator: ", "))"
+                + (ids.count > 10 ? " and \(ids.count - 10) more" : "") + "; send the image bytes instead, or Predict them first"
         }
     }
 }

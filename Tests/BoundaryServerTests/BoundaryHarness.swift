@@ -16,8 +16,9 @@ struct TestServer {
     let metrics: PrometheusCollectorRegistry
 
     init(models: [String: Int] = ["tiny": 2], serving: ServingConfiguration = ServingConfiguration(inferenceThreads: 1, decodeWorkers: 2),
-         tokens: AccessTokens? = nil, openRoles: Set<Role> = [], maxImageBytes: Int = 1 << 20) async throws {
-        let data = models.isEmpty ? try Fixtures.temporaryDirectory() : try Fixtures.dataDirectory(models: models)
+         tokens: AccessTokens? = nil, openRoles: Set<Role> = [], maxImageBytes: Int = 1 << 20,
+         dataDirectory: URL? = nil) async throws {
+        let data = try dataDirectory ?? (models.isEmpty ? Fixtures.temporaryDirectory() : Fixtures.dataDirectory(models: models))
         metrics = PrometheusCollectorRegistry()
         let configuration = BoundaryServerConfiguration(
             dataDirectory: data, serving: serving, tokens: tokens, openRoles: openRoles,
@@ -32,7 +33,7 @@ struct TestServer {
     func withInProcessClient<R: Sendable>(token: String? = nil,
                                           _ body: (BoundaryClient<InProcessTransport.Client>) async throws -> R) async throws -> R {
         let transport = InProcessTransport()
-        defer { builder.predictor.shutdown() }
+        defer { builder.shutdown() }
         return try await withGRPCServer(transport: transport.server, services: try builder.services(),
                                         interceptors: builder.interceptors()) { _ in
             try await withGRPCClient(transport: transport.client) { client in
@@ -48,7 +49,7 @@ struct TestServer {
         config.rpc.maxRequestPayloadSize = builder.configuration.transportPayloadLimit
         let server = try builder.makeServer(transport: .http2NIOPosix(
             address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext, config: config))
-        defer { builder.predictor.shutdown() }
+        defer { builder.shutdown() }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             defer { server.beginGracefulShutdown() }

@@ -34,10 +34,11 @@ def ensure_stubs():
 ensure_stubs()
 
 from boundary.v1 import inference_pb2, inference_pb2_grpc, models_pb2, models_pb2_grpc  # noqa: E402
+from boundary.v1 import feedback_pb2, feedback_pb2_grpc  # noqa: E402
 import health_pb2, health_pb2_grpc  # noqa: E402,E401
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
-COMMANDS = ("models", "health")
+COMMANDS = ("models", "health", "feedback", "queue")
 
 
 class Client:
@@ -48,6 +49,7 @@ class Client:
         self.inference = inference_pb2_grpc.InferenceStub(self.channel)
         self.models = models_pb2_grpc.ModelsStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.feedback = feedback_pb2_grpc.FeedbackStub(self.channel)
 
     def call(self, method, request):
         return method(request, timeout=self.timeout, metadata=self.metadata)
@@ -56,11 +58,47 @@ class Client:
         request = inference_pb2.PredictRequest(model=model, image=image, top_k=top_k, request_id=request_id)
         return self.call(self.inference.Predict, request)
 
+    def submit_feedback(self, label, kept=(), deselected=(), key="", model="", user=""):
+        """One lasso selection; kept/deselected items are image ids (str) or encoded bytes."""
+        def ref(item):
+            return feedback_pb2.ImageRef(image_id=item) if isinstance(item, str) else feedback_pb2.ImageRef(image=item)
+        request = feedback_pb2.SubmitFeedbackRequest(
+            model=model, label=label, kept=[ref(i) for i in kept], deselected=[ref(i) for i in deselected],
+            user_id=user, idempotency_key=key)
+        return self.call(self.feedback.SubmitFeedback, request)
+
+    def queue(self, model=""):
+        return self.call(self.feedback.GetQueue, feedback_pb2.GetQueueRequest(model=model))
+
     def predict_stream(self, requests):
         return list(self.inference.PredictStream(iter(requests), timeout=self.timeout, metadata=self.metadata))
 
 
 # --- human-readable commands -------------------------------------------------------------------
+
+def run_feedback(client, label, keep, deselect, key, model):
+    kept = [pathlib.Path(p).read_bytes() for p in keep]
+    deselected = [pathlib.Path(p).read_bytes() for p in deselect]
+    if not key:  # Re-running the same command is a retry, not new feedback.
+        digest = hashlib.sha256(label.encode() + model.encode())
+        for data in kept + [b"|"] + deselected:
+            digest.update(hashlib.sha256(data).digest())
+        key = "py-" + digest.hexdigest()[:32]
+    reply = client.submit_feedback(label, kept, deselected, key=key, model=model)
+    note = " (already submitted; not counted twice)" if reply.replayed else ""
+    print(f"event {reply.event_id}: {reply.accepted} accepted, {reply.duplicates} duplicate(s){note}; "
+          f"{reply.queue_depth} pending")
+    return 0
+
+
+def run_queue(client, model):
+    status = client.queue(model)
+    print(f"{status.model}: {status.pending} pending of {status.total} samples from {status.events} events")
+    for counts in status.labels:
+        print(f"  {counts.label}: {counts.positive} kept, {counts.negative} deselected, "
+              f"{counts.corrected} corrected")
+    return 0
+
 
 def print_prediction(name, reply):
     flag = "BOUNDARY" if reply.boundary else "clear"
@@ -225,16 +263,48 @@ def run_check(client, check, paths, model, top_k):
     if len(check.failures) == before:
         print("ok   error codes: INVALID_ARGUMENT for corrupt images, NOT_FOUND for an unknown model")
 
+    check_feedback(client, check, images, replies, info, model)
+
+
+def check_feedback(client, check, images, replies, info, model):
+    """SubmitFeedback by image id (from Predict) and by bytes, the idempotent retry, and all-or-nothing."""
+    before = len(check.failures)
+    label = info.labels[0]
+    pending = client.queue(model).pending
+    key = "check-" + hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    kept = [r.image_id for r in replies[:2]]
+    reply = client.submit_feedback(label, kept=kept, deselected=[images[-1][1]], key=key, model=model)
+    check.expect(reply.accepted + reply.duplicates == 3 and not reply.replayed,
+                 f"SubmitFeedback: accepted {reply.accepted} + duplicates {reply.duplicates}, expected 3 samples")
+    retry = client.submit_feedback(label, kept=kept, deselected=[images[-1][1]], key=key, model=model)
+    check.expect(retry.replayed and retry.event_id == reply.event_id, "SubmitFeedback retry was not recognised")
+    after = client.queue(model).pending
+    check.expect(after == pending + reply.accepted, f"queue: {after} pending, expected {pending} + {reply.accepted}")
+    unknown = hashlib.sha256(os.urandom(16)).hexdigest()
+    check.expect_code(grpc.StatusCode.NOT_FOUND,
+                      lambda: client.submit_feedback(label, kept=[kept[0], unknown], key=key + "-bad", model=model),
+                      "SubmitFeedback with an unknown image id")
+    check.expect_code(grpc.StatusCode.INVALID_ARGUMENT,
+                      lambda: client.submit_feedback("no-such-label", kept=kept, key=key + "-bad2", model=model),
+                      "SubmitFeedback with an unknown label")
+    check.expect(client.queue(model).pending == after, "a refused selection changed the queue")
+    if len(check.failures) == before:
+        print(f"ok   feedback: {reply.accepted} samples queued, retry recognised, bad selections refused whole")
+
 
 def main():
     ap = argparse.ArgumentParser(description="Example client for Boundary's gRPC API.",
-                                 epilog="commands: IMAGE... (predict, the default), models [NAME...], health")
+                                 epilog="commands: IMAGE... (predict, the default), models [NAME...], health, "
+                                        "feedback LABEL --keep IMAGE --deselect IMAGE, queue")
     ap.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default %(default)s)")
     ap.add_argument("--token", default=os.environ.get("BOUNDARY_TOKEN", ""), help="bearer token ($BOUNDARY_TOKEN)")
     ap.add_argument("--model", default="", help="model name; empty selects the server's default")
     ap.add_argument("--top-k", type=int, default=0, help="ranked labels to return; 0 means 5")
     ap.add_argument("--timeout", type=float, default=10, help="seconds per call")
     ap.add_argument("--check", action="store_true", help="assert API invariants against the server (CI)")
+    ap.add_argument("--keep", action="append", default=[], help="feedback: an image that shows LABEL (repeatable)")
+    ap.add_argument("--deselect", action="append", default=[], help="feedback: an image that does not (repeatable)")
+    ap.add_argument("--key", default="", help="feedback: idempotency key (default: hash of the selection)")
     ap.add_argument("args", nargs="*", metavar="IMAGE|COMMAND")
     args = ap.parse_intermixed_args()
     if args.top_k < 0:
@@ -248,6 +318,12 @@ def main():
             return run_health(client)
         if command == "models":
             return run_models(client, rest)
+        if command == "queue":
+            return run_queue(client, args.model)
+        if command == "feedback":
+            if len(rest) != 1 or not (args.keep or args.deselect):
+                ap.error("usage: feedback LABEL --keep IMAGE... --deselect IMAGE...")
+            return run_feedback(client, rest[0], args.keep, args.deselect, args.key, args.model)
         if not rest:
             ap.error("give at least one image (or a command: models, health)")
         paths = [pathlib.Path(p) for p in rest]

@@ -15,7 +15,7 @@ py=${PYTHON:-python3}
 rm -rf "$out"
 mkdir -p "$out"
 "$py" -m grpc_tools.protoc -I "$protos" --python_out="$out" --grpc_python_out="$out" \
-    boundary/v1/inference.proto boundary/v1/models.proto
+    $(cd "$protos" && ls boundary/v1/*.proto)
 "$py" -m grpc_tools.protoc -I "$protos/grpc/health/v1" --python_out="$out" --grpc_python_out="$out" \
     health.proto
 echo "generate.sh: stubs written to examples/python/$out/"

@@ -1,0 +1,51 @@
+import GRDB
+
+extension SQLiteFeedbackStore {
+    /// The schema, one migration per change, applied in order at open. Never edit a shipped
+    /// migration: add the next one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: images, events, samples, embeddings") { db in
+            // Images by content hash (hex SHA-256), kept so feedback can refer to them later.
+            try db.create(table: "image") { t in
+                t.primaryKey("id", .text)
+                t.column("bytes", .blob).notNull()
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .text).notNull()
+            }
+            // One row per acknowledged SubmitFeedback; the key makes retries idempotent.
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("model", .text).notNull()
+                t.column("idempotencyKey", .text).notNull()
+                t.column("userID", .text).notNull()
+                t.column("label", .text).notNull()
+                t.column("createdAt", .text).notNull()
+                t.column("accepted", .integer).notNull()
+                t.column("duplicates", .integer).notNull()
+                t.uniqueKey(["model", "idempotencyKey"])
+            }
+            // Labelled samples; consumedByVersion records which model version trained on each.
+            try db.create(table: "sample") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("eventID", .integer).notNull().references("event")
+                t.column("model", .text).notNull()
+                t.column("imageID", .text).notNull().references("image")
+                t.column("kind", .text).notNull()
+                t.column("label", .text).notNull()
+                t.column("createdAt", .text).notNull()
+                t.column("consumedByVersion", .integer)
+            }
+            try db.create(index: "samplePending", on: "sample", columns: ["model", "consumedByVersion", "imageID"])
+            // Embeddings cached per (image, model version), for head-only retraining.
+            try db.create(table: "embedding") { t in
+                t.column("imageID", .text).notNull().references("image")
+                t.column("model", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("vector", .blob).notNull()
+                t.primaryKey(["imageID", "model", "version"])
+            }
+        }
+        return migrator
+    }
+}
