@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore",
+                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore", "DemoData",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,7 +135,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Tiny models, data directories and encoded images for the serving and server tests.
-        .target(name: "BoundaryTestSupport", dependencies: ["NeuralNet", "Imaging", "Training"],
+        .target(name: "BoundaryTestSupport", dependencies: ["NeuralNet", "Imaging", "Training", "DemoData", "Tensor"],
                 path: "Tests/BoundaryTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ServingTests", dependencies: [
             "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",

@@ -107,6 +107,44 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await feedback.getQueue(request, metadata: metadata)
     }
 
+    /// Starts a retrain and calls `onProgress` for each update until the job ends; returns the last.
+    public func retrain(_ request: Boundary_V1_RetrainRequest,
+                        onProgress: @escaping @Sendable (Boundary_V1_RetrainProgress) -> Void = { _ in })
+        async throws -> Boundary_V1_RetrainProgress {
+        try await feedback.retrain(request, metadata: metadata) { response in
+            var last = Boundary_V1_RetrainProgress()
+            for try await update in response.messages {
+                onProgress(update)
+                last = update
+            }
+            return last
+        }
+    }
+
+    /// Starts a retrain and returns its first update (with the job id) without following it.
+    public func retrainStart(_ request: Boundary_V1_RetrainRequest) async throws -> Boundary_V1_RetrainProgress {
+        try await feedback.retrain(request, metadata: metadata) { response in
+            for try await update in response.messages { return update }
+            throw RPCError(code: .dataLoss, message: "the server ended the retrain stream without an update")
+        }
+    }
+
+    /// Follows the running (or last) retrain of `model` until it ends; returns the last update.
+    public func watchRetrain(model: String = "",
+                             onProgress: @escaping @Sendable (Boundary_V1_RetrainProgress) -> Void = { _ in })
+        async throws -> Boundary_V1_RetrainProgress {
+        var request = Boundary_V1_WatchRetrainRequest()
+        request.model = model
+        return try await feedback.watchRetrain(request, metadata: metadata) { response in
+            var last = Boundary_V1_RetrainProgress()
+            for try await update in response.messages {
+                onProgress(update)
+                last = update
+            }
+            return last
+        }
+    }
+
     /// The server's health status for `service` ("" for the whole server).
     public func healthStatus(service: String = "") async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         var request = Grpc_Health_V1_HealthCheckRequest()

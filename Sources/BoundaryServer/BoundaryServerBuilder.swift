@@ -18,6 +18,7 @@ public final class BoundaryServerBuilder: Sendable {
     public let host: ModelHost
     public let predictor: Predictor
     public let feedback: FeedbackIntake
+    public let retrains: RetrainCoordinator
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -46,6 +47,7 @@ public final class BoundaryServerBuilder: Sendable {
         let store = try SQLiteFeedbackStore(path: configuration.dataDirectory.appendingPathComponent("feedback.sqlite").path)
         feedback = FeedbackIntake(host: host, store: store, recent: predictor.recentImages,
                                   limits: configuration.imagingLimits)
+        retrains = RetrainCoordinator(host: host, store: store, threads: configuration.retrainThreads, logger: logger)
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process
@@ -77,6 +79,7 @@ public final class BoundaryServerBuilder: Sendable {
     public func shutdown() {
         predictor.shutdown()
         feedback.shutdown()
+        retrains.shutdown()
     }
 
     /// The gRPC services: Inference, Models, Feedback, Health and Reflection.
@@ -86,7 +89,7 @@ public final class BoundaryServerBuilder: Sendable {
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
-            FeedbackService(intake: feedback, logger: logger),
+            FeedbackService(intake: feedback, retrains: retrains, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]
@@ -111,9 +114,16 @@ public final class BoundaryServerBuilder: Sendable {
     public func lifecycleServices<Transport: ServerTransport>(server: GRPCServer<Transport>) -> [any Service] {
         let health = health
         let drain = drain
+        var schedule: [any Service] = []
+        if let plan = configuration.retrainSchedule {
+            schedule.append(RetrainSchedule(coordinator: retrains, host: host, store: feedback.store, interval: plan.interval,
+                                            minSamples: plan.minSamples, template: plan.options, logger: logger))
+        }
         return [
             ServingRuntimeService(predictor: predictor, feedback: feedback),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
+            retrains,
+        ] + schedule + [
             GRPCServerService(server: server, beforeShutdown: {
                 drain.begin()
                 health.shutdown()

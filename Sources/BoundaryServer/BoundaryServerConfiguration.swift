@@ -28,13 +28,28 @@ public struct BoundaryServerConfiguration: Sendable {
     public var maxImageBytes: Int
     /// Requests of one PredictStream in progress at once.
     public var streamWindow: Int
+    /// Cores a retrain may use; serving keeps the rest.
+    public var retrainThreads: Int
+    /// The periodic fine-tuning loop, when enabled: how often, the minimum queue, the settings.
+    public var retrainSchedule: RetrainScheduleConfiguration?
+
+    public struct RetrainScheduleConfiguration: Sendable {
+        public var interval: Duration
+        public var minSamples: Int
+        public var options: RetrainOptions
+        public init(interval: Duration, minSamples: Int, options: RetrainOptions) {
+            self.interval = interval
+            self.minSamples = minSamples
+            self.options = options
+        }
+    }
 
     public static let defaultMaxRequestBytes = 16 * 1024 * 1024
 
     public init(dataDirectory: URL, serving: ServingConfiguration = ServingConfiguration(),
                 seedModels: [SeedModel] = [], tokens: AccessTokens? = nil, openRoles: Set<Role> = [],
                 registryPollInterval: Duration = .seconds(2), maxImageBytes: Int = Self.defaultMaxRequestBytes,
-                streamWindow: Int = 64) {
+                streamWindow: Int = 64, retrainThreads: Int = 1) {
         self.dataDirectory = dataDirectory
         self.serving = serving
         self.seedModels = seedModels
@@ -43,6 +58,7 @@ public struct BoundaryServerConfiguration: Sendable {
         self.registryPollInterval = registryPollInterval
         self.maxImageBytes = maxImageBytes
         self.streamWindow = streamWindow
+        self.retrainThreads = retrainThreads
     }
 
     /// The limit to give the transport: twice the image limit. Requests up to it reach the

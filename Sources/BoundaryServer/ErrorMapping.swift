@@ -31,6 +31,8 @@ enum ErrorMapping {
         switch error {
         case .unknownModel, .unknownVersion, .unknownImages: .notFound
         case .unknownLabel: .invalidArgument
+        case .retrainRunning: .alreadyExists
+        case .noRetrain: .notFound
         case .noModels, .shuttingDown: .unavailable
         case .invalidArgument, .invalidConfiguration: .invalidArgument
         case .overloaded: .resourceExhausted

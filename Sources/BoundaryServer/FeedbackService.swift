@@ -7,7 +7,30 @@ import Serving
 /// `boundary.v1.Feedback`: maps lasso selections to `FeedbackIntake` and queue summaries back.
 struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
     let intake: FeedbackIntake
+    let retrains: RetrainCoordinator
     let logger: Logger
+
+    func retrain(request: Boundary_V1_RetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
+                 context: ServerContext) async throws {
+        let job: RetrainJob
+        do {
+            job = try await retrains.start(try RetrainMapping.options(request))
+        } catch {
+            throw ErrorMapping.rpcError(for: error, method: "Retrain", logger: logger)
+        }
+        try await RetrainMapping.stream(job, to: response)
+    }
+
+    func watchRetrain(request: Boundary_V1_WatchRetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
+                      context: ServerContext) async throws {
+        let job: RetrainJob
+        do {
+            job = try await retrains.job(model: request.model)
+        } catch {
+            throw ErrorMapping.rpcError(for: error, method: "WatchRetrain", logger: logger)
+        }
+        try await RetrainMapping.stream(job, to: response)
+    }
 
     func submitFeedback(request: Boundary_V1_SubmitFeedbackRequest, context: ServerContext) async throws
         -> Boundary_V1_SubmitFeedbackResponse {

@@ -25,6 +25,10 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// Feedback names a label the model does not have.
     case unknownLabel(String, model: String, labels: [String])
+    /// A retrain of the model is already running.
+    case retrainRunning(model: String, jobID: String)
+    /// No retrain has run for the model since the server started.
+    case noRetrain(model: String)
     /// Feedback refers to image ids the server has not seen (or no longer remembers).
     case unknownImages([String])
 
@@ -51,6 +55,10 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid configuration: \(message)"
         case .unknownLabel(let label, let model, let labels):
             "model '\(model)' has no label '\(label)'; its labels are: \(labels.joined(separator: ", "))"
+        case .retrainRunning(let model, let jobID):
+            "a retrain of '\(model)' is already running (job \(jobID)); follow it with WatchRetrain or `boundary retrain --watch`"
+        case .noRetrain(let model):
+            "no retrain of '\(model)' has run since the server started"
         case .unknownImages(let ids):
             "unknown image ids (not predicted recently and not stored): \(ids.prefix(10).joined(separator: ", "))"
                 + (ids.count > 10 ? " and \(ids.count - 10) more" : "") + "; send the image bytes instead, or Predict them first"

@@ -42,7 +42,9 @@ public final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func submit(_ job: @escaping () -> Void) -> Bool {
+    /// Queues `job` without waiting for it; false once shut down.
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return false }

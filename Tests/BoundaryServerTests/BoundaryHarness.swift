@@ -33,11 +33,15 @@ struct TestServer {
     func withInProcessClient<R: Sendable>(token: String? = nil,
                                           _ body: (BoundaryClient<InProcessTransport.Client>) async throws -> R) async throws -> R {
         let transport = InProcessTransport()
-        defer { builder.shutdown() }
-        return try await withGRPCServer(transport: transport.server, services: try builder.services(),
-                                        interceptors: builder.interceptors()) { _ in
-            try await withGRPCClient(transport: transport.client) { client in
-                try await body(BoundaryClient(wrapping: client, token: token))
+        let builder = builder
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await builder.retrains.run() }  // What the service group runs in production.
+            defer { builder.shutdown() }
+            return try await withGRPCServer(transport: transport.server, services: try builder.services(),
+                                            interceptors: builder.interceptors()) { _ in
+                try await withGRPCClient(transport: transport.client) { client in
+                    try await body(BoundaryClient(wrapping: client, token: token))
+                }
             }
         }
     }

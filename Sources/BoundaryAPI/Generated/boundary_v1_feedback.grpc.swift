@@ -46,10 +46,38 @@ public enum Boundary_V1_Feedback: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Retrain" metadata.
+        public enum Retrain: Sendable {
+            /// Request type for "Retrain".
+            public typealias Input = Boundary_V1_RetrainRequest
+            /// Response type for "Retrain".
+            public typealias Output = Boundary_V1_RetrainProgress
+            /// Descriptor for "Retrain".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Feedback"),
+                method: "Retrain",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "WatchRetrain" metadata.
+        public enum WatchRetrain: Sendable {
+            /// Request type for "WatchRetrain".
+            public typealias Input = Boundary_V1_WatchRetrainRequest
+            /// Response type for "WatchRetrain".
+            public typealias Output = Boundary_V1_RetrainProgress
+            /// Descriptor for "WatchRetrain".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Feedback"),
+                method: "WatchRetrain",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "boundary.v1.Feedback" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SubmitFeedback.descriptor,
-            GetQueue.descriptor
+            GetQueue.descriptor,
+            Retrain.descriptor,
+            WatchRetrain.descriptor
         ]
     }
 }
@@ -120,6 +148,46 @@ extension Boundary_V1_Feedback {
             request: GRPCCore.StreamingServerRequest<Boundary_V1_GetQueueRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_QueueStatus>
+
+        /// Handle the "Retrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+        /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+        /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+        /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+        /// > disconnects leaves it running.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_RetrainRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_RetrainProgress` messages.
+        func retrain(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_RetrainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
+
+        /// Handle the "WatchRetrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a running (or the last finished) retrain of a model.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_WatchRetrainRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_RetrainProgress` messages.
+        func watchRetrain(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_WatchRetrainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
     }
 
     /// Service protocol for the "boundary.v1.Feedback" service.
@@ -174,6 +242,46 @@ extension Boundary_V1_Feedback {
             request: GRPCCore.ServerRequest<Boundary_V1_GetQueueRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Boundary_V1_QueueStatus>
+
+        /// Handle the "Retrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+        /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+        /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+        /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+        /// > disconnects leaves it running.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_RetrainRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_RetrainProgress` messages.
+        func retrain(
+            request: GRPCCore.ServerRequest<Boundary_V1_RetrainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
+
+        /// Handle the "WatchRetrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a running (or the last finished) retrain of a model.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_WatchRetrainRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_RetrainProgress` messages.
+        func watchRetrain(
+            request: GRPCCore.ServerRequest<Boundary_V1_WatchRetrainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
     }
 
     /// Simple service protocol for the "boundary.v1.Feedback" service.
@@ -226,6 +334,48 @@ extension Boundary_V1_Feedback {
             request: Boundary_V1_GetQueueRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Boundary_V1_QueueStatus
+
+        /// Handle the "Retrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+        /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+        /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+        /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+        /// > disconnects leaves it running.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_RetrainRequest` message.
+        ///   - response: A response stream of `Boundary_V1_RetrainProgress` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func retrain(
+            request: Boundary_V1_RetrainRequest,
+            response: GRPCCore.RPCWriter<Boundary_V1_RetrainProgress>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "WatchRetrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a running (or the last finished) retrain of a model.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_WatchRetrainRequest` message.
+        ///   - response: A response stream of `Boundary_V1_RetrainProgress` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchRetrain(
+            request: Boundary_V1_WatchRetrainRequest,
+            response: GRPCCore.RPCWriter<Boundary_V1_RetrainProgress>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -250,6 +400,28 @@ extension Boundary_V1_Feedback.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_QueueStatus>(),
             handler: { request, context in
                 try await self.getQueue(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Boundary_V1_Feedback.Method.Retrain.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_RetrainRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_RetrainProgress>(),
+            handler: { request, context in
+                try await self.retrain(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Boundary_V1_Feedback.Method.WatchRetrain.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_WatchRetrainRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_RetrainProgress>(),
+            handler: { request, context in
+                try await self.watchRetrain(
                     request: request,
                     context: context
                 )
@@ -282,6 +454,28 @@ extension Boundary_V1_Feedback.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func retrain(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_RetrainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress> {
+        let response = try await self.retrain(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func watchRetrain(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_WatchRetrainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress> {
+        let response = try await self.watchRetrain(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -310,6 +504,40 @@ extension Boundary_V1_Feedback.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func retrain(
+        request: GRPCCore.ServerRequest<Boundary_V1_RetrainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress> {
+        return GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>(
+            metadata: [:],
+            producer: { writer in
+                try await self.retrain(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func watchRetrain(
+        request: GRPCCore.ServerRequest<Boundary_V1_WatchRetrainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress> {
+        return GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchRetrain(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -376,6 +604,56 @@ extension Boundary_V1_Feedback {
             deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_QueueStatus>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_QueueStatus>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Retrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+        /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+        /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+        /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+        /// > disconnects leaves it running.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_RetrainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_RetrainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_RetrainProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func retrain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_RetrainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_RetrainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_RetrainProgress>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchRetrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a running (or the last finished) retrain of a model.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_WatchRetrainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_WatchRetrainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_RetrainProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchRetrain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_WatchRetrainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_WatchRetrainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_RetrainProgress>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -471,6 +749,74 @@ extension Boundary_V1_Feedback {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Retrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+        /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+        /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+        /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+        /// > disconnects leaves it running.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_RetrainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_RetrainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_RetrainProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func retrain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_RetrainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_RetrainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_RetrainProgress>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Boundary_V1_Feedback.Method.Retrain.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchRetrain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Follows a running (or the last finished) retrain of a model.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_WatchRetrainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_WatchRetrainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_RetrainProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchRetrain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_WatchRetrainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_WatchRetrainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_RetrainProgress>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Boundary_V1_Feedback.Method.WatchRetrain.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -532,6 +878,64 @@ extension Boundary_V1_Feedback.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_GetQueueRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_QueueStatus>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Retrain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+    /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+    /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+    /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+    /// > disconnects leaves it running.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_RetrainRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retrain<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_RetrainRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.retrain(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_RetrainRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_RetrainProgress>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchRetrain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a running (or the last finished) retrain of a model.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_WatchRetrainRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchRetrain<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_WatchRetrainRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchRetrain(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_WatchRetrainRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_RetrainProgress>(),
             options: options,
             onResponse: handleResponse
         )
@@ -603,6 +1007,72 @@ extension Boundary_V1_Feedback.ClientProtocol {
             metadata: metadata
         )
         return try await self.getQueue(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Retrain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: fine-tunes the serving version on the queued feedback (boundary samples upsampled) and
+    /// > promotes the candidate only if the gate accepts it. Streams progress; the last message carries
+    /// > the result. One retrain per model at a time: a second request gets ALREADY_EXISTS naming the
+    /// > running job, which WatchRetrain follows. The job does not depend on the stream: a client that
+    /// > disconnects leaves it running.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retrain<Result>(
+        _ message: Boundary_V1_RetrainRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_RetrainRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.retrain(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchRetrain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Follows a running (or the last finished) retrain of a model.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchRetrain<Result>(
+        _ message: Boundary_V1_WatchRetrainRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_WatchRetrainRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchRetrain(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -25,6 +25,236 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Boundary_V1_RetrainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty selects the server's default model.
+  public var model: String = String()
+
+  public var mode: Boundary_V1_RetrainRequest.Mode = .head
+
+  /// FULL only: fine-tune only the last N convolutional stages and the head (0: all).
+  public var unfreezeBlocks: UInt32 = 0
+
+  /// Passes over the training set; 0 means 10 (head) or 3 (full).
+  public var epochs: UInt32 = 0
+
+  /// 0 means the mode's default (1e-2 head, 3e-4 full).
+  public var learningRate: Float = 0
+
+  /// Weight of boundary (deselected or corrected) samples: the upsampling factor; 0 means 4.
+  public var boundaryUpsampling: Float = 0
+
+  /// Replayed base-data samples per feedback training sample; 0 means 1. Negative: none.
+  public var replayRatio: Float = 0
+
+  /// Refuse to start with fewer pending samples than this; 0 means 1.
+  public var minNewSamples: UInt32 = 0
+
+  /// Train and evaluate, never promote.
+  public var dryRun: Bool = false
+
+  /// The candidate may be this much worse on the held-out set and still be promoted (default 0).
+  public var tolerance: Float = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Train only the final layer on embeddings of the frozen backbone (seconds).
+    case head // = 0
+
+    /// Fine-tune the network with augmentation (all of it, or the last unfreeze_blocks stages).
+    case full // = 1
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .head
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .head
+      case 1: self = .full
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .head: return 0
+      case .full: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Boundary_V1_RetrainRequest.Mode] = [
+      .head,
+      .full,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_WatchRetrainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty selects the server's default model.
+  public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Accuracy of one model version on one held-out set.
+public nonisolated struct Boundary_V1_EvalMetrics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Overall accuracy on the held-out set (base held-out data plus held-out feedback).
+  public var accuracy: Double = 0
+
+  /// Accuracy on the held-out boundary samples (deselected: right when the top label is not the
+  /// deselected one; corrected: right when it is the true label).
+  public var boundaryAccuracy: Double = 0
+
+  public var samples: UInt32 = 0
+
+  public var boundarySamples: UInt32 = 0
+
+  /// Accuracy per label over the held-out samples naming it.
+  public var perClass: Dictionary<String,Double> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_RetrainResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The new version, when one was registered (promoted); 0 otherwise.
+  public var candidateVersion: UInt64 = 0
+
+  public var promoted: Bool = false
+
+  /// Which rule decided, in words ("not worse on held-out (0.91 vs 0.90) and better on boundary
+  /// samples (0.75 vs 0.40)", "dry run", "only 3 new samples; 50 required", …).
+  public var reason: String = String()
+
+  /// The serving version before, and the candidate.
+  public var before: Boundary_V1_EvalMetrics {
+    get {_before ?? Boundary_V1_EvalMetrics()}
+    set {_before = newValue}
+  }
+  /// Returns true if `before` has been explicitly set.
+  public var hasBefore: Bool {self._before != nil}
+  /// Clears the value of `before`. Subsequent reads from it will return its default value.
+  public mutating func clearBefore() {self._before = nil}
+
+  public var after: Boundary_V1_EvalMetrics {
+    get {_after ?? Boundary_V1_EvalMetrics()}
+    set {_after = newValue}
+  }
+  /// Returns true if `after` has been explicitly set.
+  public var hasAfter: Bool {self._after != nil}
+  /// Clears the value of `after`. Subsequent reads from it will return its default value.
+  public mutating func clearAfter() {self._after = nil}
+
+  public var parentVersion: UInt64 = 0
+
+  /// Samples trained on: feedback (after the held-out split) and replayed base data.
+  public var feedbackSamples: UInt32 = 0
+
+  public var replaySamples: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _before: Boundary_V1_EvalMetrics? = nil
+  fileprivate var _after: Boundary_V1_EvalMetrics? = nil
+}
+
+public nonisolated struct Boundary_V1_RetrainProgress: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The job's id (unique per server run).
+  public var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
+
+  /// "queued", "preparing", "training", "evaluating", "promoting", "done" or "failed".
+  public var phase: String {
+    get {_storage._phase}
+    set {_uniqueStorage()._phase = newValue}
+  }
+
+  public var epoch: UInt32 {
+    get {_storage._epoch}
+    set {_uniqueStorage()._epoch = newValue}
+  }
+
+  public var epochs: UInt32 {
+    get {_storage._epochs}
+    set {_uniqueStorage()._epochs = newValue}
+  }
+
+  /// Training loss and accuracy of the last epoch.
+  public var loss: Double {
+    get {_storage._loss}
+    set {_uniqueStorage()._loss = newValue}
+  }
+
+  public var accuracy: Double {
+    get {_storage._accuracy}
+    set {_uniqueStorage()._accuracy = newValue}
+  }
+
+  /// Estimated seconds left.
+  public var etaSeconds: Double {
+    get {_storage._etaSeconds}
+    set {_uniqueStorage()._etaSeconds = newValue}
+  }
+
+  /// Set in the final message ("done").
+  public var result: Boundary_V1_RetrainResult {
+    get {_storage._result ?? Boundary_V1_RetrainResult()}
+    set {_uniqueStorage()._result = newValue}
+  }
+  /// Returns true if `result` has been explicitly set.
+  public var hasResult: Bool {_storage._result != nil}
+  /// Clears the value of `result`. Subsequent reads from it will return its default value.
+  public mutating func clearResult() {_uniqueStorage()._result = nil}
+
+  /// Set when phase is "failed".
+  public var error: String {
+    get {_storage._error}
+    set {_uniqueStorage()._error = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 /// An image the server has seen (the image_id a PredictResponse returned) or the bytes themselves.
 public nonisolated struct Boundary_V1_ImageRef: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -207,6 +437,360 @@ public nonisolated struct Boundary_V1_QueueStatus: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "boundary.v1"
+
+nonisolated extension Boundary_V1_RetrainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetrainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}mode\0\u{3}unfreeze_blocks\0\u{1}epochs\0\u{3}learning_rate\0\u{3}boundary_upsampling\0\u{3}replay_ratio\0\u{3}min_new_samples\0\u{3}dry_run\0\u{1}tolerance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unfreezeBlocks) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.epochs) }()
+      case 5: try { try decoder.decodeSingularFloatField(value: &self.learningRate) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.boundaryUpsampling) }()
+      case 7: try { try decoder.decodeSingularFloatField(value: &self.replayRatio) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.minNewSamples) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      case 10: try { try decoder.decodeSingularFloatField(value: &self.tolerance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    if self.mode != .head {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 2)
+    }
+    if self.unfreezeBlocks != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unfreezeBlocks, fieldNumber: 3)
+    }
+    if self.epochs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.epochs, fieldNumber: 4)
+    }
+    if self.learningRate.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.learningRate, fieldNumber: 5)
+    }
+    if self.boundaryUpsampling.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.boundaryUpsampling, fieldNumber: 6)
+    }
+    if self.replayRatio.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.replayRatio, fieldNumber: 7)
+    }
+    if self.minNewSamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minNewSamples, fieldNumber: 8)
+    }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 9)
+    }
+    if self.tolerance.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.tolerance, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_RetrainRequest, rhs: Boundary_V1_RetrainRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.unfreezeBlocks != rhs.unfreezeBlocks {return false}
+    if lhs.epochs != rhs.epochs {return false}
+    if lhs.learningRate != rhs.learningRate {return false}
+    if lhs.boundaryUpsampling != rhs.boundaryUpsampling {return false}
+    if lhs.replayRatio != rhs.replayRatio {return false}
+    if lhs.minNewSamples != rhs.minNewSamples {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.tolerance != rhs.tolerance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_RetrainRequest.Mode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HEAD\0\u{1}FULL\0")
+}
+
+nonisolated extension Boundary_V1_WatchRetrainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchRetrainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_WatchRetrainRequest, rhs: Boundary_V1_WatchRetrainRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_EvalMetrics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvalMetrics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accuracy\0\u{3}boundary_accuracy\0\u{1}samples\0\u{3}boundary_samples\0\u{3}per_class\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.accuracy) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.boundaryAccuracy) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.samples) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.boundarySamples) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.perClass) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accuracy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.accuracy, fieldNumber: 1)
+    }
+    if self.boundaryAccuracy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.boundaryAccuracy, fieldNumber: 2)
+    }
+    if self.samples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.samples, fieldNumber: 3)
+    }
+    if self.boundarySamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.boundarySamples, fieldNumber: 4)
+    }
+    if !self.perClass.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.perClass, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_EvalMetrics, rhs: Boundary_V1_EvalMetrics) -> Bool {
+    if lhs.accuracy != rhs.accuracy {return false}
+    if lhs.boundaryAccuracy != rhs.boundaryAccuracy {return false}
+    if lhs.samples != rhs.samples {return false}
+    if lhs.boundarySamples != rhs.boundarySamples {return false}
+    if lhs.perClass != rhs.perClass {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_RetrainResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetrainResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}candidate_version\0\u{1}promoted\0\u{1}reason\0\u{1}before\0\u{1}after\0\u{3}parent_version\0\u{3}feedback_samples\0\u{3}replay_samples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.candidateVersion) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.promoted) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._before) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._after) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.parentVersion) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.feedbackSamples) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.replaySamples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.candidateVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.candidateVersion, fieldNumber: 1)
+    }
+    if self.promoted != false {
+      try visitor.visitSingularBoolField(value: self.promoted, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try { if let v = self._before {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._after {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.parentVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.parentVersion, fieldNumber: 6)
+    }
+    if self.feedbackSamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.feedbackSamples, fieldNumber: 7)
+    }
+    if self.replaySamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.replaySamples, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_RetrainResult, rhs: Boundary_V1_RetrainResult) -> Bool {
+    if lhs.candidateVersion != rhs.candidateVersion {return false}
+    if lhs.promoted != rhs.promoted {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._before != rhs._before {return false}
+    if lhs._after != rhs._after {return false}
+    if lhs.parentVersion != rhs.parentVersion {return false}
+    if lhs.feedbackSamples != rhs.feedbackSamples {return false}
+    if lhs.replaySamples != rhs.replaySamples {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetrainProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}phase\0\u{1}epoch\0\u{1}epochs\0\u{1}loss\0\u{1}accuracy\0\u{3}eta_seconds\0\u{1}result\0\u{1}error\0")
+
+  fileprivate class _StorageClass {
+    var _jobID: String = String()
+    var _phase: String = String()
+    var _epoch: UInt32 = 0
+    var _epochs: UInt32 = 0
+    var _loss: Double = 0
+    var _accuracy: Double = 0
+    var _etaSeconds: Double = 0
+    var _result: Boundary_V1_RetrainResult? = nil
+    var _error: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _jobID = source._jobID
+      _phase = source._phase
+      _epoch = source._epoch
+      _epochs = source._epochs
+      _loss = source._loss
+      _accuracy = source._accuracy
+      _etaSeconds = source._etaSeconds
+      _result = source._result
+      _error = source._error
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._phase) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._epoch) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._epochs) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._loss) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._accuracy) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._etaSeconds) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._result) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      }
+      if !_storage._phase.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._phase, fieldNumber: 2)
+      }
+      if _storage._epoch != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._epoch, fieldNumber: 3)
+      }
+      if _storage._epochs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._epochs, fieldNumber: 4)
+      }
+      if _storage._loss.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._loss, fieldNumber: 5)
+      }
+      if _storage._accuracy.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._accuracy, fieldNumber: 6)
+      }
+      if _storage._etaSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._etaSeconds, fieldNumber: 7)
+      }
+      try { if let v = _storage._result {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._error.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 9)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_RetrainProgress, rhs: Boundary_V1_RetrainProgress) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._phase != rhs_storage._phase {return false}
+        if _storage._epoch != rhs_storage._epoch {return false}
+        if _storage._epochs != rhs_storage._epochs {return false}
+        if _storage._loss != rhs_storage._loss {return false}
+        if _storage._accuracy != rhs_storage._accuracy {return false}
+        if _storage._etaSeconds != rhs_storage._etaSeconds {return false}
+        if _storage._result != rhs_storage._result {return false}
+        if _storage._error != rhs_storage._error {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Boundary_V1_ImageRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImageRef"

@@ -32,6 +32,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Margin below which a prediction is flagged as a boundary case (default 0.2).") var boundaryThreshold: Float?
     @Option(help: "Registry poll interval, ms (default 2000).") var pollIntervalMs: Int?
 
+    @Option(help: "Retrain on a schedule, e.g. 30m, 1h, 1d (env BOUNDARY_RETRAIN_EVERY; default: only on request).")
+    var retrainEvery: String?
+    @Option(help: "Scheduled retrains wait for this many pending samples (default 50).") var retrainMinSamples: Int = 50
+    @Option(help: "Scheduled retrain mode: head or full (default head).") var retrainMode: String = "head"
+    @Option(help: "Cores a retrain may use (default 1; serving keeps the rest).") var retrainThreads: Int = 1
+
     @Option(help: "Prometheus /metrics port, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
     @Flag(help: "Do not serve /metrics.") var noMetrics = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env BOUNDARY_LOG_LEVEL; default info).")
@@ -93,10 +99,32 @@ struct ServeOptions: ParsableArguments {
         guard (1...1024).contains(megabytes) else { throw ValidationError("--max-request-mb must be 1...1024") }
         let tokens = try tokens()
         let open = openPredict || env("BOUNDARY_OPEN_PREDICT") == "1"
-        return BoundaryServerConfiguration(
+        var configuration = BoundaryServerConfiguration(
             dataDirectory: resolvedDataDirectory, serving: serving, seedModels: try seeds(), tokens: tokens,
             openRoles: open ? [.predict] : [], registryPollInterval: .milliseconds(pollIntervalMs ?? 2000),
-            maxImageBytes: megabytes << 20)
+            maxImageBytes: megabytes << 20, retrainThreads: retrainThreads)
+        guard (1...256).contains(retrainThreads) else { throw ValidationError("--retrain-threads must be 1...256") }
+        if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
+            guard let interval = Self.duration(every) else {
+                throw ValidationError("--retrain-every '\(every)' is not a duration like 90s, 30m, 1h or 1d")
+            }
+            guard ["head", "full"].contains(retrainMode) else { throw ValidationError("--retrain-mode must be head or full") }
+            guard retrainMinSamples >= 1 else { throw ValidationError("--retrain-min-samples must be at least 1") }
+            configuration.retrainSchedule = .init(
+                interval: interval, minSamples: retrainMinSamples,
+                options: RetrainOptions(mode: retrainMode == "full" ? .full(unfreeze: nil) : .head, minNewSamples: retrainMinSamples))
+        }
+        return configuration
+    }
+
+    /// "90s", "30m", "1h", "1d" (a bare number is seconds).
+    static func duration(_ text: String) -> Duration? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let last = trimmed.last else { return nil }
+        let (digits, unit) = units[last].map { (trimmed.dropLast(), $0) } ?? (Substring(trimmed), 1)
+        guard let value = Int64(digits), value > 0 else { return nil }
+        return .seconds(value * unit)
     }
 
     /// Refuses to expose an unauthenticated admin API beyond this machine by accident.

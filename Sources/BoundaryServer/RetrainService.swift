@@ -1,0 +1,69 @@
+import BoundaryAPI
+import GRPCCore
+import Serving
+import Training
+
+/// Proto ⇄ domain mapping for Retrain and WatchRetrain (the methods of `boundary.v1.Feedback`
+/// that train), kept apart from the intake methods.
+enum RetrainMapping {
+    static func options(_ request: Boundary_V1_RetrainRequest) throws -> RetrainOptions {
+        guard request.learningRate >= 0, request.boundaryUpsampling >= 0, request.tolerance >= 0 else {
+            throw ServingError.invalidArgument("learning_rate, boundary_upsampling and tolerance must not be negative")
+        }
+        guard request.epochs <= 1000 else { throw ServingError.invalidArgument("epochs must be at most 1000") }
+        let mode: FineTuneConfig.Mode = switch request.mode {
+        case .full: .full(unfreeze: request.unfreezeBlocks > 0 ? Int(request.unfreezeBlocks) : nil)
+        default: .head
+        }
+        return RetrainOptions(
+            model: request.model, mode: mode, epochs: request.epochs > 0 ? Int(request.epochs) : nil,
+            learningRate: request.learningRate > 0 ? request.learningRate : nil,
+            upsampling: request.boundaryUpsampling > 0 ? request.boundaryUpsampling : 4,
+            replayRatio: request.replayRatio == 0 ? 1 : max(0, request.replayRatio),
+            minNewSamples: max(1, Int(request.minNewSamples)), dryRun: request.dryRun, tolerance: Double(request.tolerance))
+    }
+
+    static func progress(_ update: RetrainUpdate) -> Boundary_V1_RetrainProgress {
+        var proto = Boundary_V1_RetrainProgress()
+        proto.jobID = update.jobID
+        proto.phase = update.phase.rawValue
+        proto.epoch = UInt32(update.epoch)
+        proto.epochs = UInt32(update.epochs)
+        proto.loss = update.loss
+        proto.accuracy = update.accuracy
+        proto.etaSeconds = update.etaSeconds
+        if let error = update.error { proto.error = error }
+        if let outcome = update.outcome {
+            var result = Boundary_V1_RetrainResult()
+            result.candidateVersion = UInt64(outcome.candidateVersion ?? 0)
+            result.promoted = outcome.promoted
+            result.reason = outcome.reason
+            result.parentVersion = UInt64(outcome.parentVersion)
+            result.feedbackSamples = UInt32(outcome.feedbackSamples)
+            result.replaySamples = UInt32(outcome.replaySamples)
+            if let before = outcome.before { result.before = metrics(before, labels: outcome.labels) }
+            if let after = outcome.after { result.after = metrics(after, labels: outcome.labels) }
+            proto.result = result
+        }
+        return proto
+    }
+
+    static func metrics(_ evaluation: FineTuneEvaluation, labels: [String]) -> Boundary_V1_EvalMetrics {
+        var proto = Boundary_V1_EvalMetrics()
+        proto.accuracy = evaluation.accuracy
+        proto.boundaryAccuracy = evaluation.boundaryAccuracy
+        proto.samples = UInt32(evaluation.samples)
+        proto.boundarySamples = UInt32(evaluation.boundarySamples)
+        for (index, accuracy) in evaluation.perClass where labels.indices.contains(index) {
+            proto.perClass[labels[index]] = accuracy
+        }
+        return proto
+    }
+
+    /// Writes every update of `job` until its final one (or until the client goes away).
+    static func stream(_ job: RetrainJob, to writer: RPCWriter<Boundary_V1_RetrainProgress>) async throws {
+        for await update in job.updates() {
+            try await writer.write(progress(update))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Crypto
+import DemoData
+import FeedbackStore
+import Foundation
+import Imaging
+import NeuralNet
+import Tensor
+import Training
+
+/// Turns queued feedback and the model's base data into a retrain's training and held-out sets.
+///
+/// - Feedback: kept → `.label(L)`, corrected → `.label(true)`, deselected → `.notLabel(L)`
+///   (the complementary-label loss); deselected and corrected samples are boundary samples.
+///   A deterministic 20% of images (by a hash of the image id) is held out and never trained on.
+/// - Base data: when the model was trained on the built-in demo dataset (its training.json says
+///   so), replay draws from that dataset's train split and its validation split is the base
+///   held-out set. Other models retrain on feedback alone and are judged on held-out feedback.
+struct TrainingSetBuilder {
+    let spec: ModelSpec
+    let modelDirectory: URL
+    let store: any FeedbackStore
+
+    struct Sets {
+        var train: [LabelledInput] = []
+        var heldOut: [LabelledInput] = []
+        var feedbackTrain = 0
+        var replay = 0
+        var consumedSampleIDs: [Int64] = []
+        /// SHA-256 over the training samples' image ids and targets, for lineage.
+        var hash = ""
+    }
+
+    static let heldOutShare = 5  // 1 in 5 images.
+
+    func build(pending: [StoredSample], replayRatio: Float, seed: UInt64) throws -> Sets {
+        var sets = Sets()
+        let labelIndex = Dictionary(uniqueKeysWithValues: spec.labels.enumerated().map { ($1, $0) })
+        var digest = SHA256()
+        for stored in pending {
+            guard let index = labelIndex[stored.sample.label], let bytes = try store.imageBytes(stored.sample.imageID),
+                  let input = try? preprocess(bytes) else { continue }
+            let target: Target = stored.sample.kind == .negative ? .notLabel(index) : .label(index)
+            let sample = LabelledInput(input: input, target: target, isBoundary: stored.sample.kind != .positive)
+            if Self.isHeldOut(stored.sample.imageID) {
+                sets.heldOut.append(sample)
+            } else {
+                sets.train.append(sample)
+                sets.consumedSampleIDs.append(stored.id)
+                digest.update(data: Data("\(stored.sample.imageID):\(target)\n".utf8))
+            }
+        }
+        sets.feedbackTrain = sets.train.count
+        if let demo = demoDataset() {
+            let names = demo.classNames
+            let replayCount = replayRatio > 0 ? min(4000, Int((Float(sets.feedbackTrain) * replayRatio).rounded())) : 0
+            var generator = SeededGenerator(seed: seed)
+            let available = demo.samples(.train, count: max(replayCount * 4, 1))
+            for sample in available.shuffled(using: &generator).prefix(replayCount) {
+                guard let index = labelIndex[names[sample.label]] else { continue }
+                sets.train.append(LabelledInput(input: try render(demo, sample, split: .train), target: .label(index), isBoundary: false))
+                digest.update(data: Data("demo-train-\(sample.index)\n".utf8))
+            }
+            sets.replay = sets.train.count - sets.feedbackTrain
+            for sample in demo.samples(.val, count: 300) {
+                guard let index = labelIndex[names[sample.label]] else { continue }
+                sets.heldOut.append(LabelledInput(input: try render(demo, sample, split: .val), target: .label(index), isBoundary: false))
+            }
+        }
+        sets.hash = digest.finalize().map { String(format: "%02x", $0) }.joined()
+        return sets
+    }
+
+    /// The feedback share kept out of training, fixed per image so it never leaks across retrains.
+    static func isHeldOut(_ imageID: String) -> Bool {
+        (UInt8(imageID.prefix(2), radix: 16) ?? 0) % UInt8(heldOutShare) == 0
+    }
+
+    private func preprocess(_ bytes: Data) throws -> [Float] {
+        let preprocess = PreprocessSpec(spec.input)
+        var input = [Float](repeating: 0, count: preprocess.floatsPerImage)
+        try input.withUnsafeMutableBufferPointer { buffer in
+            try Preprocessor.preprocess([UInt8](bytes), spec: preprocess, into: buffer.baseAddress!)
+        }
+        return input
+    }
+
+    private func render(_ demo: DemoDataset, _ sample: DemoDataset.Sample, split: DemoDataset.Split) throws -> [Float] {
+        guard let image = RGBImage(width: demo.imageSize, height: demo.imageSize, pixels: demo.render(sample, split: split)) else {
+            throw ServingError.invalidArgument("demo image has the wrong size")
+        }
+        let preprocess = PreprocessSpec(spec.input)
+        var input = [Float](repeating: 0, count: preprocess.floatsPerImage)
+        try input.withUnsafeMutableBufferPointer { buffer in
+            try Preprocessor.preprocess(image, spec: preprocess, into: buffer.baseAddress!)
+        }
+        return input
+    }
+
+    /// The demo dataset named by training.json's `source`, e.g.
+    /// "demo(classes: 10, perClass: 500, overlap: 0.3, seed: 0)".
+    func demoDataset() -> DemoDataset? {
+        let url = modelDirectory.appendingPathComponent("training.json")
+        guard let data = FileManager.default.contents(atPath: url.path),
+              let info = try? JSONDecoder().decode([String: String].self, from: data),
+              let source = info["source"], source.hasPrefix("demo(") else { return nil }
+        var values: [String: String] = [:]
+        for part in source.dropFirst(5).dropLast().split(separator: ",") {
+            let pair = part.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2 { values[pair[0]] = pair[1] }
+        }
+        guard let classes = values["classes"].flatMap(Int.init), let overlap = values["overlap"].flatMap(Double.init),
+              let seed = values["seed"].flatMap(UInt64.init), spec.input.height == spec.input.width else { return nil }
+        return DemoDataset(classCount: classes, imageSize: spec.input.height, overlap: overlap, seed: seed)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import NeuralNet
+import Tensor
+
+/// One preprocessed image with what a reviewer (or the base data) says about it.
+public struct LabelledInput: Sendable {
+    /// [C, H, W] in the model's input layout and normalisation.
+    public var input: [Float]
+    /// `.label(k)` for kept, corrected and replayed images; `.notLabel(k)` for deselected ones.
+    public var target: Target
+    /// Deselected or corrected: the sample sits on the decision boundary.
+    public var isBoundary: Bool
+
+    public init(input: [Float], target: Target, isBoundary: Bool) {
+        self.input = input
+        self.target = target
+        self.isBoundary = isBoundary
+    }
+}
+
+/// How a retrain fine-tunes a served model.
+public struct FineTuneConfig: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// Only the final layer, on embeddings computed once by the frozen backbone: seconds.
+        case head
+        /// The whole network (or only its last `unfreeze` stages and the head), with random
+        /// horizontal flips as augmentation.
+        case full(unfreeze: Int?)
+    }
+
+    public var mode: Mode
+    public var epochs: Int
+    public var learningRate: Float
+    /// Weight of boundary samples relative to the rest: the study's upsampling factor ×U. A
+    /// weight of U in the loss is exactly the sample repeated U times.
+    public var boundaryWeight: Float
+    public var batchSize: Int
+    public var threads: Int
+    public var seed: UInt64
+
+    public init(mode: Mode = .head, epochs: Int = 10, learningRate: Float? = nil, boundaryWeight: Float = 4,
+                batchSize: Int = 32, threads: Int = 1, seed: UInt64 = 0) {
+        self.mode = mode
+        self.epochs = epochs
+        self.learningRate = learningRate ?? (mode == .head ? 1e-2 : 3e-4)
+        self.boundaryWeight = boundaryWeight
+        self.batchSize = batchSize
+        self.threads = threads
+        self.seed = seed
+    }
+}
+
+/// Accuracy of a model on labelled inputs: overall, on the boundary samples, and per class (for
+/// `.notLabel(k)` a prediction is right when it is anything but k).
+public struct FineTuneEvaluation: Sendable, Equatable {
+    public var accuracy: Double
+    public var boundaryAccuracy: Double
+    public var samples: Int
+    public var boundarySamples: Int
+    /// Accuracy per class, over the samples whose target names it.
+    public var perClass: [Int: Double]
+}
+
+/// Fine-tunes a network on labelled inputs (feedback plus replay). Separate from
+/// `ClassifierTrainer` because feedback carries complementary labels and per-sample weights,
+/// and the inputs are already preprocessed tensors rather than decoded images.
+public enum FineTuner {
+    /// Trains `network` in place; `progress(epoch, loss, accuracy)` after each epoch.
+    public static func run(_ network: Network, on samples: [LabelledInput], config: FineTuneConfig,
+                           progress: (_ epoch: Int, _ loss: Double, _ accuracy: Double) -> Void = { _, _, _ in }) {
+        guard !samples.isEmpty else { return }
+        var generator = SeededGenerator(seed: config.seed)
+        let optimizer = OptimizerConfig(kind: .adamW(), learningRate: config.learningRate, weightDecay: 1e-4)
+        let weights = samples.map { $0.isBoundary ? config.boundaryWeight : 1 }
+        switch config.mode {
+        case .head:
+            network.freezeBackbone()
+            let embeddings = embed(network, samples, threads: config.threads)
+            let size = network.embeddingSize
+            let stepper = Optimizer(config: optimizer, parameters: network.parameters)
+            for epoch in 1...config.epochs {
+                var order = Array(samples.indices)
+                order.shuffle(using: &generator)
+                var loss = 0.0, correct = 0
+                for start in stride(from: 0, to: order.count, by: config.batchSize) {
+                    let batch = Array(order[start..<min(start + config.batchSize, order.count)])
+                    var input = [Float](repeating: 0, count: batch.count * size)
+                    for (row, index) in batch.enumerated() {
+                        input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
+                    }
+                    let result = input.withUnsafeBufferPointer {
+                        network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
+                                         weights: batch.map { weights[$0] }, optimizer: stepper)
+                    }
+                    loss += Double(result.loss) * Double(batch.count)
+                    correct += result.correct
+                }
+                progress(epoch, loss / Double(samples.count), Double(correct) / Double(samples.count))
+            }
+        case .full(let unfreeze):
+            if let unfreeze { network.freezeAllBut(lastBlocks: unfreeze) } else { network.freeze(upTo: 0) }
+            let trainer = Trainer(network: network, optimizer: optimizer)
+            let shape = network.spec.input
+            let perImage = shape.channels * shape.height * shape.width
+            for epoch in 1...config.epochs {
+                var order = Array(samples.indices)
+                order.shuffle(using: &generator)
+                var loss = 0.0, correct = 0
+                for start in stride(from: 0, to: order.count, by: config.batchSize) {
+                    let batch = Array(order[start..<min(start + config.batchSize, order.count)])
+                    var input = [Float](repeating: 0, count: batch.count * perImage)
+                    for (row, index) in batch.enumerated() {
+                        let flip = generator.nextUnit() < 0.5
+                        copy(samples[index].input, into: &input, at: row * perImage, width: shape.width, flip: flip)
+                    }
+                    let result = input.withUnsafeBufferPointer {
+                        trainer.step($0.baseAddress!, targets: batch.map { samples[$0].target }, weights: batch.map { weights[$0] })
+                    }
+                    loss += Double(result.loss) * Double(batch.count)
+                    correct += result.correct
+                }
+                progress(epoch, loss / Double(samples.count), Double(correct) / Double(samples.count))
+            }
+        }
+        network.freeze(upTo: 0)
+    }
+
+    /// Evaluates an inference model on `samples`.
+    public static func evaluate(_ model: InferenceModel, on samples: [LabelledInput], threads: Int) -> FineTuneEvaluation {
+        let session = InferenceSession(model: model, threads: threads)
+        let classes = model.classCount
+        let perImage = samples.first?.input.count ?? 0
+        var correct = 0, boundaryCorrect = 0, boundaryTotal = 0
+        var classCorrect: [Int: Int] = [:], classTotal: [Int: Int] = [:]
+        for start in stride(from: 0, to: samples.count, by: 32) {
+            let batch = samples[start..<min(start + 32, samples.count)]
+            var input = [Float](); input.reserveCapacity(batch.count * perImage)
+            for sample in batch { input += sample.input }
+            var probabilities = [Float](repeating: 0, count: batch.count * classes)
+            input.withUnsafeBufferPointer { input in
+                probabilities.withUnsafeMutableBufferPointer { output in
+                    session.run(input.baseAddress!, batch: batch.count, probabilities: output.baseAddress!)
+                }
+            }
+            for (row, sample) in batch.enumerated() {
+                let scores = probabilities[row * classes..<(row + 1) * classes]
+                let predicted = scores.indices.max { scores[$0] < scores[$1] }! - row * classes
+                let (right, named): (Bool, Int) = switch sample.target {
+                case .label(let k): (predicted == k, k)
+                case .notLabel(let k): (predicted != k, k)
+                }
+                if right { correct += 1 }
+                classTotal[named, default: 0] += 1
+                if right { classCorrect[named, default: 0] += 1 }
+                if sample.isBoundary {
+                    boundaryTotal += 1
+                    if right { boundaryCorrect += 1 }
+                }
+            }
+        }
+        func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
+        return FineTuneEvaluation(
+            accuracy: ratio(correct, samples.count), boundaryAccuracy: ratio(boundaryCorrect, boundaryTotal),
+            samples: samples.count, boundarySamples: boundaryTotal,
+            perClass: Dictionary(uniqueKeysWithValues: classTotal.map { ($0.key, ratio(classCorrect[$0.key] ?? 0, $0.value)) }))
+    }
+
+    /// Embeddings [N, E] of `samples` through the network folded for inference (frozen backbone).
+    static func embed(_ network: Network, _ samples: [LabelledInput], threads: Int) -> [Float] {
+        let model = network.inferenceModel()
+        let session = InferenceSession(model: model, threads: threads)
+        let size = model.embeddingSize, classes = model.classCount
+        let perImage = samples[0].input.count
+        var embeddings = [Float](repeating: 0, count: samples.count * size)
+        for start in stride(from: 0, to: samples.count, by: 32) {
+            let count = min(32, samples.count - start)
+            var input = [Float](); input.reserveCapacity(count * perImage)
+            for sample in samples[start..<start + count] { input += sample.input }
+            var probabilities = [Float](repeating: 0, count: count * classes)
+            input.withUnsafeBufferPointer { input in
+                probabilities.withUnsafeMutableBufferPointer { output in
+                    embeddings.withUnsafeMutableBufferPointer { embeddings in
+                        session.run(input.baseAddress!, batch: count, probabilities: output.baseAddress!,
+                                    embeddings: embeddings.baseAddress! + start * size)
+                    }
+                }
+            }
+        }
+        return embeddings
+    }
+
+    /// Copies one [C, H, W] image into a batch, mirrored left-right when `flip`.
+    static func copy(_ image: [Float], into batch: inout [Float], at offset: Int, width: Int, flip: Bool) {
+        guard flip else {
+            batch.replaceSubrange(offset..<offset + image.count, with: image)
+            return
+        }
+        let rows = image.count / width
+        for row in 0..<rows {
+            for x in 0..<width { batch[offset + row * width + x] = image[row * width + width - 1 - x] }
+        }
+    }
+}
