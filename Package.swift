@@ -124,8 +124,9 @@ let package = Package(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
-                "Serving", "BoundaryServer", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
+                "Serving", "BoundaryServer", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint", "FeedbackStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),

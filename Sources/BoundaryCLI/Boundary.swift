@@ -7,13 +7,13 @@ struct Boundary: AsyncParsableCommand {
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
         subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, RetrainCommand.self,
                       DemoDataCommand.self, TrainCommand.self,
-                      EvalCommand.self, ReportCommand.self, Bench.self]
+                      EvalCommand.self, ReportCommand.self, ExperimentCommand.self, Bench.self]
     )
 }
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-build benchmarks; each figure is printed as `NAME: VALUE UNIT`.",
-        subcommands: [EngineBench.self, ImagingBench.self, TrainingBench.self]
+        subcommands: [EngineBench.self, ImagingBench.self, TrainingBench.self, FeedbackBench.self]
     )
 }

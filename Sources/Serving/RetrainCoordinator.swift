@@ -172,7 +172,8 @@ public final class RetrainCoordinator: Service, Sendable {
     private func promote(_ network: Network, parent: ModelSnapshot, sets: TrainingSetBuilder.Sets, options: RetrainOptions,
                          before: FineTuneEvaluation, after: FineTuneEvaluation) throws -> Int {
         let registry = host.registry
-        let staging = registry.root.appendingPathComponent(".staging-retrain-\(getpid())-\(UUID().uuidString)")
+        // Inside the model's directory with the staging prefix, so start-up removes it after a crash.
+        let staging = registry.directory(of: parent.name).appendingPathComponent(".staging-retrain-\(getpid())-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: staging) }
         let parentDirectory = registry.directory(of: parent.name, version: parent.version)
         let metrics = ["accuracy": after.accuracy, "boundary_accuracy": after.boundaryAccuracy]

@@ -1,0 +1,104 @@
+import ArgumentParser
+import BLAS
+import DemoData
+import FeedbackStore
+import Foundation
+import Imaging
+import Logging
+import Metrics
+import Serving
+import Training
+
+/// `boundary bench feedback`: durable ingest (events/s, 10 images each, fsync per event) and the
+/// head retrain from feedback to the promoted version serving, at 1 000 and 10 000 samples.
+struct FeedbackBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feedback",
+        abstract: "Feedback ingest events/s and head-retrain time (feedback → served) on the demo model."
+    )
+
+    @Option(help: "Events for the ingest figure.") var events = 300
+    @Option(help: "Feedback sample counts for the retrain figures.") var samples = "1000,10000"
+    @Option(help: "The model directory retrained.") var model = "Models/scene-s-demo"
+    @Option(help: "Threads the retrain may use.") var threads = 1
+
+    func run() async throws {
+        #if DEBUG
+        print("warning: debug build; benchmark figures are only meaningful with `swift run -c release`")
+        #endif
+        BLAS.threads = 1
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("boundary-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let demo = DemoDataset(classCount: 10, imageSize: 64, overlap: 0.3, seed: 7)
+        func png(_ index: Int) throws -> Data {
+            let sample = demo.sample(.train, index: index)
+            return Data(try PNGEncoder.encode(RGBImage(width: 64, height: 64, pixels: demo.render(sample, split: .train))!))
+        }
+
+        // Ingest: each event carries 10 new images (bytes stored) and is fsynced before returning.
+        let ingest = try SQLiteFeedbackStore(path: root.appendingPathComponent("ingest.sqlite").path)
+        let images = try (0..<100).map(png)
+        let start = Date()
+        for event in 0..<events {
+            var samples: [FeedbackSample] = []
+            var bytes: [String: Data] = [:]
+            for slot in 0..<10 {
+                var image = images[(event * 10 + slot) % images.count]
+                image.append(contentsOf: withUnsafeBytes(of: UInt64(event * 10 + slot)) { Array($0) })  // distinct ids
+                let id = Predictor.imageID(of: image)
+                bytes[id] = image
+                samples.append(FeedbackSample(imageID: id, kind: slot < 7 ? .positive : .negative, label: demo.classNames[slot]))
+            }
+            _ = try ingest.record(FeedbackEvent(model: "m", idempotencyKey: "e\(event)", userID: "bench",
+                                                label: demo.classNames[0], samples: samples, images: bytes))
+        }
+        report("feedback ingest, 10 images per event, fsync per event", Double(events) / Date().timeIntervalSince(start), "events/s")
+
+        for count in samples.split(separator: ",").compactMap({ Int($0) }) {
+            let seconds = try await retrainSeconds(samples: count, root: root.appendingPathComponent("r\(count)"), png: png, demo: demo)
+            report("head retrain, \(count) feedback samples, feedback to served (threads=\(threads))", seconds, "s", digits: 2)
+        }
+    }
+
+    /// Queues `count` lasso samples (70% kept, 30% deselected) for the demo model and times one head
+    /// retrain from start until the promoted version serves (or the gate refuses).
+    func retrainSeconds(samples count: Int, root: URL, png: (Int) throws -> Data, demo: DemoDataset) async throws -> Double {
+        let registry = ModelRegistry(dataDirectory: root)
+        try registry.register(modelDirectory: URL(fileURLWithPath: model), name: "scene-s")
+        let store = try SQLiteFeedbackStore(path: root.appendingPathComponent("feedback.sqlite").path)
+        let snapshotLabels = demo.classNames
+        for chunk in stride(from: 0, to: count, by: 500) {
+            var samples: [FeedbackSample] = []
+            var bytes: [String: Data] = [:]
+            for index in chunk..<min(chunk + 500, count) {
+                let image = try png(index + 1000)
+                let id = Predictor.imageID(of: image)
+                bytes[id] = image
+                let truth = demo.sample(.train, index: index + 1000).label
+                let deselect = index % 10 < 3
+                samples.append(FeedbackSample(imageID: id, kind: deselect ? .negative : .positive,
+                                              label: snapshotLabels[deselect ? (truth ^ 1) : truth]))
+            }
+            _ = try store.record(FeedbackEvent(model: "scene-s", idempotencyKey: "c\(chunk)", userID: "bench",
+                                               label: snapshotLabels[0], samples: samples, images: bytes))
+        }
+        let host = ModelHost(registry: registry, configuration: ServingConfiguration(inferenceThreads: threads),
+                             metrics: ServingMetrics(factory: NOOPMetricsHandler.instance), logger: Logger(label: "bench"))
+        await host.synchronize()
+        let coordinator = RetrainCoordinator(host: host, store: store, threads: threads, logger: Logger(label: "bench"))
+        return try await withThrowingTaskGroup(of: Double?.self) { group in
+            group.addTask { try await coordinator.run(); return nil }
+            let started = Date()
+            let job = try await coordinator.start(RetrainOptions(model: "scene-s", mode: .head, tolerance: 1))
+            var last: RetrainUpdate?
+            for await update in job.updates() { last = update }
+            let seconds = Date().timeIntervalSince(started)
+            print("  \(last?.outcome?.reason ?? last?.error ?? "?") (feedback \(last?.outcome?.feedbackSamples ?? 0), replay \(last?.outcome?.replaySamples ?? 0))")
+            coordinator.shutdown()
+            host.shutdown()
+            for try await _ in group {}
+            return seconds
+        }
+    }
+}
