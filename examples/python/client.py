@@ -38,7 +38,7 @@ from boundary.v1 import feedback_pb2, feedback_pb2_grpc  # noqa: E402
 import health_pb2, health_pb2_grpc  # noqa: E402,E401
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
-COMMANDS = ("models", "health", "feedback", "queue")
+COMMANDS = ("models", "health", "feedback", "queue", "retrain")
 
 
 class Client:
@@ -67,6 +67,12 @@ class Client:
             user_id=user, idempotency_key=key)
         return self.call(self.feedback.SubmitFeedback, request)
 
+    def retrain(self, model="", full=False, epochs=0, dry_run=False):
+        """Starts a retrain and yields its progress messages until the job ends (a server stream)."""
+        mode = feedback_pb2.RetrainRequest.FULL if full else feedback_pb2.RetrainRequest.HEAD
+        request = feedback_pb2.RetrainRequest(model=model, mode=mode, epochs=epochs, dry_run=dry_run)
+        return self.feedback.Retrain(request, metadata=self.metadata)  # no deadline: training takes a while
+
     def queue(self, model=""):
         return self.call(self.feedback.GetQueue, feedback_pb2.GetQueueRequest(model=model))
 
@@ -88,6 +94,27 @@ def run_feedback(client, label, keep, deselect, key, model):
     note = " (already submitted; not counted twice)" if reply.replayed else ""
     print(f"event {reply.event_id}: {reply.accepted} accepted, {reply.duplicates} duplicate(s){note}; "
           f"{reply.queue_depth} pending")
+    return 0
+
+
+def run_retrain(client, model, full, dry_run):
+    last = None
+    for update in client.retrain(model, full=full, dry_run=dry_run):
+        last = update
+        if update.phase == "training":
+            print(f"epoch {update.epoch}/{update.epochs}  loss {update.loss:.4f}  accuracy {update.accuracy:.3f}  "
+                  f"eta {update.eta_seconds:.0f}s")
+        elif update.phase not in ("done", "failed"):
+            print(f"{update.phase} (job {update.job_id})")
+    if last is None or last.phase == "failed":
+        print(f"retrain failed: {last.error if last else 'no reply'}", file=sys.stderr)
+        return 1
+    result = last.result
+    print(result.reason)
+    print(f"held-out accuracy {result.before.accuracy:.3f} -> {result.after.accuracy:.3f}; "
+          f"boundary {result.before.boundary_accuracy:.3f} -> {result.after.boundary_accuracy:.3f}")
+    if result.promoted:
+        print(f"now serving version {result.candidate_version}")
     return 0
 
 
@@ -295,7 +322,7 @@ def check_feedback(client, check, images, replies, info, model):
 def main():
     ap = argparse.ArgumentParser(description="Example client for Boundary's gRPC API.",
                                  epilog="commands: IMAGE... (predict, the default), models [NAME...], health, "
-                                        "feedback LABEL --keep IMAGE --deselect IMAGE, queue")
+                                        "feedback LABEL --keep IMAGE --deselect IMAGE, queue, retrain [--full] [--dry-run]")
     ap.add_argument("--server", default="127.0.0.1:50051", help="HOST:PORT (default %(default)s)")
     ap.add_argument("--token", default=os.environ.get("BOUNDARY_TOKEN", ""), help="bearer token ($BOUNDARY_TOKEN)")
     ap.add_argument("--model", default="", help="model name; empty selects the server's default")
@@ -305,6 +332,8 @@ def main():
     ap.add_argument("--keep", action="append", default=[], help="feedback: an image that shows LABEL (repeatable)")
     ap.add_argument("--deselect", action="append", default=[], help="feedback: an image that does not (repeatable)")
     ap.add_argument("--key", default="", help="feedback: idempotency key (default: hash of the selection)")
+    ap.add_argument("--full", action="store_true", help="retrain: fine-tune the whole network (default: head only)")
+    ap.add_argument("--dry-run", action="store_true", help="retrain: train and evaluate, never promote")
     ap.add_argument("args", nargs="*", metavar="IMAGE|COMMAND")
     args = ap.parse_intermixed_args()
     if args.top_k < 0:
@@ -320,6 +349,8 @@ def main():
             return run_models(client, rest)
         if command == "queue":
             return run_queue(client, args.model)
+        if command == "retrain":
+            return run_retrain(client, args.model, args.full, args.dry_run)
         if command == "feedback":
             if len(rest) != 1 or not (args.keep or args.deselect):
                 ap.error("usage: feedback LABEL --keep IMAGE... --deselect IMAGE...")
