@@ -47,7 +47,8 @@ public final class BoundaryServerBuilder: Sendable {
         let store = try SQLiteFeedbackStore(path: configuration.dataDirectory.appendingPathComponent("feedback.sqlite").path)
         feedback = FeedbackIntake(host: host, store: store, recent: predictor.recentImages,
                                   limits: configuration.imagingLimits)
-        retrains = RetrainCoordinator(host: host, store: store, threads: configuration.retrainThreads, logger: logger)
+        retrains = RetrainCoordinator(host: host, store: store, recent: predictor.recentImages,
+                                      threads: configuration.retrainThreads, logger: logger)
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process

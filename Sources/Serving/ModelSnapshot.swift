@@ -16,6 +16,9 @@ public final class ModelSnapshot: @unchecked Sendable {
     /// Evaluation metrics recorded with the version (metrics.json), e.g. "test_accuracy".
     public let metrics: [String: Double]
     public let boundaryThreshold: Float
+    /// The version whose convolutional backbone this one shares: itself, unless it came from a
+    /// head-only retrain (which changes only the final layer). Embeddings are keyed by it.
+    public var backboneVersion: Int { record.lineage["backbone_version"].flatMap(Int.init) ?? version }
     /// The plan for full batches, and one for batches of a few images: the fastest convolution
     /// algorithm per layer differs between the two (Winograd pays off on big GEMMs).
     let model: InferenceModel

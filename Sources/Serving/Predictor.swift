@@ -59,13 +59,18 @@ public final class Predictor: Sendable {
             throw error
         }
         metrics.decodeDuration.recordSeconds(decoded.seconds)
-        recentImages.remember(request.image, id: decoded.imageID)
-        let output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: request.includeEmbedding)
+        // The embedding is always computed (it is a copy of an activation the forward pass produces
+        // anyway) and kept with the image, for head-only retrains on feedback about it.
+        let output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: true)
+        if let embedding = output.embedding {
+            recentImages.remember(request.image, id: decoded.imageID, embedding: RecentImages.Embedding(
+                model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding))
+        }
         let ranked = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: request.topK,
                                      threshold: snapshot.boundaryThreshold)
         return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
                           labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,
-                          embedding: output.embedding, decodeSeconds: decoded.seconds,
+                          embedding: request.includeEmbedding ? output.embedding : nil, decodeSeconds: decoded.seconds,
                           inferenceSeconds: output.seconds, batchSize: output.batchSize)
     }
 

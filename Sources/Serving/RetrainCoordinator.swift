@@ -25,6 +25,13 @@ public final class RetrainCoordinator: Service, Sendable {
     private let threads: Int
     private let logger: Logger
     private let jobs = Mutex<[String: RetrainJob]>([:])
+    /// Embeddings predicted images came with (head-only retrains on feedback need no forward pass).
+    private let recent: RecentImages?
+    /// Embeddings computed for retrains, by "model@backbone#key"; only the latest backbone of each
+    /// model is kept.
+    private let embeddingCache = Mutex<[String: [Float]]>([:])
+    /// Embed base data at start-up (release builds; in debug builds it would take minutes).
+    private let warmUp: Bool
     private let counter = Mutex(0)
     private let queue: AsyncStream<Work>
     private let enqueue: AsyncStream<Work>.Continuation
@@ -36,8 +43,11 @@ public final class RetrainCoordinator: Service, Sendable {
     }
 
     /// - Parameter threads: cores a retrain may use (serving keeps the rest).
-    public init(host: ModelHost, store: any FeedbackStore, threads: Int = 1, logger: Logger) {
+    public init(host: ModelHost, store: any FeedbackStore, recent: RecentImages? = nil, threads: Int = 1,
+                warmUp: Bool = ServingConfiguration.tuneKernelsByDefault, logger: Logger) {
+        self.warmUp = warmUp
         self.host = host
+        self.recent = recent
         self.store = store
         self.threads = threads
         self.logger = logger
@@ -47,12 +57,23 @@ public final class RetrainCoordinator: Service, Sendable {
 
     /// Executes queued jobs until graceful shutdown; a job in progress finishes first.
     public func run() async throws {
+        // Embed each served model's base data in the background now, so the first head retrain
+        // does not have to.
+        if warmUp { await prepare() }
         await withDiscardingTaskGroup { group in
             for await work in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(work) }
             }
         }
         worker.shutdown()
+    }
+
+    /// Embeds every served model's base data (replay and held-out sets) into the cache, on the
+    /// retrain thread, so the next head retrain needs no forward pass for it.
+    public func prepare() async {
+        for snapshot in host.serving.values {
+            _ = try? await worker.run { try self.warm(snapshot) }
+        }
     }
 
     /// Stops accepting jobs (for servers run without a service group).
@@ -93,7 +114,13 @@ public final class RetrainCoordinator: Service, Sendable {
         let (job, parent) = (work.job, work.parent)
         do {
             let outcome = try await worker.run { try self.run(job, options: work.options, parent: parent) }
-            if outcome.promoted { await host.synchronize() }  // Serve it now, not at the next registry poll.
+            if outcome.promoted {
+                await host.synchronize()  // Serve it now, not at the next registry poll.
+                if warmUp, let promoted = try? await host.snapshot(model: parent.name, version: .serving),
+                   promoted.backboneVersion != parent.backboneVersion {
+                    _ = try? await worker.run { try self.warm(promoted) }  // A new backbone: new embeddings.
+                }
+            }
             job.publish(RetrainUpdate(jobID: job.id, phase: .done, outcome: outcome))
             logger.notice("retrain finished", metadata: [
                 "model": "\(parent.name)", "job": "\(job.id)", "promoted": "\(outcome.promoted)", "reason": "\(outcome.reason)",
@@ -124,20 +151,31 @@ public final class RetrainCoordinator: Service, Sendable {
             outcome.reason = "all \(pending.count) pending samples fall in the held-out share; submit more feedback"
             return outcome
         }
-        outcome.before = FineTuner.evaluate(parent.model, on: sets.heldOut, threads: threads)
-
         let config = FineTuneConfig(mode: options.mode, epochs: options.epochs, learningRate: options.learningRate,
                                     boundaryWeight: options.upsampling, threads: threads, seed: UInt64(pending.count))
         let started = Date()
-        FineTuner.run(network, on: sets.train, config: config) { epoch, loss, accuracy in
+        let report = { (epoch: Int, loss: Double, accuracy: Double) in
             let elapsed = Date().timeIntervalSince(started)
             job.publish(RetrainUpdate(jobID: job.id, phase: .training, epoch: epoch, epochs: config.epochs, loss: loss,
                                       accuracy: accuracy,
                                       etaSeconds: elapsed / Double(epoch) * Double(config.epochs - epoch)))
         }
-        job.publish(RetrainUpdate(jobID: job.id, phase: .evaluating))
-        let candidate = network.inferenceModel()
-        let after = FineTuner.evaluate(candidate, on: sets.heldOut, threads: threads)
+        let after: FineTuneEvaluation
+        if config.mode == .head {
+            // The backbone stays the serving version's, so one set of embeddings serves training
+            // and scoring both heads; most come from Predict or the cache, not a forward pass.
+            let trainEmbeddings = embeddings(sets.trainKeys, sets.train, parent: parent)
+            let heldOutEmbeddings = embeddings(sets.heldOutKeys, sets.heldOut, parent: parent)
+            outcome.before = FineTuner.evaluateHead(network, embeddings: heldOutEmbeddings, on: sets.heldOut)
+            FineTuner.runHead(network, embeddings: trainEmbeddings, samples: sets.train, config: config, progress: report)
+            job.publish(RetrainUpdate(jobID: job.id, phase: .evaluating))
+            after = FineTuner.evaluateHead(network, embeddings: heldOutEmbeddings, on: sets.heldOut)
+        } else {
+            outcome.before = FineTuner.evaluate(parent.model, on: sets.heldOut, threads: threads)
+            FineTuner.run(network, on: sets.train, config: config, progress: report)
+            job.publish(RetrainUpdate(jobID: job.id, phase: .evaluating))
+            after = FineTuner.evaluate(network.inferenceModel(), on: sets.heldOut, threads: threads)
+        }
         outcome.after = after
         let decision = Self.gate(before: outcome.before!, after: after, tolerance: options.tolerance)
         outcome.reason = decision.reason
@@ -152,6 +190,48 @@ public final class RetrainCoordinator: Service, Sendable {
         outcome.promoted = true
         return outcome
     }
+
+    /// Embeddings [N, E] for `samples` under the parent's backbone: from Predict's memory, the
+    /// cache, or (for the rest) one batched pass through the serving model, then cached.
+    private func embeddings(_ keys: [String], _ samples: [LabelledInput], parent: ModelSnapshot) -> [Float] {
+        let size = parent.embeddingSize
+        let prefix = "\(parent.name)@\(parent.backboneVersion)#"
+        var result = [Float](repeating: 0, count: samples.count * size)
+        var missing: [Int] = []
+        let cached = embeddingCache.withLock { cache in keys.map { cache[prefix + $0] } }
+        for (index, key) in keys.enumerated() {
+            let found = cached[index] ?? recent?.embedding(for: key, model: parent.name, backbone: parent.backboneVersion)
+            if let found, found.count == size {
+                result.replaceSubrange(index * size..<(index + 1) * size, with: found)
+            } else {
+                missing.append(index)
+            }
+        }
+        guard !missing.isEmpty else { return result }
+        let computed = FineTuner.embed(parent.model, missing.map { samples[$0] }, threads: threads)
+        embeddingCache.withLock { cache in
+            // Drop the embeddings of the model's older backbones.
+            if cache.keys.contains(where: { $0.hasPrefix("\(parent.name)@") && !$0.hasPrefix(prefix) }) {
+                cache = cache.filter { !$0.key.hasPrefix("\(parent.name)@") || $0.key.hasPrefix(prefix) }
+            }
+            for (row, index) in missing.enumerated() {
+                let vector = Array(computed[row * size..<(row + 1) * size])
+                cache[prefix + keys[index]] = vector
+                result.replaceSubrange(index * size..<(index + 1) * size, with: vector)
+            }
+        }
+        return result
+    }
+
+    /// Embeds a model's base data (replay and held-out) into the cache.
+    private func warm(_ snapshot: ModelSnapshot) throws {
+        let directory = host.registry.directory(of: snapshot.name, version: snapshot.version)
+        let base = try TrainingSetBuilder(spec: snapshot.spec, modelDirectory: directory, store: store)
+            .baseSets(replay: Self.warmReplay)
+        _ = embeddings(base.replayKeys + base.heldOutKeys, base.replay + base.heldOut, parent: snapshot)
+    }
+
+    static let warmReplay = 2000
 
     /// The promotion gate. Both rules must hold; the reason names the numbers that decided.
     static func gate(before: FineTuneEvaluation, after: FineTuneEvaluation, tolerance: Double) -> (promote: Bool, reason: String) {
@@ -184,7 +264,7 @@ public final class RetrainCoordinator: Service, Sendable {
         case .head: "head"
         case .full(let unfreeze): unfreeze.map { "full-unfreeze-\($0)" } ?? "full"
         }
-        let version = try registry.register(modelDirectory: staging, name: parent.name, record: VersionRecord(parent: parent.version, lineage: [
+        var lineage: [String: String] = [
             "source": "retrain of v\(parent.version) on feedback",
             "mode": mode, "epochs": String(options.epochs), "boundary_upsampling": String(options.upsampling),
             "feedback_samples": String(sets.feedbackTrain), "replay_samples": String(sets.replay),
@@ -194,7 +274,11 @@ public final class RetrainCoordinator: Service, Sendable {
                 : "\(sets.consumedSampleIDs.first!)…\(sets.consumedSampleIDs.last!) (\(sets.consumedSampleIDs.count))",
             "heldout_accuracy_before": String(before.accuracy), "heldout_accuracy_after": String(after.accuracy),
             "boundary_accuracy_before": String(before.boundaryAccuracy), "boundary_accuracy_after": String(after.boundaryAccuracy),
-        ]))
+        ]
+        // A head-only candidate keeps the parent's backbone, and with it every cached embedding.
+        if options.mode == .head { lineage["backbone_version"] = String(parent.backboneVersion) }
+        let version = try registry.register(modelDirectory: staging, name: parent.name,
+                                            record: VersionRecord(parent: parent.version, lineage: lineage))
         try store.markConsumed(sets.consumedSampleIDs, byVersion: version)
         return version
     }

@@ -23,6 +23,10 @@ struct TrainingSetBuilder {
     struct Sets {
         var train: [LabelledInput] = []
         var heldOut: [LabelledInput] = []
+        /// What each sample's embedding is cached under: the image id for feedback, a
+        /// `demo:SPLIT:INDEX` key for base data.
+        var trainKeys: [String] = []
+        var heldOutKeys: [String] = []
         var feedbackTrain = 0
         var replay = 0
         var consumedSampleIDs: [Int64] = []
@@ -43,31 +47,47 @@ struct TrainingSetBuilder {
             let sample = LabelledInput(input: input, target: target, isBoundary: stored.sample.kind != .positive)
             if Self.isHeldOut(stored.sample.imageID) {
                 sets.heldOut.append(sample)
+                sets.heldOutKeys.append(stored.sample.imageID)
             } else {
                 sets.train.append(sample)
+                sets.trainKeys.append(stored.sample.imageID)
                 sets.consumedSampleIDs.append(stored.id)
                 digest.update(data: Data("\(stored.sample.imageID):\(target)\n".utf8))
             }
         }
         sets.feedbackTrain = sets.train.count
-        if let demo = demoDataset() {
-            let names = demo.classNames
-            let replayCount = replayRatio > 0 ? min(4000, Int((Float(sets.feedbackTrain) * replayRatio).rounded())) : 0
-            var generator = SeededGenerator(seed: seed)
-            let available = demo.samples(.train, count: max(replayCount * 4, 1))
-            for sample in available.shuffled(using: &generator).prefix(replayCount) {
-                guard let index = labelIndex[names[sample.label]] else { continue }
-                sets.train.append(LabelledInput(input: try render(demo, sample, split: .train), target: .label(index), isBoundary: false))
-                digest.update(data: Data("demo-train-\(sample.index)\n".utf8))
-            }
-            sets.replay = sets.train.count - sets.feedbackTrain
-            for sample in demo.samples(.val, count: 300) {
-                guard let index = labelIndex[names[sample.label]] else { continue }
-                sets.heldOut.append(LabelledInput(input: try render(demo, sample, split: .val), target: .label(index), isBoundary: false))
-            }
-        }
+        let replayCount = replayRatio > 0 ? min(Self.maxReplay, Int((Float(sets.feedbackTrain) * replayRatio).rounded())) : 0
+        let base = try baseSets(replay: replayCount)
+        sets.train += base.replay
+        sets.trainKeys += base.replayKeys
+        for key in base.replayKeys { digest.update(data: Data("\(key)\n".utf8)) }
+        sets.replay = base.replay.count
+        sets.heldOut += base.heldOut
+        sets.heldOutKeys += base.heldOutKeys
         sets.hash = digest.finalize().map { String(format: "%02x", $0) }.joined()
         return sets
+    }
+
+    static let maxReplay = 4000
+    static let baseHeldOut = 300
+
+    /// The base data: the first `replay` images of the demo train split (class-balanced, the same
+    /// ones every time, so their embeddings can be cached) and the validation split's first 300.
+    func baseSets(replay: Int) throws -> (replay: [LabelledInput], replayKeys: [String], heldOut: [LabelledInput], heldOutKeys: [String]) {
+        guard let demo = demoDataset() else { return ([], [], [], []) }
+        let labelIndex = Dictionary(uniqueKeysWithValues: spec.labels.enumerated().map { ($1, $0) })
+        var result: (replay: [LabelledInput], replayKeys: [String], heldOut: [LabelledInput], heldOutKeys: [String]) = ([], [], [], [])
+        for sample in demo.samples(.train, count: replay) {
+            guard let index = labelIndex[demo.classNames[sample.label]] else { continue }
+            result.replay.append(LabelledInput(input: try render(demo, sample, split: .train), target: .label(index), isBoundary: false))
+            result.replayKeys.append("demo:train:\(sample.index)")
+        }
+        for sample in demo.samples(.val, count: Self.baseHeldOut) {
+            guard let index = labelIndex[demo.classNames[sample.label]] else { continue }
+            result.heldOut.append(LabelledInput(input: try render(demo, sample, split: .val), target: .label(index), isBoundary: false))
+            result.heldOutKeys.append("demo:val:\(sample.index)")
+        }
+        return result
     }
 
     /// The feedback share kept out of training, fixed per image so it never leaks across retrains.

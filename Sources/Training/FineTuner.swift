@@ -74,29 +74,9 @@ public enum FineTuner {
         let weights = samples.map { $0.isBoundary ? config.boundaryWeight : 1 }
         switch config.mode {
         case .head:
-            network.freezeBackbone()
-            let embeddings = embed(network, samples, threads: config.threads)
-            let size = network.embeddingSize
-            let stepper = Optimizer(config: optimizer, parameters: network.parameters)
-            for epoch in 1...config.epochs {
-                var order = Array(samples.indices)
-                order.shuffle(using: &generator)
-                var loss = 0.0, correct = 0
-                for start in stride(from: 0, to: order.count, by: config.batchSize) {
-                    let batch = Array(order[start..<min(start + config.batchSize, order.count)])
-                    var input = [Float](repeating: 0, count: batch.count * size)
-                    for (row, index) in batch.enumerated() {
-                        input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
-                    }
-                    let result = input.withUnsafeBufferPointer {
-                        network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
-                                         weights: batch.map { weights[$0] }, optimizer: stepper)
-                    }
-                    loss += Double(result.loss) * Double(batch.count)
-                    correct += result.correct
-                }
-                progress(epoch, loss / Double(samples.count), Double(correct) / Double(samples.count))
-            }
+            runHead(network, embeddings: embed(network, samples, threads: config.threads), samples: samples,
+                    config: config, progress: progress)
+            return
         case .full(let unfreeze):
             if let unfreeze { network.freezeAllBut(lastBlocks: unfreeze) } else { network.freeze(upTo: 0) }
             let trainer = Trainer(network: network, optimizer: optimizer)
@@ -125,13 +105,65 @@ public enum FineTuner {
         network.freeze(upTo: 0)
     }
 
+    /// Head-only training on precomputed embeddings [N, E] of `samples` (from the network's own
+    /// backbone, e.g. cached when the images were predicted). Leaves the backbone frozen state as
+    /// it found it: everything trainable again.
+    public static func runHead(_ network: Network, embeddings: [Float], samples: [LabelledInput], config: FineTuneConfig,
+                               progress: (_ epoch: Int, _ loss: Double, _ accuracy: Double) -> Void = { _, _, _ in }) {
+        guard !samples.isEmpty else { return }
+        var generator = SeededGenerator(seed: config.seed)
+        let weights = samples.map { $0.isBoundary ? config.boundaryWeight : 1 }
+        network.freezeBackbone()
+        defer { network.freeze(upTo: 0) }
+        let size = network.embeddingSize
+        precondition(embeddings.count == samples.count * size, "one embedding per sample")
+        let stepper = Optimizer(config: OptimizerConfig(kind: .adamW(), learningRate: config.learningRate, weightDecay: 1e-4),
+                                parameters: network.parameters)
+        for epoch in 1...config.epochs {
+            var order = Array(samples.indices)
+            order.shuffle(using: &generator)
+            var loss = 0.0, correct = 0
+            for start in stride(from: 0, to: order.count, by: config.batchSize) {
+                let batch = Array(order[start..<min(start + config.batchSize, order.count)])
+                var input = [Float](repeating: 0, count: batch.count * size)
+                for (row, index) in batch.enumerated() {
+                    input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
+                }
+                let result = input.withUnsafeBufferPointer {
+                    network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
+                                     weights: batch.map { weights[$0] }, optimizer: stepper)
+                }
+                loss += Double(result.loss) * Double(batch.count)
+                correct += result.correct
+            }
+            progress(epoch, loss / Double(samples.count), Double(correct) / Double(samples.count))
+        }
+    }
+
+    /// Evaluates the network's head alone on precomputed embeddings [N, E] of `samples`: what the
+    /// whole network would score when the backbone that produced them is the network's own.
+    public static func evaluateHead(_ network: Network, embeddings: [Float], on samples: [LabelledInput]) -> FineTuneEvaluation {
+        let size = network.embeddingSize, classes = network.classCount
+        var predicted: [Int] = []
+        for start in stride(from: 0, to: samples.count, by: 256) {
+            let count = min(256, samples.count - start)
+            let logits = embeddings.withUnsafeBufferPointer {
+                network.headLogits(embeddings: $0.baseAddress! + start * size, batch: count)
+            }
+            for row in 0..<count {
+                let base = logits + row * classes
+                predicted.append((0..<classes).max { base[$0] < base[$1] }!)
+            }
+        }
+        return score(predicted, samples)
+    }
+
     /// Evaluates an inference model on `samples`.
     public static func evaluate(_ model: InferenceModel, on samples: [LabelledInput], threads: Int) -> FineTuneEvaluation {
         let session = InferenceSession(model: model, threads: threads)
         let classes = model.classCount
         let perImage = samples.first?.input.count ?? 0
-        var correct = 0, boundaryCorrect = 0, boundaryTotal = 0
-        var classCorrect: [Int: Int] = [:], classTotal: [Int: Int] = [:]
+        var predicted: [Int] = []
         for start in stride(from: 0, to: samples.count, by: 32) {
             let batch = samples[start..<min(start + 32, samples.count)]
             var input = [Float](); input.reserveCapacity(batch.count * perImage)
@@ -142,20 +174,29 @@ public enum FineTuner {
                     session.run(input.baseAddress!, batch: batch.count, probabilities: output.baseAddress!)
                 }
             }
-            for (row, sample) in batch.enumerated() {
+            for row in 0..<batch.count {
                 let scores = probabilities[row * classes..<(row + 1) * classes]
-                let predicted = scores.indices.max { scores[$0] < scores[$1] }! - row * classes
-                let (right, named): (Bool, Int) = switch sample.target {
-                case .label(let k): (predicted == k, k)
-                case .notLabel(let k): (predicted != k, k)
-                }
-                if right { correct += 1 }
-                classTotal[named, default: 0] += 1
-                if right { classCorrect[named, default: 0] += 1 }
-                if sample.isBoundary {
-                    boundaryTotal += 1
-                    if right { boundaryCorrect += 1 }
-                }
+                predicted.append(scores.indices.max { scores[$0] < scores[$1] }! - row * classes)
+            }
+        }
+        return score(predicted, samples)
+    }
+
+    /// Accuracy of `predicted` labels against the samples' targets.
+    static func score(_ predicted: [Int], _ samples: [LabelledInput]) -> FineTuneEvaluation {
+        var correct = 0, boundaryCorrect = 0, boundaryTotal = 0
+        var classCorrect: [Int: Int] = [:], classTotal: [Int: Int] = [:]
+        for (label, sample) in zip(predicted, samples) {
+            let (right, named): (Bool, Int) = switch sample.target {
+            case .label(let k): (label == k, k)
+            case .notLabel(let k): (label != k, k)
+            }
+            if right { correct += 1 }
+            classTotal[named, default: 0] += 1
+            if right { classCorrect[named, default: 0] += 1 }
+            if sample.isBoundary {
+                boundaryTotal += 1
+                if right { boundaryCorrect += 1 }
             }
         }
         func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
@@ -166,8 +207,13 @@ public enum FineTuner {
     }
 
     /// Embeddings [N, E] of `samples` through the network folded for inference (frozen backbone).
-    static func embed(_ network: Network, _ samples: [LabelledInput], threads: Int) -> [Float] {
-        let model = network.inferenceModel()
+    public static func embed(_ network: Network, _ samples: [LabelledInput], threads: Int) -> [Float] {
+        embed(network.inferenceModel(), samples, threads: threads)
+    }
+
+    /// Embeddings [N, E] of `samples` through `model`.
+    public static func embed(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Float] {
+        guard !samples.isEmpty else { return [] }
         let session = InferenceSession(model: model, threads: threads)
         let size = model.embeddingSize, classes = model.classCount
         let perImage = samples[0].input.count

@@ -66,6 +66,8 @@ import Testing
             let info = try await client.model(named: "demo")
             #expect(info.versions.last?.lineage["mode"] == (mode == .head ? "head" : "full"))
             #expect(info.versions.last?.lineage["training_set_sha256"]?.count == 64)
+            // A head-only candidate shares the parent's backbone (and its cached embeddings).
+            #expect(info.versions.last?.lineage["backbone_version"] == (mode == .head ? "1" : nil))
             let queue = try await client.queue()
             #expect(queue.pending < queue.total, "trained samples are consumed")
         }
