@@ -19,6 +19,8 @@ public final class BoundaryServerBuilder: Sendable {
     public let predictor: Predictor
     public let feedback: FeedbackIntake
     public let retrains: RetrainCoordinator
+    /// When the retrain schedule fires next (unset without `retrainSchedule`).
+    public let scheduleClock = RetrainScheduleClock()
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -42,7 +44,8 @@ public final class BoundaryServerBuilder: Sendable {
             for service in Self.healthServices { health.set(status, for: service) }
         }
         predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
-                              limits: configuration.imagingLimits)
+                              limits: configuration.imagingLimits,
+                              recentImages: RecentImages(capacityBytes: configuration.recentImageBytes))
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
         let store = try SQLiteFeedbackStore(path: configuration.dataDirectory.appendingPathComponent("feedback.sqlite").path)
         feedback = FeedbackIntake(host: host, store: store, recent: predictor.recentImages,
@@ -90,7 +93,7 @@ public final class BoundaryServerBuilder: Sendable {
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
-            FeedbackService(intake: feedback, retrains: retrains, logger: logger),
+            FeedbackService(intake: feedback, retrains: retrains, schedule: scheduleClock, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]
@@ -118,7 +121,8 @@ public final class BoundaryServerBuilder: Sendable {
         var schedule: [any Service] = []
         if let plan = configuration.retrainSchedule {
             schedule.append(RetrainSchedule(coordinator: retrains, host: host, store: feedback.store, interval: plan.interval,
-                                            minSamples: plan.minSamples, template: plan.options, logger: logger))
+                                            minSamples: plan.minSamples, template: plan.options, clock: scheduleClock,
+                                            logger: logger))
         }
         return [
             ServingRuntimeService(predictor: predictor, feedback: feedback),

@@ -30,6 +30,8 @@ public struct BoundaryServerConfiguration: Sendable {
     public var streamWindow: Int
     /// Cores a retrain may use; serving keeps the rest.
     public var retrainThreads: Int
+    /// Memory for recently predicted images (and their embeddings) that feedback may name by id.
+    public var recentImageBytes: Int = 256 << 20
     /// The periodic fine-tuning loop, when enabled: how often, the minimum queue, the settings.
     public var retrainSchedule: RetrainScheduleConfiguration?
 

@@ -1,5 +1,6 @@
 import BoundaryAPI
 import FeedbackStore
+import Foundation
 import GRPCCore
 import Logging
 import Serving
@@ -8,6 +9,7 @@ import Serving
 struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
     let intake: FeedbackIntake
     let retrains: RetrainCoordinator
+    let schedule: RetrainScheduleClock
     let logger: Logger
 
     func retrain(request: Boundary_V1_RetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
@@ -68,6 +70,10 @@ struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
                 proto.corrected = UInt64(counts.corrected)
                 return proto
             }
+            if let last = (try? await retrains.job(model: model))?.last {
+                reply.lastRetrain = RetrainMapping.progress(last)
+            }
+            if let next = schedule.nextRun { reply.nextRetrainAt = ISO8601DateFormatter().string(from: next) }
             return reply
         } catch {
             throw ErrorMapping.rpcError(for: error, method: "GetQueue", logger: logger)

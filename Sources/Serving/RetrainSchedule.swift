@@ -1,6 +1,16 @@
 import FeedbackStore
+import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
+
+/// When the schedule fires next, for GetQueue.
+public final class RetrainScheduleClock: Sendable {
+    private let next = Mutex<Date?>(nil)
+    public init() {}
+    public var nextRun: Date? { next.withLock { $0 } }
+    func set(_ date: Date?) { next.withLock { $0 = date } }
+}
 
 /// The periodic fine-tuning loop (`boundary serve --retrain-every 1h --retrain-min-samples 50`):
 /// every `interval`, each served model with at least `minSamples` pending feedback samples is
@@ -12,10 +22,13 @@ public struct RetrainSchedule: Service {
     let interval: Duration
     let minSamples: Int
     let template: RetrainOptions
+    let clock: RetrainScheduleClock
     let logger: Logger
 
     public init(coordinator: RetrainCoordinator, host: ModelHost, store: any FeedbackStore, interval: Duration,
-                minSamples: Int, template: RetrainOptions, logger: Logger) {
+                minSamples: Int, template: RetrainOptions, clock: RetrainScheduleClock = RetrainScheduleClock(),
+                logger: Logger) {
+        self.clock = clock
         self.coordinator = coordinator
         self.host = host
         self.store = store
@@ -26,7 +39,10 @@ public struct RetrainSchedule: Service {
     }
 
     public func run() async throws {
+        defer { clock.set(nil) }
         while !Task.isShuttingDownGracefully {
+            clock.set(Date().addingTimeInterval(Double(interval.components.seconds)
+                                                + Double(interval.components.attoseconds) / 1e18))
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {

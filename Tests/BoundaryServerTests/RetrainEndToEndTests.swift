@@ -110,6 +110,10 @@ import Testing
             let watched = try await client.watchRetrain()
             #expect(watched.jobID == first.id && watched.phase == "done")
             #expect(try await client.retrain(Self.request(minSamples: 10_000)).phase == "done", "free again")
+            let queue = try await client.queue()
+            #expect(queue.hasLastRetrain && queue.lastRetrain.phase == "done")
+            #expect(queue.lastRetrain.result.reason.contains("10000 required"), "GetQueue reports the last retrain")
+            #expect(queue.nextRetrainAt.isEmpty, "no schedule configured")
         }
     }
 

@@ -429,9 +429,25 @@ public nonisolated struct Boundary_V1_QueueStatus: Sendable {
   /// Feedback events received.
   public var events: UInt64 = 0
 
+  /// The last retrain of this model since the server started (phase "done" or "failed" with its
+  /// result, or the running job's latest progress); unset when none ran.
+  public var lastRetrain: Boundary_V1_RetrainProgress {
+    get {_lastRetrain ?? Boundary_V1_RetrainProgress()}
+    set {_lastRetrain = newValue}
+  }
+  /// Returns true if `lastRetrain` has been explicitly set.
+  public var hasLastRetrain: Bool {self._lastRetrain != nil}
+  /// Clears the value of `lastRetrain`. Subsequent reads from it will return its default value.
+  public mutating func clearLastRetrain() {self._lastRetrain = nil}
+
+  /// RFC 3339 time of the next scheduled retrain (`serve --retrain-every`); empty when unscheduled.
+  public var nextRetrainAt: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _lastRetrain: Boundary_V1_RetrainProgress? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1075,7 +1091,7 @@ nonisolated extension Boundary_V1_LabelCounts: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Boundary_V1_QueueStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueueStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}pending\0\u{1}labels\0\u{1}total\0\u{1}events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}pending\0\u{1}labels\0\u{1}total\0\u{1}events\0\u{3}last_retrain\0\u{3}next_retrain_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1088,12 +1104,18 @@ nonisolated extension Boundary_V1_QueueStatus: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.labels) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.total) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.events) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._lastRetrain) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.nextRetrainAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.model.isEmpty {
       try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
     }
@@ -1109,6 +1131,12 @@ nonisolated extension Boundary_V1_QueueStatus: SwiftProtobuf.Message, SwiftProto
     if self.events != 0 {
       try visitor.visitSingularUInt64Field(value: self.events, fieldNumber: 5)
     }
+    try { if let v = self._lastRetrain {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.nextRetrainAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextRetrainAt, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1118,6 +1146,8 @@ nonisolated extension Boundary_V1_QueueStatus: SwiftProtobuf.Message, SwiftProto
     if lhs.labels != rhs.labels {return false}
     if lhs.total != rhs.total {return false}
     if lhs.events != rhs.events {return false}
+    if lhs._lastRetrain != rhs._lastRetrain {return false}
+    if lhs.nextRetrainAt != rhs.nextRetrainAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -94,5 +94,10 @@ struct QueueCommand: AsyncParsableCommand {
         for label in status.labels {
             print("  \(label.label): \(label.positive) kept, \(label.negative) deselected, \(label.corrected) corrected")
         }
+        if status.hasLastRetrain {
+            let last = status.lastRetrain
+            print("last retrain: job \(last.jobID), \(last.phase)" + (last.hasResult ? ": \(last.result.reason)" : ""))
+        }
+        if !status.nextRetrainAt.isEmpty { print("next scheduled retrain: \(status.nextRetrainAt)") }
     }
 }

@@ -37,6 +37,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Scheduled retrains wait for this many pending samples (default 50).") var retrainMinSamples: Int = 50
     @Option(help: "Scheduled retrain mode: head or full (default head).") var retrainMode: String = "head"
     @Option(help: "Cores a retrain may use (default 1; serving keeps the rest).") var retrainThreads: Int = 1
+    @Option(help: "MiB of recently predicted images kept so feedback can name them by id (default 256).")
+    var rememberMb: Int = 256
 
     @Option(help: "Prometheus /metrics port, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
     @Flag(help: "Do not serve /metrics.") var noMetrics = false
@@ -104,6 +106,8 @@ struct ServeOptions: ParsableArguments {
             openRoles: open ? [.predict] : [], registryPollInterval: .milliseconds(pollIntervalMs ?? 2000),
             maxImageBytes: megabytes << 20, retrainThreads: retrainThreads)
         guard (1...256).contains(retrainThreads) else { throw ValidationError("--retrain-threads must be 1...256") }
+        guard (0...65536).contains(rememberMb) else { throw ValidationError("--remember-mb must be 0...65536") }
+        configuration.recentImageBytes = rememberMb << 20
         if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
             guard let interval = Self.duration(every) else {
                 throw ValidationError("--retrain-every '\(every)' is not a duration like 90s, 30m, 1h or 1d")
