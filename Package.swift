@@ -139,7 +139,7 @@ let package = Package(
         .target(name: "BoundaryTestSupport", dependencies: ["NeuralNet", "Imaging", "Training", "DemoData", "Tensor"],
                 path: "Tests/BoundaryTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            "Serving", "BoundaryTestSupport", "FeedbackStore", "NeuralNet", "Imaging", "Training", "DemoData",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),

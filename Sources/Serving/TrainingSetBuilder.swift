@@ -12,9 +12,10 @@ import Training
 /// - Feedback: kept → `.label(L)`, corrected → `.label(true)`, deselected → `.notLabel(L)`
 ///   (the complementary-label loss); deselected and corrected samples are boundary samples.
 ///   A deterministic 20% of images (by a hash of the image id) is held out and never trained on.
-/// - Base data: when the model was trained on the built-in demo dataset (its training.json says
-///   so), replay draws from that dataset's train split and its validation split is the base
-///   held-out set. Other models retrain on feedback alone and are judged on held-out feedback.
+/// - Base data: the model's training data as training.json names it — the built-in demo dataset,
+///   or an ImageFolder still at its path. Replay draws from its train split and its validation
+///   split is the base held-out set. Models whose data is gone retrain on feedback alone and are
+///   judged on held-out feedback.
 struct TrainingSetBuilder {
     let spec: ModelSpec
     let modelDirectory: URL
@@ -74,6 +75,7 @@ struct TrainingSetBuilder {
     /// The base data: the first `replay` images of the demo train split (class-balanced, the same
     /// ones every time, so their embeddings can be cached) and the validation split's first 300.
     func baseSets(replay: Int) throws -> (replay: [LabelledInput], replayKeys: [String], heldOut: [LabelledInput], heldOutKeys: [String]) {
+        if let folder = imageFolder() { return try folderSets(folder, replay: replay) }
         guard let demo = demoDataset() else { return ([], [], [], []) }
         let labelIndex = Dictionary(uniqueKeysWithValues: spec.labels.enumerated().map { ($1, $0) })
         var result: (replay: [LabelledInput], replayKeys: [String], heldOut: [LabelledInput], heldOutKeys: [String]) = ([], [], [], [])
@@ -114,6 +116,42 @@ struct TrainingSetBuilder {
             try Preprocessor.preprocess(image, spec: preprocess, into: buffer.baseAddress!)
         }
         return input
+    }
+
+    /// The ImageFolder the model was trained on (training.json's `source` is its path), when it is
+    /// still there.
+    func imageFolder() -> ImageFolder? {
+        let url = modelDirectory.appendingPathComponent("training.json")
+        guard let data = FileManager.default.contents(atPath: url.path),
+              let info = try? JSONDecoder().decode([String: String].self, from: data),
+              let source = info["source"], source.hasPrefix("/") else { return nil }
+        return try? ImageFolder(root: URL(fileURLWithPath: source))
+    }
+
+    /// Replay from the folder's train split and held-out images from its validation split, each
+    /// spread evenly over the (class-sorted) file list so every class is represented.
+    private func folderSets(_ folder: ImageFolder, replay: Int)
+        throws -> (replay: [LabelledInput], replayKeys: [String], heldOut: [LabelledInput], heldOutKeys: [String]) {
+        let labelIndex = Dictionary(uniqueKeysWithValues: spec.labels.enumerated().map { ($1, $0) })
+        func spread(_ files: [LabeledFile], _ count: Int) -> [LabeledFile] {
+            guard count > 0, !files.isEmpty else { return [] }
+            let step = max(1, files.count / count)
+            return Array(stride(from: 0, to: files.count, by: step).prefix(count).map { files[$0] })
+        }
+        func load(_ files: [LabeledFile]) -> (inputs: [LabelledInput], keys: [String]) {
+            var result: (inputs: [LabelledInput], keys: [String]) = ([], [])
+            for file in files {
+                guard let index = labelIndex[folder.classNames[file.label]],
+                      let bytes = FileManager.default.contents(atPath: file.path),
+                      let input = try? preprocess(bytes) else { continue }  // Unreadable now: skip it.
+                result.inputs.append(LabelledInput(input: input, target: .label(index), isBoundary: false))
+                result.keys.append("folder:" + file.path)
+            }
+            return result
+        }
+        let replayed = load(spread(folder.train, replay))
+        let heldOut = load(spread(folder.validation, Self.baseHeldOut))
+        return (replayed.inputs, replayed.keys, heldOut.inputs, heldOut.keys)
     }
 
     /// The demo dataset named by training.json's `source`, e.g.
