@@ -82,24 +82,15 @@ public enum FineTuner {
             let trainer = Trainer(network: network, optimizer: optimizer)
             let shape = network.spec.input
             let perImage = shape.channels * shape.height * shape.width
-            for epoch in 1...config.epochs {
-                var order = Array(samples.indices)
-                order.shuffle(using: &generator)
-                var loss = 0.0, correct = 0
-                for start in stride(from: 0, to: order.count, by: config.batchSize) {
-                    let batch = Array(order[start..<min(start + config.batchSize, order.count)])
-                    var input = [Float](repeating: 0, count: batch.count * perImage)
-                    for (row, index) in batch.enumerated() {
-                        let flip = generator.nextUnit() < 0.5
-                        copy(samples[index].input, into: &input, at: row * perImage, width: shape.width, flip: flip)
-                    }
-                    let result = input.withUnsafeBufferPointer {
-                        trainer.step($0.baseAddress!, targets: batch.map { samples[$0].target }, weights: batch.map { weights[$0] })
-                    }
-                    loss += Double(result.loss) * Double(batch.count)
-                    correct += result.correct
+            epochs(samples, config: config, generator: &generator, progress: progress) { batch, generator in
+                var input = [Float](repeating: 0, count: batch.count * perImage)
+                for (row, index) in batch.enumerated() {
+                    let flip = generator.nextUnit() < 0.5
+                    copy(samples[index].input, into: &input, at: row * perImage, width: shape.width, flip: flip)
                 }
-                progress(epoch, loss / Double(samples.count), Double(correct) / Double(samples.count))
+                return input.withUnsafeBufferPointer {
+                    trainer.step($0.baseAddress!, targets: batch.map { samples[$0].target }, weights: batch.map { weights[$0] })
+                }
             }
         }
         network.freeze(upTo: 0)
@@ -119,20 +110,30 @@ public enum FineTuner {
         precondition(embeddings.count == samples.count * size, "one embedding per sample")
         let stepper = Optimizer(config: OptimizerConfig(kind: .adamW(), learningRate: config.learningRate, weightDecay: 1e-4),
                                 parameters: network.parameters)
+        epochs(samples, config: config, generator: &generator, progress: progress) { batch, _ in
+            var input = [Float](repeating: 0, count: batch.count * size)
+            for (row, index) in batch.enumerated() {
+                input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
+            }
+            return input.withUnsafeBufferPointer {
+                network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
+                                 weights: batch.map { weights[$0] }, optimizer: stepper)
+            }
+        }
+    }
+
+    /// The epoch loop both modes share: shuffle, step through mini-batches of sample indices,
+    /// report the epoch's mean loss and accuracy.
+    static func epochs(_ samples: [LabelledInput], config: FineTuneConfig, generator: inout SeededGenerator,
+                       progress: (_ epoch: Int, _ loss: Double, _ accuracy: Double) -> Void,
+                       step: (_ batch: [Int], _ generator: inout SeededGenerator) -> ClassificationLoss.Result) {
         for epoch in 1...config.epochs {
             var order = Array(samples.indices)
             order.shuffle(using: &generator)
             var loss = 0.0, correct = 0
             for start in stride(from: 0, to: order.count, by: config.batchSize) {
                 let batch = Array(order[start..<min(start + config.batchSize, order.count)])
-                var input = [Float](repeating: 0, count: batch.count * size)
-                for (row, index) in batch.enumerated() {
-                    input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
-                }
-                let result = input.withUnsafeBufferPointer {
-                    network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
-                                     weights: batch.map { weights[$0] }, optimizer: stepper)
-                }
+                let result = step(batch, &generator)
                 loss += Double(result.loss) * Double(batch.count)
                 correct += result.correct
             }
