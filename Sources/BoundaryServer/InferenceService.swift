@@ -47,10 +47,16 @@ struct InferenceService: Boundary_V1_Inference.SimpleServiceProtocol {
             }
             try await withThrowingDiscardingTaskGroup { work in
                 work.addTask {
+                    // After a failed write (the client went away) the replies are still drained,
+                    // so every permit comes back and the handler can finish.
+                    var failure: (any Error)?
                     for await reply in replies {
-                        try await response.write(reply)
+                        if failure == nil {
+                            do { try await response.write(reply) } catch { failure = error }
+                        }
                         permits.release()
                     }
+                    if let failure { throw failure }
                 }
                 for await message in incoming {
                     work.addTask { replyFeed.yield(await self.answerInStream(message)) }
