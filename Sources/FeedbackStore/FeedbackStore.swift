@@ -33,9 +33,16 @@ public struct FeedbackEvent: Sendable {
     public var samples: [FeedbackSample]
     /// Bytes of referenced images the store may not have yet, by image id.
     public var images: [String: Data]
+    /// Embeddings known for referenced images (from Predict), by image id, under `embeddingVersion`
+    /// — the model version whose backbone computed them.
+    public var embeddings: [String: [Float]]
+    public var embeddingVersion: Int
 
     public init(model: String, idempotencyKey: String, userID: String, label: String,
-                samples: [FeedbackSample], images: [String: Data]) {
+                samples: [FeedbackSample], images: [String: Data], embeddings: [String: [Float]] = [:],
+                embeddingVersion: Int = 0) {
+        self.embeddings = embeddings
+        self.embeddingVersion = embeddingVersion
         self.model = model
         self.idempotencyKey = idempotencyKey
         self.userID = userID
@@ -95,4 +102,8 @@ public protocol FeedbackStore: Sendable {
     func pendingSamples(model: String) throws -> [StoredSample]
     /// Marks samples as consumed by the version trained on them (lineage).
     func markConsumed(_ sampleIDs: [Int64], byVersion version: Int) throws
+    /// Cached embeddings of stored images under `model`'s `version` backbone, by image id.
+    func embeddings(model: String, version: Int, imageIDs: [String]) throws -> [String: [Float]]
+    /// Caches embeddings of stored images (ids the store has no bytes for are skipped).
+    func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws
 }

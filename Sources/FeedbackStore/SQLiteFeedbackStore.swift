@@ -51,6 +51,7 @@ public final class SQLiteFeedbackStore: FeedbackStore {
                 accepted += 1
             }
             duplicates += event.samples.count - Set(event.samples).count
+            try Self.insertEmbeddings(db, event.embeddings, model: event.model, version: event.embeddingVersion)
             try db.execute(sql: "UPDATE event SET accepted = ?, duplicates = ? WHERE id = ?",
                            arguments: [accepted, duplicates, eventID])
             return FeedbackReceipt(eventID: eventID, accepted: accepted, duplicates: duplicates, replayed: false,
@@ -115,6 +116,41 @@ public final class SQLiteFeedbackStore: FeedbackStore {
             for id in sampleIDs {
                 try db.execute(sql: "UPDATE sample SET consumedByVersion = ? WHERE id = ?", arguments: [version, id])
             }
+        }
+    }
+
+    public func embeddings(model: String, version: Int, imageIDs: [String]) throws -> [String: [Float]] {
+        guard !imageIDs.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [String: [Float]] = [:]
+            for chunk in stride(from: 0, to: imageIDs.count, by: 500) {
+                let ids = Array(imageIDs[chunk..<min(chunk + 500, imageIDs.count)])
+                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT imageID, vector FROM embedding WHERE model = ? AND version = ? AND imageID IN (\(placeholders))
+                    """, arguments: StatementArguments([model, version] as [any DatabaseValueConvertible] + ids))
+                for row in rows {
+                    let data: Data = row["vector"]
+                    result[row["imageID"]] = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                }
+            }
+            return result
+        }
+    }
+
+    public func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws {
+        guard !vectors.isEmpty else { return }
+        try pool.write { db in try Self.insertEmbeddings(db, vectors, model: model, version: version) }
+    }
+
+    /// Embeddings as little-endian float32 blobs; only for images the store holds.
+    private static func insertEmbeddings(_ db: Database, _ vectors: [String: [Float]], model: String, version: Int) throws {
+        for (id, vector) in vectors {
+            let blob = vector.withUnsafeBufferPointer { Data(buffer: $0) }
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO embedding (imageID, model, version, vector)
+                SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM image WHERE id = ?)
+                """, arguments: [id, model, version, blob, id])
         }
     }
 

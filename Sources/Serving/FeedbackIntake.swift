@@ -74,8 +74,10 @@ public final class FeedbackIntake: Sendable {
         }
         let recent = recent, store = store, limits = limits, spec = snapshot.preprocess
         let model = snapshot.name
+        let backbone = snapshot.backboneVersion
         return try await worker.run {
             var images: [String: Data] = [:]
+            var embeddings: [String: [Float]] = [:]
             var unresolved: [String] = []
             func resolve(_ reference: ImageReference) throws -> String {
                 switch reference {
@@ -99,6 +101,8 @@ public final class FeedbackIntake: Sendable {
                         throw ServingError.invalidArgument("'\(raw)' is not an image id: expected the 64 hex digits Predict returned")
                     }
                     if let bytes = recent.bytes(for: id) { images[id] = bytes } else { unresolved.append(id) }
+                    // Kept with the feedback, so a head retrain needs no forward pass even after a restart.
+                    if let vector = recent.embedding(for: id, model: model, backbone: backbone) { embeddings[id] = vector }
                     return id
                 }
             }
@@ -115,7 +119,8 @@ public final class FeedbackIntake: Sendable {
             let missing = Set(unresolved).subtracting(try store.storedImages(among: Array(Set(unresolved))))
             guard missing.isEmpty else { throw ServingError.unknownImages(missing.sorted()) }
             return try store.record(FeedbackEvent(model: model, idempotencyKey: key, userID: submission.userID,
-                                                  label: submission.label, samples: samples, images: images))
+                                                  label: submission.label, samples: samples, images: images,
+                                                  embeddings: embeddings, embeddingVersion: backbone))
         }
     }
 

@@ -208,6 +208,15 @@ public final class RetrainCoordinator: Service, Sendable {
             }
         }
         guard !missing.isEmpty else { return result }
+        // Then the store, which keeps the embeddings feedback arrived with (and earlier retrains').
+        let imageKeys = missing.map { keys[$0] }.filter { $0.count == 64 && !$0.contains(":") }
+        let stored = (try? store.embeddings(model: parent.name, version: parent.backboneVersion, imageIDs: imageKeys)) ?? [:]
+        missing = missing.filter { index in
+            guard let vector = stored[keys[index]], vector.count == size else { return true }
+            result.replaceSubrange(index * size..<(index + 1) * size, with: vector)
+            return false
+        }
+        guard !missing.isEmpty else { return result }
         let computed = FineTuner.embed(parent.model, missing.map { samples[$0] }, threads: threads)
         embeddingCache.withLock { cache in
             // Drop the embeddings of the model's older backbones.
@@ -220,6 +229,11 @@ public final class RetrainCoordinator: Service, Sendable {
                 result.replaceSubrange(index * size..<(index + 1) * size, with: vector)
             }
         }
+        var toStore: [String: [Float]] = [:]
+        for (row, index) in missing.enumerated() where keys[index].count == 64 && !keys[index].contains(":") {
+            toStore[keys[index]] = Array(computed[row * size..<(row + 1) * size])
+        }
+        try? store.storeEmbeddings(toStore, model: parent.name, version: parent.backboneVersion)
         return result
     }
 

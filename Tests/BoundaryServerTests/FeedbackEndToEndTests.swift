@@ -32,6 +32,10 @@ import Testing
                 label: "circle", kept: [.id(ids[0]), .id(ids[1])], deselected: [.id(ids[2])],
                 corrections: [correction], userID: "ana", idempotencyKey: "selection-1")
             #expect(retry.replayed && retry.eventID == reply.eventID, "a retry is acknowledged once")
+            // Predict's embeddings are stored with the feedback (none for the image sent inline).
+            let stored = try server.builder.feedback.store.embeddings(
+                model: "tiny", version: 2, imageIDs: ids + [Predictor.imageID(of: images[3])])
+            #expect(Set(stored.keys) == Set(ids) && stored.values.allSatisfy { $0.count == 16 })
             #expect(try await client.queue().pending == 4, "and never counted twice")
         }
     }

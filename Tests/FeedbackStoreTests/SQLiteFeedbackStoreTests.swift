@@ -56,6 +56,19 @@ import Testing
         #expect(try store.record(Self.event(key: "three", kept: ["a"], deselected: [])).accepted == 1)
     }
 
+    /// Embeddings come back bit for bit, per model version, and only for images the store holds.
+    @Test func embeddingsAreCachedPerModelVersion() throws {
+        let (store, _) = try Self.store()
+        var event = Self.event(key: "e")
+        event.embeddings = ["a": [0.5, -1.25, 3], "zzz": [1, 2, 3]]
+        event.embeddingVersion = 4
+        _ = try store.record(event)
+        try store.storeEmbeddings(["b": [7, 8, 9]], model: "m", version: 4)
+        let found = try store.embeddings(model: "m", version: 4, imageIDs: ["a", "b", "c", "zzz"])
+        #expect(found == ["a": [0.5, -1.25, 3], "b": [7, 8, 9]], "no row for an image without bytes")
+        #expect(try store.embeddings(model: "m", version: 5, imageIDs: ["a"]).isEmpty, "another backbone")
+    }
+
     /// What was acknowledged is there after the store is closed and reopened.
     @Test func acknowledgedFeedbackSurvivesReopening() throws {
         var (store, path) = try Self.store()
