@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.36.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -35,6 +38,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        // glibc's allocator settings (mallopt, malloc_trim), which Swift's Glibc module lacks.
+        .target(name: "CMalloc"),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
         .target(name: "Tensor", dependencies: ["BLAS"], swiftSettings: swiftSettings),
         // Crash-safe file replacement (temporary name, fsync, rename, fsync directory).
@@ -74,7 +79,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore", "DemoData",
+                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore", "DemoData", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,6 +112,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP/2 transport as the server runs it: admission from each message's length prefix
+        // (size limit, in-flight memory budget) before its body is read, and TLS files checked at
+        // start-up. Only the executable (and the tests) depend on it.
+        .target(
+            name: "BoundaryHTTP2",
+            dependencies: [
+                "BoundaryServer",
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The committed demo model, shipped as a resource so `boundary serve` finds it from anywhere.
+        .target(name: "DefaultModel", resources: [.copy("scene-s-demo")], swiftSettings: swiftSettings),
         // Prometheus text exposition over a minimal HTTP/1.1 listener on its own port.
         .target(
             name: "PrometheusEndpoint",
@@ -124,7 +146,8 @@ let package = Package(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
-                "Serving", "BoundaryServer", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint", "FeedbackStore",
+                "Serving", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
+                "FeedbackStore", "DefaultModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -144,7 +167,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryServerTests", dependencies: [
-            "BoundaryServer", "BoundaryClient", "BoundaryAPI", "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "DefaultModel", "BoundaryAPI", "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -152,6 +175,19 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "BoundaryHTTP2Tests", dependencies: [
+            "BoundaryHTTP2", "BoundaryServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "FeedbackStoreTests", dependencies: ["FeedbackStore"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusEndpointTests", dependencies: [
@@ -168,7 +204,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"], swiftSettings: swiftSettings),
         .testTarget(name: "DemoDataTests", dependencies: ["DemoData"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NeuralNet", "Imaging", "Tensor", "Reports"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "DefaultModel", "NeuralNet", "Imaging", "Tensor", "Reports"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
     ]

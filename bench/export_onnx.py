@@ -9,7 +9,7 @@ dimension is dynamic); a second output "embedding" is the input of the final den
 The export is checked against a plain NumPy forward pass of the same spec that applies BatchNorm
 unfolded, on a few seeded random inputs; the script fails if probabilities differ by 1e-4 or more.
 
-    python3 bench/export_onnx.py [--model Models/scene-s-demo] [--out bench/out/scene-s.onnx]
+    python3 bench/export_onnx.py [--model Sources/DefaultModel/scene-s-demo] [--out bench/out/scene-s.onnx]
 """
 import argparse
 import json
@@ -165,7 +165,7 @@ def build_onnx(spec, layers, w):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=pathlib.Path, default=ROOT / "Models/scene-s-demo")
+    ap.add_argument("--model", type=pathlib.Path, default=ROOT / "Sources/DefaultModel/scene-s-demo")
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "bench/out/scene-s.onnx")
     ap.add_argument("--samples", type=int, default=4, help="random inputs for the verification")
     args = ap.parse_args()

@@ -103,7 +103,7 @@ class Model:
         return ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2), s <= 1
 
     def info(self):
-        versions = [models_pb2.VersionInfo(version=1, serving=True, lineage={"source": "Models/scene-s-demo"},
+        versions = [models_pb2.VersionInfo(version=1, serving=True, lineage={"source": "Sources/DefaultModel/scene-s-demo"},
                                            metrics={"test_accuracy": self.accuracy} if self.accuracy else {})]
         inp = self.spec["input"]
         return models_pb2.ModelInfo(
@@ -186,7 +186,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=50061)
     ap.add_argument("--workers", type=int, default=4, help="thread-pool size of the grpcio server")
-    ap.add_argument("--model-dir", type=pathlib.Path, default=ROOT / "Models/scene-s-demo")
+    ap.add_argument("--model-dir", type=pathlib.Path, default=ROOT / "Sources/DefaultModel/scene-s-demo")
     ap.add_argument("--onnx", type=pathlib.Path, default=ROOT / "bench/out/scene-s.onnx",
                     help="written by bench/export_onnx.py")
     args = ap.parse_args()

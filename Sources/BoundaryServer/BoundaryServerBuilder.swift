@@ -99,9 +99,11 @@ public final class BoundaryServerBuilder: Sendable {
         ]
     }
 
-    /// Metrics first (so rejected calls are counted too), then authentication.
+    /// Metrics first (so rejected calls are counted too), then the transport's refusals, then
+    /// authentication.
     public func interceptors() -> [any ServerInterceptor] {
-        var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(factory: metricsFactory)]
+        var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(factory: metricsFactory, drain: drain),
+                                                     RefusedMessageInterceptor()]
         if let tokens = configuration.tokens {
             interceptors.append(AuthInterceptor(tokens: tokens, policy: AuthorizationPolicy(openRoles: configuration.openRoles), logger: logger))
         }

@@ -50,7 +50,7 @@ public struct BoundaryServerConfiguration: Sendable {
 
     public init(dataDirectory: URL, serving: ServingConfiguration = ServingConfiguration(),
                 seedModels: [SeedModel] = [], tokens: AccessTokens? = nil, openRoles: Set<Role> = [],
-                registryPollInterval: Duration = .seconds(2), maxImageBytes: Int = Self.defaultMaxRequestBytes,
+                registryPollInterval: Duration = .seconds(1), maxImageBytes: Int = Self.defaultMaxRequestBytes,
                 streamWindow: Int = 64, retrainThreads: Int = 1) {
         self.dataDirectory = dataDirectory
         self.serving = serving
@@ -63,11 +63,22 @@ public struct BoundaryServerConfiguration: Sendable {
         self.retrainThreads = retrainThreads
     }
 
-    /// The limit to give the transport: twice the image limit. Requests up to it reach the
-    /// service, which refuses images over `maxImageBytes` with RESOURCE_EXHAUSTED and a message
-    /// naming both sizes; only beyond it does the transport reset the stream itself (which some
-    /// clients report as UNAVAILABLE), so memory stays bounded whatever a client sends.
-    public var transportPayloadLimit: Int { max(2 * maxImageBytes, maxImageBytes + (1 << 20)) }
+    /// The largest request message admitted: the image limit plus room for a request's other
+    /// fields. The transport refuses larger messages from their length prefix, before reading
+    /// them, with RESOURCE_EXHAUSTED; images between the two limits are refused by the service.
+    public var maxRequestMessageBytes: Int { maxImageBytes + Self.requestFieldAllowance }
+    public static let requestFieldAllowance = 64 << 10
+
+    /// Bytes of request bodies held at once across all calls (`--max-inflight-mb`); beyond it new
+    /// requests are shed with RESOURCE_EXHAUSTED before their bodies are read.
+    public var maxInflightBytes: Int = BoundaryServerConfiguration.defaultInflightBytes(
+        physicalMemory: ProcessInfo.processInfo.physicalMemory, maxImageBytes: defaultMaxRequestBytes)
+
+    /// An eighth of the machine's memory, at most 2 GiB, and room for at least four of the
+    /// largest requests.
+    public static func defaultInflightBytes(physicalMemory: UInt64, maxImageBytes: Int) -> Int {
+        max(Int(min(physicalMemory / 8, 2 << 30)), 4 * (maxImageBytes + requestFieldAllowance))
+    }
 
     var imagingLimits: ImagingLimits {
         ImagingLimits(maxEncodedBytes: maxImageBytes, maxPixelCount: ImagingLimits.default.maxPixelCount)

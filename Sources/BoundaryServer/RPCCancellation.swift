@@ -32,7 +32,7 @@ func cancellingWithRPC<T: Sendable>(_ context: ServerContext, drain: DrainState,
                 // Keep waiting for `body`; this task ends when the group is cancelled below.
                 while true { try await Task.sleep(for: .seconds(3600)) }
             }
-            throw RPCError(code: .cancelled, message: "the request was cancelled or its deadline passed before it completed")
+            throw CallOutcome.cancellation(deadline: CallOutcome.deadline)
         }
         defer { group.cancelAll() }
         return try await group.next()!

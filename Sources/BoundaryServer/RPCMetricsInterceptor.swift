@@ -1,15 +1,18 @@
 import GRPCCore
 import Metrics
 
-/// Counts every RPC and times it, by method and final status code:
+/// Decides each RPC's final status once (`CallOutcome`) and records it, by method and code:
 /// `boundary_rpc_requests_total{method, code}` and `boundary_rpc_duration_seconds{method, code}`.
+/// The status it records is the status it returns, so the metrics never disagree with clients.
 ///
 /// The final status of a streaming response is only known once its producer finishes, so the
-/// producer is wrapped; rejections (auth, routing) are recorded where they happen.
+/// producer is wrapped; rejections (auth, routing) are recorded where they happen. The RPC's
+/// deadline is made available to the handler as `CallOutcome.deadline`.
 struct RPCMetricsInterceptor: ServerInterceptor {
     static let requestsLabel = "boundary_rpc_requests_total"
     static let durationLabel = "boundary_rpc_duration_seconds"
     let factory: any MetricsFactory
+    let drain: DrainState
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
@@ -24,29 +27,35 @@ struct RPCMetricsInterceptor: ServerInterceptor {
             Timer(label: Self.durationLabel, dimensions: dimensions, factory: factory)
                 .recordInterval(since: start)
         }
+        let deadline = CallOutcome.deadline(of: request.metadata, start: start)
+        let drain = drain
+        let settle: @Sendable (any Error) -> RPCError = { error in
+            let status = CallOutcome.status(for: error, cancelled: context.cancellation.isCancelled,
+                                            draining: drain.isDraining, deadline: deadline)
+            record(status.code)
+            return status
+        }
         var response: StreamingServerResponse<Output>
         do {
-            response = try await next(request, context)
+            response = try await CallOutcome.$deadline.withValue(deadline) { try await next(request, context) }
         } catch {
-            record((error as? RPCError)?.code ?? .unknown)
-            throw error
+            throw settle(error)
         }
         switch response.accepted {
         case .success(var contents):
             let producer = contents.producer
             contents.producer = { writer in
                 do {
-                    let trailers = try await producer(writer)
+                    let trailers = try await CallOutcome.$deadline.withValue(deadline) { try await producer(writer) }
                     record(nil)
                     return trailers
                 } catch {
-                    record((error as? RPCError)?.code ?? .unknown)
-                    throw error
+                    throw settle(error)
                 }
             }
             response.accepted = .success(contents)
         case .failure(let error):
-            record(error.code)
+            response.accepted = .failure(settle(error))
         }
         return response
     }

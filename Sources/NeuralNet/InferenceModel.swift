@@ -39,14 +39,21 @@ public final class InferenceModel: @unchecked Sendable {
     }
 
     /// A copy of this model with each convolution's algorithm chosen by timing both candidates at
-    /// `batch` (cuDNN's "benchmark mode"): the faster path per layer shape wins.
-    public func tuned(batch: Int, threads: Int) -> InferenceModel {
-        let pool = ComputePool(threads: threads)
-        let scratch = (0..<threads).map { _ in ScratchBuffer() }
+    /// `batch` (cuDNN's "benchmark mode"): the faster path per layer shape wins. Shapes already in
+    /// `cache` are not timed again, and the ones timed here are added to it.
+    public func tuned(batch: Int, threads: Int, cache: ConvolutionTuningCache = ConvolutionTuningCache()) -> InferenceModel {
+        lazy var pool = ComputePool(threads: threads)
+        lazy var scratch = (0..<threads).map { _ in ScratchBuffer() }
         func tune(_ ops: [InferenceOp]) -> [InferenceOp] {
             ops.map { op in
                 switch op {
                 case .convolution(let conv) where conv.geometry.isWinogradCandidate:
+                    if let known = cache.choice(for: conv.geometry, batch: batch, threads: threads) {
+                        var chosen = conv
+                        chosen.algorithm = known
+                        if known != conv.algorithm { chosen.pack() }
+                        return .convolution(chosen)
+                    }
                     var best = conv, bestTime = Double.infinity
                     for algorithm in ConvolutionAlgorithm.candidates(for: conv.geometry) {
                         var candidate = conv
@@ -55,6 +62,7 @@ public final class InferenceModel: @unchecked Sendable {
                         let seconds = InferenceModel.time(candidate, batch: batch, pool: pool, scratch: scratch)
                         if seconds < bestTime { bestTime = seconds; best = candidate }
                     }
+                    cache.record(best.algorithm, for: conv.geometry, batch: batch, threads: threads)
                     return .convolution(best)
                 case .residual(let main, let shortcut):
                     return .residual(main: tune(main), shortcut: tune(shortcut))

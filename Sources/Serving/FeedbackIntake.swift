@@ -1,5 +1,6 @@
 import FeedbackStore
 import Foundation
+import Training
 import Imaging
 
 /// An image a reviewer points at: an id Predict returned, or the bytes.
@@ -82,23 +83,14 @@ public final class FeedbackIntake: Sendable {
             func resolve(_ reference: ImageReference) throws -> String {
                 switch reference {
                 case .bytes(let bytes):
-                    var scratch = [Float](repeating: 0, count: spec.floatsPerImage)
-                    let failure: ImagingError? = bytes.withUnsafeBytes { raw in
-                        scratch.withUnsafeMutableBufferPointer { buffer -> ImagingError? in
-                            do {
-                                try Preprocessor.preprocess(raw, spec: spec, limits: limits, into: buffer.baseAddress!)
-                                return nil
-                            } catch { return error as? ImagingError ?? .codecFailure(reason: "\(error)") }
-                        }
-                    }
-                    if let failure { throw ServingError.invalidImage(failure) }
+                    _ = try ImageInput.preprocess(bytes, spec: spec, limits: limits)  // Refuse what cannot be trained on.
                     let id = Predictor.imageID(of: bytes)
                     images[id] = bytes
                     return id
                 case .id(let raw):
                     let id = raw.lowercased()
                     guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
-                        throw ServingError.invalidArgument("'\(raw)' is not an image id: expected the 64 hex digits Predict returned")
+                        throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
                     }
                     if let bytes = recent.bytes(for: id) { images[id] = bytes } else { unresolved.append(id) }
                     // Kept with the feedback, so a head retrain needs no forward pass even after a restart.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NeuralNet
 import Synchronization
 import Training
 
@@ -17,6 +18,8 @@ public final class ModelHost: Sendable {
     private let metrics: ServingMetrics
     private let logger: Logger
     private let state = Mutex(State())
+    /// Kernel timings shared by every version loaded here: only the first version of a shape is timed.
+    let tuningCache = ConvolutionTuningCache()
     private let onChange: @Sendable (_ serving: [String: Int]) -> Void
 
     struct State {
@@ -96,9 +99,15 @@ public final class ModelHost: Sendable {
         var changed = false
         for name in names {
             guard let version = try? registry.servingVersion(of: name) else { continue }
-            if state.withLock({ $0.serving[name]?.version }) == version { continue }
+            let (current, preloaded) = state.withLock { state in
+                (state.serving[name]?.version, state.extra[name]?.first { $0.version == version })
+            }
+            if current == version { continue }
             do {
-                let snapshot = try await load(name, version: version)
+                // A version already loaded for pinned requests (or by `setServingVersion`) is
+                // swapped in as it is rather than loaded a second time.
+                let snapshot: ModelSnapshot
+                if let preloaded { snapshot = preloaded } else { snapshot = try await load(name, version: version) }
                 // Re-read the pointer under the lock: if another swap (a rollback, say) moved it
                 // while this version loaded, this stale load must not overwrite that swap.
                 let swapped = state.withLock { state -> (done: Bool, previous: ModelSnapshot?) in
@@ -150,7 +159,8 @@ public final class ModelHost: Sendable {
         let registry = registry
         let threshold = configuration.boundaryThreshold
         let tuning = configuration.tuneKernels
-            ? (threads: configuration.inferenceThreads, maxBatch: configuration.maxBatchSize) : nil
+            ? ModelSnapshot.Tuning(threads: configuration.inferenceThreads, maxBatch: configuration.maxBatchSize,
+                                   cache: tuningCache) : nil
         return try await loader.run {
             try ModelSnapshot.load(from: registry, name: name, version: version, defaultBoundaryThreshold: threshold,
                                    tuning: tuning)

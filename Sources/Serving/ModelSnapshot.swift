@@ -46,12 +46,25 @@ public final class ModelSnapshot: @unchecked Sendable {
         self.boundaryThreshold = boundaryThreshold
     }
 
+    /// How a loaded version picks its convolution kernels: by timing them at batch 1 and at the
+    /// largest batch on `threads` cores, reusing what `cache` already timed for the same shapes.
+    public struct Tuning: Sendable {
+        public var threads: Int
+        public var maxBatch: Int
+        public var cache: ConvolutionTuningCache
+        public init(threads: Int, maxBatch: Int, cache: ConvolutionTuningCache = ConvolutionTuningCache()) {
+            self.threads = threads
+            self.maxBatch = maxBatch
+            self.cache = cache
+        }
+    }
+
     /// Loads version `version` of `name` from the registry, folds it for inference and, given
     /// `tuning`, times each convolution's algorithms at batch 1 and at the largest batch (cuDNN's
-    /// benchmark mode) so both plans use the fastest kernels on this machine.
+    /// benchmark mode) so both plans use the fastest kernels on this machine. Shapes the cache
+    /// already holds are not timed again, so only a model's first version pays for tuning.
     public static func load(from registry: ModelRegistry, name: String, version: Int,
-                            defaultBoundaryThreshold: Float,
-                            tuning: (threads: Int, maxBatch: Int)? = nil) throws -> ModelSnapshot {
+                            defaultBoundaryThreshold: Float, tuning: Tuning? = nil) throws -> ModelSnapshot {
         let directory = registry.directory(of: name, version: version)
         let network: Network
         do {
@@ -62,10 +75,15 @@ public final class ModelSnapshot: @unchecked Sendable {
         let record = registry.record(of: name, version: version)
         let threshold = record.lineage["boundary_threshold"].flatMap(Float.init) ?? defaultBoundaryThreshold
         let folded = network.inferenceModel()
-        let large = tuning.map { folded.tuned(batch: $0.maxBatch, threads: $0.threads) } ?? folded
-        let small = tuning.map { folded.tuned(batch: 1, threads: $0.threads) } ?? folded
+        let large = tuning.map { folded.tuned(batch: $0.maxBatch, threads: $0.threads, cache: $0.cache) } ?? folded
+        let small = tuning.map { folded.tuned(batch: 1, threads: $0.threads, cache: $0.cache) } ?? folded
         return ModelSnapshot(name: name, version: version, model: large, smallBatchModel: small, record: record,
                              metrics: Self.readMetrics(in: directory), boundaryThreshold: threshold)
+    }
+
+    deinit {
+        // The last request on a replaced version just finished: give its buffers back now.
+        AllocatorTuning.returnFreedMemorySoon()
     }
 
     /// input [N, C, H, W] → probabilities [N, classes] and optionally embeddings [N, E]. Only the
@@ -117,7 +135,7 @@ public enum VersionSelector: Sendable, Equatable {
         case let other:
             guard let number = Int(other), number > 0 else {
                 throw ServingError.invalidArgument(
-                    "version '\(text)' is not a version: use a positive number, 'stable' (the serving version) or 'latest'")
+                    "version \(EchoedValue.quoted(text)) is not a version: use a positive number, 'stable' (the serving version) or 'latest'")
             }
             self = .number(number)
         }

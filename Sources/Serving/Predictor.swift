@@ -88,20 +88,7 @@ public final class Predictor: Sendable {
     private static func decode(_ image: Data, spec: PreprocessSpec, limits: ImagingLimits) throws -> DecodedRequest {
         let start = DispatchTime.now().uptimeNanoseconds
         let id = imageID(of: image)
-        var input = [Float](repeating: 0, count: spec.floatsPerImage)
-        // Typed-throws closures through `withUnsafeBytes` crash the 6.3 compiler's IRGen, so the
-        // error is carried out as a value instead.
-        let failure: ImagingError? = image.withUnsafeBytes { bytes in
-            input.withUnsafeMutableBufferPointer { buffer -> ImagingError? in
-                do {
-                    try Preprocessor.preprocess(bytes, spec: spec, limits: limits, into: buffer.baseAddress!)
-                    return nil
-                } catch {
-                    return error as? ImagingError ?? .codecFailure(reason: "\(error)")
-                }
-            }
-        }
-        if let failure { throw ServingError.invalidImage(failure) }
+        let input = try ImageInput.preprocess(image, spec: spec, limits: limits)
         return DecodedRequest(imageID: id, input: input,
                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

@@ -1,4 +1,5 @@
 import Imaging
+import Training
 
 /// Everything that can go wrong serving a request, in terms a client can act on. The gRPC layer maps
 /// each case to one status code; `description` is the message the client sees, so it names the
@@ -35,9 +36,9 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownModel(let name, let known):
-            "unknown model '\(name)'; available models: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            "unknown model \(EchoedValue.quoted(name)); available models: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
         case .unknownVersion(let model, let version, let known):
-            "model '\(model)' has no version '\(version)'; kept versions: "
+            "model \(EchoedValue.quoted(model)) has no version \(EchoedValue.quoted(version)); kept versions: "
                 + known.map(String.init).joined(separator: ", ") + " (or 'stable' for the serving one, 'latest' for the newest)"
         case .noModels:
             "no model is loaded yet; register one with `boundary train --register NAME --data-dir DIR`"
@@ -54,7 +55,7 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidConfiguration(let message):
             "invalid configuration: \(message)"
         case .unknownLabel(let label, let model, let labels):
-            "model '\(model)' has no label '\(label)'; its labels are: \(labels.joined(separator: ", "))"
+            "model '\(model)' has no label \(EchoedValue.quoted(label)); its labels are: \(labels.joined(separator: ", "))"
         case .retrainRunning(let model, let jobID):
             "a retrain of '\(model)' is already running (job \(jobID)); follow it with WatchRetrain or `boundary retrain --watch`"
         case .noRetrain(let model):
@@ -65,3 +66,6 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// How error messages quote a client's value (the services above use it without importing Training).
+public typealias EchoedValue = Training.EchoedValue

@@ -98,12 +98,7 @@ struct TrainingSetBuilder {
     }
 
     private func preprocess(_ bytes: Data) throws -> [Float] {
-        let preprocess = PreprocessSpec(spec.input)
-        var input = [Float](repeating: 0, count: preprocess.floatsPerImage)
-        try input.withUnsafeMutableBufferPointer { buffer in
-            try Preprocessor.preprocess([UInt8](bytes), spec: preprocess, into: buffer.baseAddress!)
-        }
-        return input
+        try ImageInput.preprocess(bytes, spec: PreprocessSpec(spec.input))
     }
 
     private func render(_ demo: DemoDataset, _ sample: DemoDataset.Sample, split: DemoDataset.Split) throws -> [Float] {

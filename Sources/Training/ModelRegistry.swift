@@ -175,7 +175,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name):
-            "model name '\(name)' must be 1-128 ASCII letters, digits, '-', '_' or '.', not starting with '.'"
+            "model name \(EchoedValue.quoted(name)) must be 1-128 ASCII letters, digits, '-', '_' or '.', not starting with '.'"
         case .unknownVersion(let model, let version, let known):
             "model '\(model)' has no version \(version); kept versions: \(known.map(String.init).joined(separator: ", "))"
         }

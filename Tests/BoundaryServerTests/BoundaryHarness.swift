@@ -1,4 +1,5 @@
 import BoundaryClient
+import BoundaryHTTP2
 import BoundaryTestSupport
 import Foundation
 import GRPCCore
@@ -47,12 +48,18 @@ struct TestServer {
     }
 
     /// Runs `body` with a client connected over real HTTP/2 to 127.0.0.1 on an ephemeral port.
-    func withHTTP2Client<R: Sendable>(token: String? = nil,
+    func withHTTP2Client<R: Sendable>(token: String? = nil, limits: BoundaryHTTP2Server.Limits? = nil,
                                       _ body: (BoundaryClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
-        var config = HTTP2ServerTransport.Posix.Config.defaults
-        config.rpc.maxRequestPayloadSize = builder.configuration.transportPayloadLimit
-        let server = try builder.makeServer(transport: .http2NIOPosix(
-            address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext, config: config))
+        try await withHTTP2Server(token: token, limits: limits) { _, client in try await body(client) }
+    }
+
+    /// Runs `body` with the server's port and a client connected over real HTTP/2, on 127.0.0.1.
+    func withHTTP2Server<R: Sendable>(token: String? = nil, limits: BoundaryHTTP2Server.Limits? = nil,
+                                      _ body: (_ port: Int, BoundaryClient<HTTP2ClientTransport.Posix>) async throws -> R)
+        async throws -> R {
+        let limits = limits ?? BoundaryHTTP2Server.Limits(builder.configuration)
+        let server = try builder.makeServer(transport: BoundaryHTTP2Server.transport(
+            address: .ipv4(host: "127.0.0.1", port: 0), security: .plaintext, limits: limits))
         defer { builder.shutdown() }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
@@ -62,7 +69,7 @@ struct TestServer {
             }
             return try await withGRPCClient(transport: .http2NIOPosix(
                 target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
-                try await body(BoundaryClient(wrapping: client, token: token))
+                try await body(port, BoundaryClient(wrapping: client, token: token))
             }
         }
     }

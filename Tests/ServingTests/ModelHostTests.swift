@@ -78,3 +78,23 @@ import Training
         #expect(await host.synchronize() == ["alpha": 1])
     }
 }
+
+/// Version swaps reuse what is already loaded and timed, so promotion costs a load, not a tuning.
+@Suite struct ModelHostSwapTests {
+    @Test func promotionReusesKernelTimingsAndThePreloadedSnapshot() async throws {
+        let data = try Fixtures.dataDirectory(models: ["alpha": 3])
+        let host = ModelHost(registry: ModelRegistry(dataDirectory: data),
+                             configuration: ServingConfiguration(maxBatchSize: 4, inferenceThreads: 1, tuneKernels: true),
+                             metrics: ServingMetrics(factory: NOOPMetricsHandler.instance), logger: Logger(label: "test"))
+        defer { host.shutdown() }
+        await host.synchronize()
+        let timed = host.tuningCache.count
+        #expect(timed > 0, "the first version's convolutions were timed")
+        let pinned = try await host.snapshot(model: "alpha", version: .number(1))
+        let promoted = try await host.setServingVersion(1, of: "alpha")
+        #expect(promoted === pinned, "the version loaded for pinned requests is swapped in, not loaded again")
+        _ = try await host.setServingVersion(2, of: "alpha")
+        #expect(host.tuningCache.count == timed, "same shapes: no convolution timed again")
+        #expect(host.servingVersions == ["alpha": 2])
+    }
+}

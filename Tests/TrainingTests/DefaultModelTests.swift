@@ -1,16 +1,14 @@
+import DefaultModel
 import Foundation
 import NeuralNet
 import Testing
 @testable import Training
 
-/// The committed default model (Models/scene-s-demo) must load and still classify the demo set.
+/// The committed default model (Sources/DefaultModel/scene-s-demo) must load and still classify
+/// the demo set.
 @Suite struct DefaultModelTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Models/scene-s-demo")
-
     @Test func committedDefaultModelClassifiesDemoImages() throws {
-        let network = try ModelDirectory.load(Self.directory)
+        let network = try ModelDirectory.load(try #require(DefaultModel.directory))
         #expect(network.spec.name == "scene-s")
         #expect(network.spec.labels.count == 10)
         // 6 per class from the test split: far from chance (10%) if the weights are the trained ones.

@@ -19,7 +19,7 @@ struct FeedbackBench: AsyncParsableCommand {
 
     @Option(help: "Events for the ingest figure.") var events = 300
     @Option(help: "Feedback sample counts for the retrain figures.") var samples = "1000,10000"
-    @Option(help: "The model directory retrained.") var model = "Models/scene-s-demo"
+    @Option(help: "The model directory retrained.") var model = "Sources/DefaultModel/scene-s-demo"
     @Option(help: "Threads the retrain may use.") var threads = 1
 
     func run() async throws {

@@ -56,7 +56,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Demo dataset: class overlap in [0, 1] (how many ambiguous images near the boundary).") var demoOverlap: Double = 0.3
 
     @Option(help: "Also register the trained model as a new version of NAME in --data-dir.") var register: String?
-    @Option(help: "Service data directory for --register.") var dataDirectory: String?
+    @Option(name: [.customLong("data-dir"), .customLong("data-directory")],
+            help: "Service data directory for --register (the one `boundary serve --data-dir` uses).")
+    var dataDirectory: String?
     @Flag(help: "With --register: keep the current serving version (promote later with `boundary models promote`).")
     var noPromote = false
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLAS
+import BoundaryHTTP2
 import BoundaryServer
 import Foundation
 import GRPCCore
@@ -38,14 +39,16 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("authentication is off: every caller may predict and change serving versions; use --tokens-file")
         }
 
+        // Before anything is served: a bad certificate or key stops start-up here, naming the file.
+        let security = try transportSecurity()
+        AllocatorTuning.keepLargeBlocksReturnable()
         let metrics = PrometheusCollectorRegistry()
         let builder = try BoundaryServerBuilder(configuration: configuration, metricsFactory: Self.metricsFactory(metrics),
                                                 logger: logger)
         let served = try await builder.prepare()
-        let server = try builder.makeServer(transport: .http2NIOPosix(
+        let server = try builder.makeServer(transport: BoundaryHTTP2Server.transport(
             address: try Self.socketAddress(host: options.resolvedHost, port: options.resolvedPort()),
-            transportSecurity: transportSecurity(),
-            config: Self.transportConfig(limit: configuration.transportPayloadLimit)))
+            security: security, limits: BoundaryHTTP2Server.Limits(configuration)))
         var services = builder.lifecycleServices(server: server)
         var metricsServer: PrometheusMetricsServer?
         if !options.noMetrics {
@@ -81,22 +84,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             return .plaintext
         }
-        for path in [tls.cert, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
-            throw ValidationError("cannot read \(path)")
-        }
-        return .tls(certificateChain: [.file(path: tls.cert, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
+        return try ServerTLS(certificatePath: tls.cert, keyPath: tls.key).transportSecurity
     }
 
     static func socketAddress(host: String, port: Int) throws -> GRPCNIOTransportCore.SocketAddress {
         guard (0...65535).contains(port) else { throw ValidationError("port \(port) is out of range") }
         if host == "localhost" { return .ipv4(host: "127.0.0.1", port: port) }
         return host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
-    }
-
-    static func transportConfig(limit: Int) -> HTTP2ServerTransport.Posix.Config {
-        var config = HTTP2ServerTransport.Posix.Config.defaults
-        config.rpc.maxRequestPayloadSize = limit
-        return config
     }
 
     /// Histogram buckets sized for this service: batch sizes in powers of two, durations from a

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BoundaryServer
+import DefaultModel
 import Foundation
 import Serving
 
@@ -11,7 +12,7 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Data directory holding the model registry (env BOUNDARY_DATA_DIR; default ./boundary-data).")
     var dataDir: String?
     @Option(help: ArgumentHelp("Seed NAME=MODEL_DIR: registered as version 1 when the registry has no NAME (repeatable). "
-                               + "Default: scene-s=Models/scene-s-demo when that directory exists.", valueName: "name=dir"))
+                               + "Default: the built-in demo model as scene-s.", valueName: "name=dir"))
     var model: [String] = []
     @Option(help: "Model used when a request names none (env BOUNDARY_DEFAULT_MODEL).") var defaultModel: String?
 
@@ -30,7 +31,10 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Image decoding threads (env BOUNDARY_DECODE_WORKERS; default: all cores).") var decodeWorkers: Int?
     @Option(help: "Largest image accepted, MiB (env BOUNDARY_MAX_REQUEST_MB; default 16).") var maxRequestMb: Int?
     @Option(help: "Margin below which a prediction is flagged as a boundary case (default 0.2).") var boundaryThreshold: Float?
-    @Option(help: "Registry poll interval, ms (default 2000).") var pollIntervalMs: Int?
+    @Option(help: "Registry poll interval, ms (default 1000).") var pollIntervalMs: Int?
+    @Option(help: ArgumentHelp("MiB of request bodies held at once; beyond it requests get RESOURCE_EXHAUSTED before "
+                               + "their bodies are read (env BOUNDARY_MAX_INFLIGHT_MB; default: an eighth of memory, at most 2048)."))
+    var maxInflightMb: Int?
 
     @Option(help: "Retrain on a schedule, e.g. 30m, 1h, 1d (env BOUNDARY_RETRAIN_EVERY; default: only on request).")
     var retrainEvery: String?
@@ -68,9 +72,7 @@ struct ServeOptions: ParsableArguments {
 
     func seeds() throws -> [BoundaryServerConfiguration.SeedModel] {
         if model.isEmpty {
-            let demo = URL(fileURLWithPath: "Models/scene-s-demo")
-            return FileManager.default.fileExists(atPath: demo.appendingPathComponent("model.safetensors").path)
-                ? [.init(name: "scene-s", directory: demo)] : []
+            return DefaultModel.directory.map { [.init(name: DefaultModel.name, directory: $0)] } ?? []
         }
         return try model.map { entry in
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -103,8 +105,20 @@ struct ServeOptions: ParsableArguments {
         let open = openPredict || env("BOUNDARY_OPEN_PREDICT") == "1"
         var configuration = BoundaryServerConfiguration(
             dataDirectory: resolvedDataDirectory, serving: serving, seedModels: try seeds(), tokens: tokens,
-            openRoles: open ? [.predict] : [], registryPollInterval: .milliseconds(pollIntervalMs ?? 2000),
+            openRoles: open ? [.predict] : [], registryPollInterval: .milliseconds(pollIntervalMs ?? 1000),
             maxImageBytes: megabytes << 20, retrainThreads: retrainThreads)
+        if let text = maxInflightMb.map(String.init) ?? env("BOUNDARY_MAX_INFLIGHT_MB") {
+            guard let inflight = Int(text), (1...1 << 20).contains(inflight) else {
+                throw ValidationError("--max-inflight-mb must be 1...1048576, got '\(text)'")
+            }
+            configuration.maxInflightBytes = inflight << 20
+        } else {
+            configuration.maxInflightBytes = BoundaryServerConfiguration.defaultInflightBytes(
+                physicalMemory: ProcessInfo.processInfo.physicalMemory, maxImageBytes: megabytes << 20)
+        }
+        guard configuration.maxInflightBytes >= configuration.maxRequestMessageBytes else {
+            throw ValidationError("--max-inflight-mb must hold at least one request of --max-request-mb plus 64 KiB")
+        }
         guard (1...256).contains(retrainThreads) else { throw ValidationError("--retrain-threads must be 1...256") }
         guard (0...65536).contains(rememberMb) else { throw ValidationError("--remember-mb must be 0...65536") }
         configuration.recentImageBytes = rememberMb << 20

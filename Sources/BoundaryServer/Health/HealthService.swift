@@ -1,5 +1,6 @@
 import BoundaryAPI
 import GRPCCore
+import Serving
 
 /// The standard `grpc.health.v1.Health` service, so Kubernetes probes, Envoy and `grpc-health-probe`
 /// can check Boundary without knowing its API. A thin adapter: all state lives in
@@ -19,7 +20,7 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
             let known = board.knownServices.map { "'\($0)'" }.joined(separator: ", ")
             throw RPCError(
                 code: .notFound,
-                message: "health status for service '\(request.service)' is unknown; known: \(known)"
+                message: "health status for service \(EchoedValue.quoted(request.service)) is unknown; known: \(known)"
             )
         }
         return .with { $0.status = status }

@@ -1,6 +1,7 @@
 import BoundaryAPI
 import Foundation
 import GRPCCore
+import Serving
 import GRPCProtobuf
 
 /// `grpc.reflection.v1.ServerReflection`, so `grpcurl list/describe` and Postman work against
@@ -72,21 +73,21 @@ public struct ReflectionService: Grpc_Reflection_V1_ServerReflection.SimpleServi
         case .fileByFilename(let name):
             response.messageResponse = fileResponse(
                 index.serializedFileWithDependencies(name),
-                notFound: "no file named '\(name)'; use list_services and file_containing_symbol to discover files"
+                notFound: "no file named \(EchoedValue.quoted(name)); use list_services and file_containing_symbol to discover files"
             )
         case .fileContainingSymbol(let symbol):
             let files = index.fileName(containing: symbol).flatMap(index.serializedFileWithDependencies)
             response.messageResponse = fileResponse(
                 files,
-                notFound: "no symbol named '\(symbol)'; symbols are fully qualified, e.g. 'boundary.v1.Inference'"
+                notFound: "no symbol named \(EchoedValue.quoted(symbol)); symbols are fully qualified, e.g. 'boundary.v1.Inference'"
             )
         case .fileContainingExtension(let extensionRequest):
             response.messageResponse = .errorResponse(Self.notFound(
-                "no extension \(extensionRequest.extensionNumber) of '\(extensionRequest.containingType)'; this server defines no extensions"
+                "no extension \(extensionRequest.extensionNumber) of \(EchoedValue.quoted(extensionRequest.containingType)); this server defines no extensions"
             ))
         case .allExtensionNumbersOfType(let type):
             response.messageResponse = .errorResponse(Self.notFound(
-                "no extensions of '\(type)'; this server defines no extensions"
+                "no extensions of \(EchoedValue.quoted(type)); this server defines no extensions"
             ))
         case nil:
             response.messageResponse = .errorResponse(.with {

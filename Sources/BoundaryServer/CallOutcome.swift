@@ -1,0 +1,65 @@
+import GRPCCore
+
+/// What happened to an RPC, decided once, so the status the client receives and the code the
+/// metrics record are the same: a passed deadline is DEADLINE_EXCEEDED, a client that went away is
+/// CANCELLED, size and load are RESOURCE_EXHAUSTED, and INTERNAL is left for real bugs.
+///
+/// grpc-swift reports a passed deadline, a client's RST_STREAM and the server's own shutdown all
+/// through one cancellation handle, and a client that vanishes mid-request surfaces as whatever
+/// the transport threw (often UNAVAILABLE); this type tells them apart by the RPC's own deadline
+/// (its `grpc-timeout`) and whether the server is draining.
+enum CallOutcome {
+    /// The deadline of the RPC being handled (from its `grpc-timeout`), set by the interceptor.
+    @TaskLocal static var deadline: ContinuousClock.Instant?
+
+    /// The error a cancelled RPC ends with.
+    /// A client's own deadline timer starts before the request crosses the network, so its
+    /// RST_STREAM can arrive a little before the server's copy of the deadline passes; a
+    /// cancellation this close to the deadline is the deadline.
+    static let deadlineSlack: Duration = .milliseconds(20)
+
+    static func cancellation(deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant = .now) -> RPCError {
+        if let deadline, now >= deadline - deadlineSlack {
+            return RPCError(code: .deadlineExceeded, message: "the request's deadline passed before the reply was ready")
+        }
+        return RPCError(code: .cancelled, message: "the client cancelled the request before it completed")
+    }
+
+    /// The status an RPC that threw `error` ends with. While the server is not draining, a cancelled
+    /// RPC ends as a cancellation whatever the transport reported; during a drain the error stands
+    /// (UNAVAILABLE is right for calls cut off by a shutdown).
+    static func status(for error: any Error, cancelled: Bool, draining: Bool,
+                       deadline: ContinuousClock.Instant?) -> RPCError {
+        let rpcError = error as? RPCError
+            ?? RPCError(code: .unknown, message: "the service threw an unexpected error", cause: error)
+        if cancelled, !draining, rpcError.code != .resourceExhausted {
+            return cancellation(deadline: deadline)
+        }
+        if rpcError.code == .cancelled || rpcError.code == .deadlineExceeded || error is CancellationError {
+            return cancellation(deadline: deadline)
+        }
+        return rpcError
+    }
+
+    /// Parses a `grpc-timeout` header value: 1 to 8 digits and a unit (H, M, S, m, u, n).
+    static func timeout(fromHeader value: String) -> Duration? {
+        guard let unit = value.last, value.count >= 2, value.count <= 9,
+              let amount = Int64(value.dropLast()), amount >= 0 else { return nil }
+        switch unit {
+        case "H": return .seconds(amount * 3600)
+        case "M": return .seconds(amount * 60)
+        case "S": return .seconds(amount)
+        case "m": return .milliseconds(amount)
+        case "u": return .microseconds(amount)
+        case "n": return .nanoseconds(amount)
+        default: return nil
+        }
+    }
+
+    /// The deadline `metadata`'s `grpc-timeout` sets for an RPC that started at `start`.
+    static func deadline(of metadata: Metadata, start: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        guard let header = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
+              let timeout = timeout(fromHeader: header) else { return nil }
+        return start + timeout
+    }
+}

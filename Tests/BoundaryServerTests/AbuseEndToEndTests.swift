@@ -1,0 +1,152 @@
+import BoundaryClient
+import BoundaryHTTP2
+import BoundaryTestSupport
+import Foundation
+import GRPCCore
+import NIOCore
+import Serving
+import Testing
+@testable import BoundaryServer
+
+/// Hostile and broken clients over real HTTP/2: oversized uploads, an exhausted memory budget,
+/// passed deadlines and cancellations, absurd field values. Each gets its own status, the
+/// metrics agree with it, and memory stays bounded.
+@Suite(.serialized) struct AbuseEndToEndTests {
+    static let predictPath = "/boundary.v1.Inference/Predict"
+
+    /// 64 concurrent 31 MiB uploads against the default 16 MiB limit: every one is refused with
+    /// RESOURCE_EXHAUSTED from its length prefix, long before its body could have arrived (the
+    /// server resets the stream after its reply, so the upload stops), and memory stays bounded.
+    /// The uploads are paced like clients on a ~60 MB/s link; at full loopback speed, one debug
+    /// process pushing 2 GB to itself measures the test's own client more than the server.
+    @Test func oversizedUploadsAreRefusedBeforeTheirBodiesAreRead() async throws {
+        let server = try await TestServer(maxImageBytes: BoundaryServerConfiguration.defaultMaxRequestBytes)
+        let body = ByteBuffer(repeating: 0x5A, count: 1 << 20)  // Every upload sends slices of this one buffer.
+        let declared = 31 << 20
+        try await server.withHTTP2Server { port, _ in
+            let client = try await RawGRPCClient.connect(port: port)
+            let baseline = ResidentMemory.current()
+            let peak = ResidentMemory.PeakSampler()
+            let replies = try await withThrowingTaskGroup(of: RawGRPCClient.Reply.self) { group in
+                for _ in 0..<64 {
+                    group.addTask {
+                        try await client.call(path: Self.predictPath, declaredLength: declared, body: body,
+                                              bodyBytes: declared, pace: .milliseconds(1), ending: .reset(after: .seconds(20)))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let highest = await peak.stop()
+            await client.close()
+            #expect(replies.count == 64)
+            for reply in replies {
+                #expect(reply.status == Int(RPCError.Code.resourceExhausted.rawValue), "\(reply)")
+                #expect(reply.message.contains("exceeds the 16.1 MiB"), "\(reply.message)")
+                #expect(reply.bodyBytesSent < declared / 2, "refused only after \(reply.bodyBytesSent) bytes")
+            }
+            // Buffering the bodies took 1.3 GB before admission moved ahead of the deframer.
+            #expect(highest - baseline < 200 << 20, "peak grew \((highest - baseline) >> 20) MiB over \(baseline >> 20) MiB")
+            try await Task.sleep(for: .milliseconds(500))
+            let after = ResidentMemory.current()
+            #expect(after - baseline < 64 << 20, "still \((after - baseline) >> 20) MiB over baseline afterwards")
+            #expect(server.metric(RPCMetricsInterceptor.requestsLabel, where: "RESOURCE_EXHAUSTED") == 64)
+        }
+    }
+
+    /// A 100 MiB message is refused from its first bytes; the client need not send the rest.
+    @Test func hundredMegabyteRequestIsRefusedFromItsPrefix() async throws {
+        let server = try await TestServer()
+        try await server.withHTTP2Server { port, _ in
+            let client = try await RawGRPCClient.connect(port: port)
+            let reply = try await client.call(path: Self.predictPath, declaredLength: 100 << 20,
+                                              body: ByteBuffer(repeating: 1, count: 4096), bodyBytes: 4096,
+                                              ending: .reset(after: .seconds(10)))
+            await client.close()
+            #expect(reply.status == Int(RPCError.Code.resourceExhausted.rawValue))
+            #expect(reply.message.contains("100.0 MiB"), "\(reply.message)")
+        }
+    }
+
+    /// While request bodies fill the in-flight budget, a new request is shed with
+    /// RESOURCE_EXHAUSTED; once they are gone it is admitted again.
+    @Test func inflightBudgetShedsThenRecovers() async throws {
+        let server = try await TestServer(maxImageBytes: 1 << 20)
+        let limits = BoundaryHTTP2Server.Limits(maxMessageBytes: 1 << 20, budget: InflightBudget(limit: 3 << 19))
+        try await server.withHTTP2Server(limits: limits) { port, _ in
+            let client = try await RawGRPCClient.connect(port: port)
+            let junk = ByteBuffer(repeating: 7, count: 800 << 10)
+            // Declares 1 MiB, sends half and holds the stream open: its reservation stays.
+            let holder = Task {
+                try await client.call(path: Self.predictPath, declaredLength: 1 << 20, body: junk, bodyBytes: 512 << 10,
+                                      ending: .reset(after: .seconds(2)))
+            }
+            try await waitUntil { limits.budget.inUse == 1 << 20 }
+            let shed = try await client.call(path: Self.predictPath, declaredLength: 800 << 10, body: junk,
+                                             bodyBytes: 800 << 10)
+            #expect(shed.status == Int(RPCError.Code.resourceExhausted.rawValue))
+            #expect(shed.message.contains("server busy"), "\(shed.message)")
+            _ = try await holder.value
+            try await waitUntil { limits.budget.inUse == 0 }
+            // Admitted now: the body is read and refused for what it is (not an image).
+            let admitted = try await client.call(path: Self.predictPath, declaredLength: 800 << 10, body: junk,
+                                                 bodyBytes: 800 << 10)
+            #expect(admitted.status == Int(RPCError.Code.invalidArgument.rawValue), "\(admitted)")
+            await client.close()
+            #expect(limits.budget.inUse == 0)
+        }
+    }
+
+    /// A client whose deadline passes and one that cancels are recorded under their own codes,
+    /// never as UNAVAILABLE or INTERNAL.
+    @Test func deadlinesAndCancellationsAreCountedUnderTheirOwnCodes() async throws {
+        let server = try await TestServer()
+        try await server.withHTTP2Server { port, _ in
+            let client = try await RawGRPCClient.connect(port: port)
+            let half = ByteBuffer(repeating: 3, count: 500)
+            // The message never completes: the deadline (100 ms) passes, then the client gives up.
+            _ = try await client.call(path: Self.predictPath, declaredLength: 1000, body: half, bodyBytes: 500,
+                                      timeoutHeader: "100m", ending: .reset(after: .milliseconds(400)))
+            // No deadline: the client just goes away.
+            _ = try await client.call(path: Self.predictPath, declaredLength: 1000, body: half, bodyBytes: 500,
+                                      ending: .reset(after: .milliseconds(200)))
+            await client.close()
+            let method = "boundary.v1.Inference/Predict"
+            try await waitUntil {
+                server.metric(RPCMetricsInterceptor.requestsLabel, where: method) >= 2
+            }
+            #expect(server.metric(RPCMetricsInterceptor.requestsLabel, where: "DEADLINE_EXCEEDED") == 1)
+            #expect(server.metric(RPCMetricsInterceptor.requestsLabel, where: "\"CANCELLED\"") == 1)
+            #expect(server.metric(RPCMetricsInterceptor.requestsLabel, where: "UNAVAILABLE") == 0)
+            #expect(server.metric(RPCMetricsInterceptor.requestsLabel, where: "INTERNAL") == 0)
+        }
+    }
+
+    /// A 100 KB model name is quoted in the error only in part, with its length.
+    @Test func hugeModelNameGetsAShortMessage() async throws {
+        let server = try await TestServer()
+        let name = String(repeating: "m", count: 100_000)
+        try await server.withHTTP2Client { client in
+            do {
+                _ = try await client.predict(image: try Fixtures.jpeg(), model: name)
+                Issue.record("an unknown model must fail")
+            } catch let error as RPCError {
+                #expect(error.code == .notFound)
+                #expect(error.message.utf8.count < 300, "\(error.message.utf8.count) bytes")
+                #expect(error.message.contains("(100000 bytes)"))
+                #expect(error.message.contains("tiny"), "the message still lists the models that exist")
+            }
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `timeout`; fails the test if it never holds.
+func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition did not hold within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
