@@ -38,8 +38,18 @@ enum CallOutcome {
         if rpcError.code == .cancelled || rpcError.code == .deadlineExceeded || error is CancellationError {
             return cancellation(deadline: deadline)
         }
+        if rpcError.code == .internalError, let message = clientFraming[rpcError.message] {
+            return RPCError(code: .invalidArgument, message: message)
+        }
         return rpcError
     }
+
+    /// grpc-swift reports a unary call that carried no message, or several, as INTERNAL with these
+    /// messages; the mistake is the client's.
+    static let clientFraming = [
+        "Empty stream.": "the call ended without a request message; a unary method takes exactly one",
+        "Too many messages.": "the call sent more than one request message; a unary method takes exactly one",
+    ]
 
     /// Parses a `grpc-timeout` header value: 1 to 8 digits and a unit (H, M, S, m, u, n).
     static func timeout(fromHeader value: String) -> Duration? {

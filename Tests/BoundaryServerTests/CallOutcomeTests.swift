@@ -29,6 +29,9 @@ import Testing
                 "calls cut off by a shutdown stay UNAVAILABLE")
         #expect(code(transportError, cancelled: false, deadline: passed) == .unavailable)
         #expect(code(CancellationError(), cancelled: false, deadline: passed) == .deadlineExceeded)
+        #expect(code(RPCError(code: .internalError, message: "Too many messages."), cancelled: false, deadline: nil)
+                == .invalidArgument, "a client's framing mistake is not a server bug")
+        #expect(code(RPCError(code: .internalError, message: "boom"), cancelled: false, deadline: nil) == .internalError)
         let refused = RefusedMessage.tooLarge(declaredBytes: 10, limit: 5).rpcError
         #expect(code(refused, cancelled: true, deadline: passed) == .resourceExhausted)
     }
