@@ -18,7 +18,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
-        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        // Pinned to a minor version: BoundaryHTTP2 hooks into its per-stream pipeline.
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", .upToNextMinor(from: "2.9.0")),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -37,7 +38,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        // cpuid/xgetbv: the instruction sets this CPU and OS support (kernel dispatch, BLAS core choice).
+        .target(name: "CCPUID"),
+        .target(name: "BLAS", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: swiftSettings),
         // glibc's allocator settings (mallopt, malloc_trim), which Swift's Glibc module lacks.
         .target(name: "CMalloc"),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.

@@ -6,10 +6,19 @@ into it (eval mode, running statistics, eps 1e-5), and a Softmax ends the graph,
 "probabilities" is class probabilities for an NCHW float input "image" of the spec's size (the batch
 dimension is dynamic); a second output "embedding" is the input of the final dense layer.
 
+A residual layer (ResNet basic block, Sources/NeuralNet/ResidualBlock.swift) becomes
+Conv(conv1+bn1) → Relu → Conv(conv2+bn2), plus the shortcut — the identity, or Conv(shortcut.conv +
+shortcut.bn) (1×1 with the block's stride) when stride ≠ 1 or the channel count changes — then Add
+and Relu, reading the tensors `layers.I.conv1.weight`, `layers.I.bn1.running_mean`, … .
+
 The export is checked against a plain NumPy forward pass of the same spec that applies BatchNorm
 unfolded, on a few seeded random inputs; the script fails if probabilities differ by 1e-4 or more.
+`--verify-size S` runs that check on S×S inputs instead, with a copy of the graph declared at that
+size (nothing else in the graph depends on the input size when a globalAvgPool precedes the head);
+a full-size 224×224 resnet18 check takes a few seconds, so it is there for slower machines.
 
     python3 bench/export_onnx.py [--model Sources/DefaultModel/scene-s-demo] [--out bench/out/scene-s.onnx]
+    python3 bench/export_onnx.py --model bench/out/resnet18 --out bench/out/resnet18.onnx --verify-size 64
 """
 import argparse
 import json
@@ -24,7 +33,7 @@ from safetensors.numpy import load_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BN_EPS = 1e-5  # BatchNorm2D.epsilon in Sources/NeuralNet/BatchNorm2D.swift
-SUPPORTED = {"conv", "batchNorm", "relu", "maxPool", "globalAvgPool", "flatten", "dropout", "dense"}
+SUPPORTED = {"conv", "batchNorm", "relu", "maxPool", "globalAvgPool", "flatten", "dropout", "dense", "residual"}
 
 
 def conv_defaults(layer):
@@ -37,6 +46,8 @@ def conv_defaults(layer):
     elif layer["type"] == "maxPool":
         layer.setdefault("stride", layer["kernel"])
         layer.setdefault("padding", 0)
+    elif layer["type"] == "residual":
+        layer.setdefault("stride", 1)
     return layer
 
 
@@ -49,9 +60,8 @@ def load_model(model_dir):
     return spec, layers, load_file(str(model_dir / "model.safetensors"))
 
 
-def bn_affine(w, i):
-    """Eval-mode BatchNorm of layer i as y = scale * x + shift (per channel)."""
-    p = f"layers.{i}."
+def bn_affine(w, p):
+    """Eval-mode BatchNorm with tensor prefix p ("layers.1.", "layers.4.bn1.") as y = scale * x + shift."""
     scale = w[p + "weight"] / np.sqrt(w[p + "running_var"] + BN_EPS)
     return scale, w[p + "bias"] - w[p + "running_mean"] * scale
 
@@ -72,6 +82,31 @@ def np_maxpool(x, kernel, stride, padding):
     return windows.max(axis=(4, 5))
 
 
+def has_projection(w, p, layer, in_channels):
+    """Whether residual block p has a projection shortcut; checks the checkpoint agrees with the spec."""
+    needed = layer["stride"] != 1 or in_channels != layer["out"]
+    present = p + "shortcut.conv.weight" in w
+    if needed != present:
+        sys.exit(f"export_onnx: {p[:-1]}: the spec {'needs' if needed else 'has no'} a projection shortcut "
+                 f"but the checkpoint {'lacks' if needed else 'has'} {p}shortcut.conv.weight")
+    return needed
+
+
+def np_bn(x, w, p):
+    scale, shift = bn_affine(w, p)
+    return x * scale[None, :, None, None] + shift[None, :, None, None]
+
+
+def np_residual(x, w, p, layer):
+    """ResidualBlock.forward: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))."""
+    y = np.maximum(np_bn(np_conv(x, w[p + "conv1.weight"], None, layer["stride"], 1), w, p + "bn1."), 0)
+    y = np_bn(np_conv(y, w[p + "conv2.weight"], None, 1, 1), w, p + "bn2.")
+    s = x
+    if has_projection(w, p, layer, x.shape[1]):
+        s = np_bn(np_conv(x, w[p + "shortcut.conv.weight"], None, layer["stride"], 0), w, p + "shortcut.bn.")
+    return np.maximum(y + s, 0)
+
+
 def reference_forward(layers, w, x, class_count):
     """Float64 forward pass in evaluation mode, layer by layer as Network.swift defines them."""
     x = x.astype(np.float64)
@@ -80,10 +115,11 @@ def reference_forward(layers, w, x, class_count):
         if kind == "conv":
             x = np_conv(x, w[p + "weight"], w.get(p + "bias"), layer["stride"], layer["padding"])
         elif kind == "batchNorm":
-            scale, shift = bn_affine(w, i)
-            x = x * scale[None, :, None, None] + shift[None, :, None, None]
+            x = np_bn(x, w, p)
         elif kind == "relu":
             x = np.maximum(x, 0)
+        elif kind == "residual":
+            x = np_residual(x, w, p, layer)
         elif kind == "maxPool":
             x = np_maxpool(x, layer["kernel"], layer["stride"], layer["padding"])
         elif kind == "globalAvgPool":
@@ -100,10 +136,13 @@ def reference_forward(layers, w, x, class_count):
 
 # --- ONNX graph --------------------------------------------------------------------------------
 
-def build_onnx(spec, layers, w):
+def build_onnx(spec, layers, w, size=None):
+    """The ONNX model; `size` overrides the declared input height and width (for the verification)."""
     inp = spec["input"]
+    height, width = (size, size) if size else (inp["height"], inp["width"])
     nodes, inits = [], []
     current = "image"
+    channels = inp["channels"]  # of `current`, for the residual blocks' shortcut choice
 
     def const(name, array):
         inits.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name))
@@ -114,6 +153,15 @@ def build_onnx(spec, layers, w):
         out = f"t{len(nodes)}_{op.lower()}"
         nodes.append(helper.make_node(op, inputs, [out], name=f"{op}_{len(nodes)}", **attrs))
         current = out
+        return out
+
+    def folded_conv(x, weight_name, bn_prefix, kernel, stride, padding):
+        """Conv without bias followed by BatchNorm `bn_prefix`, folded into one Conv."""
+        weight = w[weight_name].astype(np.float64)
+        scale, shift = bn_affine(w, bn_prefix)
+        return node("Conv", [x, const(weight_name, weight * scale[:, None, None, None]),
+                             const(bn_prefix + "folded_bias", shift)],
+                    kernel_shape=[kernel] * 2, strides=[stride] * 2, pads=[padding] * 4)
 
     i = 0
     while i < len(layers):
@@ -122,12 +170,24 @@ def build_onnx(spec, layers, w):
             weight = w[p + "weight"].astype(np.float64)
             bias = w.get(p + "bias", np.zeros(weight.shape[0])).astype(np.float64)
             if i + 1 < len(layers) and layers[i + 1]["type"] == "batchNorm":
-                scale, shift = bn_affine(w, i + 1)
+                scale, shift = bn_affine(w, f"layers.{i + 1}.")
                 weight, bias = weight * scale[:, None, None, None], bias * scale + shift
                 i += 1
             pad = layer["padding"]
             node("Conv", [current, const(p + "weight", weight), const(p + "bias", bias)],
                  kernel_shape=[layer["kernel"]] * 2, strides=[layer["stride"]] * 2, pads=[pad] * 4)
+            channels = layer["out"]
+        elif kind == "residual":
+            x, stride = current, layer["stride"]
+            folded_conv(x, p + "conv1.weight", p + "bn1.", 3, stride, 1)
+            node("Relu", [current])
+            main_out = folded_conv(current, p + "conv2.weight", p + "bn2.", 3, 1, 1)
+            shortcut = x
+            if has_projection(w, p, layer, channels):
+                shortcut = folded_conv(x, p + "shortcut.conv.weight", p + "shortcut.bn.", 1, stride, 0)
+            node("Add", [main_out, shortcut])
+            node("Relu", [current])
+            channels = layer["out"]
         elif kind == "batchNorm":
             node("BatchNormalization", [current, const(p + "weight", w[p + "weight"]), const(p + "bias", w[p + "bias"]),
                                         const(p + "running_mean", w[p + "running_mean"]),
@@ -153,7 +213,7 @@ def build_onnx(spec, layers, w):
 
     graph = helper.make_graph(
         nodes, spec["name"],
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", inp["channels"], inp["height"], inp["width"]])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", inp["channels"], height, width])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", len(spec["labels"])]),
          helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", embedding_size])],
         inits)
@@ -168,6 +228,7 @@ def main():
     ap.add_argument("--model", type=pathlib.Path, default=ROOT / "Sources/DefaultModel/scene-s-demo")
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "bench/out/scene-s.onnx")
     ap.add_argument("--samples", type=int, default=4, help="random inputs for the verification")
+    ap.add_argument("--verify-size", type=int, help="verify on SIZE×SIZE inputs instead of the spec's size")
     args = ap.parse_args()
 
     spec, layers, weights = load_model(args.model)
@@ -176,14 +237,18 @@ def main():
     onnx.save(model, str(args.out))
 
     inp = spec["input"]
-    x = np.random.default_rng(0).standard_normal(
-        (args.samples, inp["channels"], inp["height"], inp["width"])).astype(np.float32)
-    session = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
+    height, width = (args.verify_size,) * 2 if args.verify_size else (inp["height"], inp["width"])
+    x = np.random.default_rng(0).standard_normal((args.samples, inp["channels"], height, width)).astype(np.float32)
+    if args.verify_size:  # the same graph and weights, declared at the smaller size
+        checked = build_onnx(spec, layers, weights, size=args.verify_size).SerializeToString()
+    else:
+        checked = str(args.out)
+    session = ort.InferenceSession(checked, providers=["CPUExecutionProvider"])
     got = session.run(["probabilities"], {"image": x})[0]
     want = reference_forward(layers, weights, x, len(spec["labels"]))
     diff = float(np.abs(got - want).max())
     print(f"wrote {args.out} ({len(model.graph.node)} nodes, opset 17)")
-    print(f"verification: max |p_onnx - p_numpy| = {diff:.2e} over {args.samples} random inputs "
+    print(f"verification: max |p_onnx - p_numpy| = {diff:.2e} over {args.samples} random {height}x{width} inputs "
           f"(top-1 agrees: {bool((got.argmax(1) == want.argmax(1)).all())})")
     if diff >= 1e-4:
         sys.exit("export_onnx: ONNX output differs from the NumPy reference by 1e-4 or more")

@@ -1,7 +1,14 @@
 import ArgumentParser
+import BLAS
 
 @main
 struct Boundary: AsyncParsableCommand {
+    static func main() async {
+        // Before any work: OpenBLAS fixed its kernels when it loaded, so a wrong choice needs a re-exec.
+        OpenBLASCore.steerBeforeWork()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",

@@ -9,9 +9,14 @@ import NIOHTTP2
 /// so it never occupies memory; the RPC then fails with RESOURCE_EXHAUSTED (or INVALID_ARGUMENT)
 /// through the service like any other error.
 ///
-/// Once the reply to a refused call has gone out (its trailers), the stream is reset with
-/// NO_ERROR, as gRPC's HTTP/2 mapping allows, so the client stops uploading the rest of a body
-/// nobody will read.
+/// An admitted message holds its declared size against the budget until the stream closes or,
+/// on a stream of many messages, until `heldMessages` later ones have arrived (the service reads
+/// no further ahead than that). A body that stops arriving must not hold the budget: the stream
+/// is reset when the call's deadline (`grpc-timeout`) passes, or after `stallTimeout` without a
+/// byte, while a message is incomplete.
+///
+/// After the reply to a refused call (its trailers), a client still uploading gets RST_STREAM
+/// NO_ERROR, as gRPC's HTTP/2 mapping allows, so it stops sending a body nobody will read.
 ///
 /// Installed first in every stream channel, ahead of grpc-swift's stream handler.
 final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -25,39 +30,78 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case prefix([UInt8])
         /// Inside a message's body: `remaining` bytes to go, passed on or dropped.
         case body(remaining: Int, forward: Bool)
+
+        var isBetweenMessages: Bool {
+            if case .prefix(let bytes) = self { return bytes.isEmpty }
+            return false
+        }
     }
 
     private let maxMessageBytes: Int
     private let budget: InflightBudget
+    private let heldMessages: Int
+    private let stallTimeout: TimeAmount
     private var framing = Framing.prefix([])
-    /// The budget held for the stream's latest admitted message, released when the next one
-    /// arrives or the stream closes.
-    private var reserved = 0
+    /// Declared sizes of the admitted messages still counted against the budget, oldest first.
+    private var held: [Int] = []
     /// Whether a message of this stream was refused (its body is being dropped).
     private var refused = false
+    /// Whether the client has ended its side of the stream.
+    private var inboundEnded = false
+    private var deadlineTimer: Scheduled<Void>?
+    private var stallTimer: Scheduled<Void>?
 
-    init(maxMessageBytes: Int, budget: InflightBudget) {
+    init(maxMessageBytes: Int, budget: InflightBudget, heldMessages: Int = 1, stallTimeout: TimeAmount = .seconds(30)) {
         self.maxMessageBytes = maxMessageBytes
         self.budget = budget
+        self.heldMessages = max(1, heldMessages)
+        self.stallTimeout = stallTimeout
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard case .data(let payload) = frame, case .byteBuffer(var buffer) = payload.data else {
+        switch frame {
+        case .headers(let headers):
+            inboundEnded = inboundEnded || headers.endStream
+            if deadlineTimer == nil, let timeout = headers.headers.first(name: "grpc-timeout")
+                .flatMap(CallOutcome.timeout(fromHeader:)) {
+                deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
+                    resetIfWaitingForBody(context: context)
+                }
+            }
             context.fireChannelRead(data)
-            return
+        case .data(let payload):
+            guard case .byteBuffer(var buffer) = payload.data else { context.fireChannelRead(data); return }
+            inboundEnded = inboundEnded || payload.endStream
+            var forwarded = frames(from: &buffer, allocator: context.channel.allocator)
+            if payload.endStream, case .prefix(let stray) = framing, !stray.isEmpty {
+                forwarded.append(ByteBuffer(bytes: stray))  // A truncated prefix: gRPC reports it as such.
+            }
+            if forwarded.isEmpty, payload.endStream { forwarded.append(ByteBuffer()) }
+            for (index, part) in forwarded.enumerated() {
+                let last = index == forwarded.count - 1
+                let data = HTTP2Frame.FramePayload.Data(data: .byteBuffer(part), endStream: last && payload.endStream)
+                context.fireChannelRead(wrapInboundOut(.data(data)))
+            }
+            armStallTimer(context: context)
+        default:
+            context.fireChannelRead(data)
         }
+    }
+
+    /// Splits `buffer` into what gRPC's deframer gets: admitted prefixes and bodies as they are,
+    /// a stand-in for each refused message, nothing of a refused body.
+    private func frames(from buffer: inout ByteBuffer, allocator: ByteBufferAllocator) -> [ByteBuffer] {
         var forwarded: [ByteBuffer] = []
         while buffer.readableBytes > 0 {
             switch framing {
             case .prefix(var bytes):
-                let take = min(5 - bytes.count, buffer.readableBytes)
-                bytes += buffer.readBytes(length: take)!
+                bytes += buffer.readBytes(length: min(5 - bytes.count, buffer.readableBytes))!
                 guard bytes.count == 5 else { framing = .prefix(bytes); continue }
                 let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
                 if let refusal = admit(length: length, compressed: bytes[0] != 0) {
                     refused = true
-                    forwarded.append(Self.standIn(for: refusal, allocator: context.channel.allocator))
+                    forwarded.append(Self.standIn(for: refusal, allocator: allocator))
                     framing = length > 0 ? .body(remaining: length, forward: false) : .prefix([])
                 } else {
                     forwarded.append(ByteBuffer(bytes: bytes))
@@ -70,43 +114,58 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 framing = take == remaining ? .prefix([]) : .body(remaining: remaining - take, forward: forward)
             }
         }
-        if forwarded.isEmpty, payload.endStream { forwarded.append(ByteBuffer()) }
-        for (index, part) in forwarded.enumerated() {
-            let last = index == forwarded.count - 1
-            let data = HTTP2Frame.FramePayload.Data(data: .byteBuffer(part), endStream: last && payload.endStream)
-            context.fireChannelRead(wrapInboundOut(.data(data)))
-        }
+        return forwarded
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
-        if refused, case .headers(let headers) = unwrapOutboundIn(data), headers.endStream {
+        if refused, !inboundEnded, case .headers(let headers) = unwrapOutboundIn(data), headers.endStream {
             context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        releaseReservation()
+        releaseAll()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        releaseReservation()
+        releaseAll()
     }
 
     /// nil admits the message (holding its bytes against the budget); otherwise why not.
     private func admit(length: Int, compressed: Bool) -> RefusedMessage? {
-        releaseReservation()
+        while held.count >= heldMessages { budget.release(held.removeFirst()) }
         if compressed { return .compressed }
         if length > maxMessageBytes { return .tooLarge(declaredBytes: length, limit: maxMessageBytes) }
         guard budget.reserve(length) else { return .overBudget(declaredBytes: length, budget: budget.limit) }
-        reserved = length
+        held.append(length)
         return nil
     }
 
-    private func releaseReservation() {
-        if reserved > 0 { budget.release(reserved) }
-        reserved = 0
+    private func releaseAll() {
+        for bytes in held { budget.release(bytes) }
+        held.removeAll()
+        deadlineTimer?.cancel()
+        stallTimer?.cancel()
+    }
+
+    /// Restarts the stall clock while a message is incomplete; stops it between messages.
+    private func armStallTimer(context: ChannelHandlerContext) {
+        stallTimer?.cancel()
+        stallTimer = nil
+        guard !inboundEnded, !framing.isBetweenMessages else { return }
+        stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: stallTimeout) { [self] in
+            resetIfWaitingForBody(context: context)
+        }
+    }
+
+    /// Resets the stream if the client is still owing bytes of a message: the call can no longer
+    /// complete usefully, and its reservation goes back to the budget. grpc-swift then sees the
+    /// stream end and the call is recorded as DEADLINE_EXCEEDED or CANCELLED (`CallOutcome`).
+    private func resetIfWaitingForBody(context: ChannelHandlerContext) {
+        guard !inboundEnded, !framing.isBetweenMessages, context.channel.isActive else { return }
+        context.close(promise: nil)  // An HTTP/2 stream closed while open sends RST_STREAM (CANCEL).
     }
 
     /// A whole gRPC message (prefix and body) holding the refusal.

@@ -53,7 +53,16 @@ public struct ServerTLS: Sendable {
         }
         let key: Certificate.PrivateKey
         do {
-            key = try Certificate.PrivateKey(pemEncoded: keyText)
+            // A key file may hold other blocks too (EC PARAMETERS from `openssl ecparam -genkey`,
+            // or the certificate itself): the first private key is the one.
+            let keyKinds: Set<String> = ["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"]
+            guard let document = try PEMDocument.parseMultiple(pemString: keyText)
+                .first(where: { keyKinds.contains($0.discriminator) }) else {
+                throw LoadError.badKey(path: keyPath, reason: "no PRIVATE KEY block (encrypted keys are not supported)")
+            }
+            key = try Certificate.PrivateKey(pemDocument: document)
+        } catch let error as LoadError {
+            throw error
         } catch {
             throw LoadError.badKey(path: keyPath, reason: "\(error)")
         }

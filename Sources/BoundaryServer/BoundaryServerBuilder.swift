@@ -68,7 +68,8 @@ public final class BoundaryServerBuilder: Sendable {
             let version = try registry.register(
                 modelDirectory: seed.directory, name: seed.name,
                 record: VersionRecord(lineage: ["source": "seeded from \(seed.directory.lastPathComponent)"]))
-            logger.info("registered seed model", metadata: ["model": "\(seed.name)", "version": "\(version)"])
+            logger.info("registered seed model", metadata: ["model": "\(seed.name)", "version": "\(version)",
+                                                            "source": "\(seed.directory.path)"])
         }
         let serving = await host.synchronize()
         if serving.isEmpty {

@@ -74,10 +74,21 @@ public struct BoundaryServerConfiguration: Sendable {
     public var maxInflightBytes: Int = BoundaryServerConfiguration.defaultInflightBytes(
         physicalMemory: ProcessInfo.processInfo.physicalMemory, maxImageBytes: defaultMaxRequestBytes)
 
-    /// An eighth of the machine's memory, at most 2 GiB, and room for at least four of the
-    /// largest requests.
+    /// An eighth of the memory this process may use (the machine's, or its container's cgroup
+    /// limit when lower), at most 2 GiB, and room for at least four of the largest requests.
     public static func defaultInflightBytes(physicalMemory: UInt64, maxImageBytes: Int) -> Int {
-        max(Int(min(physicalMemory / 8, 2 << 30)), 4 * (maxImageBytes + requestFieldAllowance))
+        let usable = min(physicalMemory, cgroupMemoryLimit() ?? .max)
+        return max(Int(min(usable / 8, 2 << 30)), 4 * (maxImageBytes + requestFieldAllowance))
+    }
+
+    /// The container's memory limit (cgroup v2 `memory.max`, or v1 `memory.limit_in_bytes`), nil
+    /// when there is none: a pod limited to 2 GiB on a large host must shed load, not be killed.
+    static func cgroupMemoryLimit() -> UInt64? {
+        for path in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            if let limit = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit < 1 << 60 { return limit }
+        }
+        return nil
     }
 
     var imagingLimits: ImagingLimits {

@@ -8,18 +8,21 @@ import GRPCCore
 /// through one cancellation handle, and a client that vanishes mid-request surfaces as whatever
 /// the transport threw (often UNAVAILABLE); this type tells them apart by the RPC's own deadline
 /// (its `grpc-timeout`) and whether the server is draining.
-enum CallOutcome {
-    /// The deadline of the RPC being handled (from its `grpc-timeout`), set by the interceptor.
+public enum CallOutcome {
+    /// When a cancellation of the RPC being handled counts as its deadline passing (from its
+    /// `grpc-timeout`, less `slack(for:)`), set by the interceptor.
     @TaskLocal static var deadline: ContinuousClock.Instant?
 
     /// The error a cancelled RPC ends with.
-    /// A client's own deadline timer starts before the request crosses the network, so its
-    /// RST_STREAM can arrive a little before the server's copy of the deadline passes; a
-    /// cancellation this close to the deadline is the deadline.
-    static let deadlineSlack: Duration = .milliseconds(20)
+    /// A client's own deadline timer starts before the request crosses the network, and gRPC's
+    /// server timer starts before the interceptor reads the clock, so a cancellation a little
+    /// before the deadline as measured here is the deadline: 20 ms, or a tenth of the timeout.
+    static func slack(for timeout: Duration) -> Duration {
+        max(.milliseconds(20), timeout / 10)
+    }
 
     static func cancellation(deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant = .now) -> RPCError {
-        if let deadline, now >= deadline - deadlineSlack {
+        if let deadline, now >= deadline {
             return RPCError(code: .deadlineExceeded, message: "the request's deadline passed before the reply was ready")
         }
         return RPCError(code: .cancelled, message: "the client cancelled the request before it completed")
@@ -52,7 +55,7 @@ enum CallOutcome {
     ]
 
     /// Parses a `grpc-timeout` header value: 1 to 8 digits and a unit (H, M, S, m, u, n).
-    static func timeout(fromHeader value: String) -> Duration? {
+    public static func timeout(fromHeader value: String) -> Duration? {
         guard let unit = value.last, value.count >= 2, value.count <= 9,
               let amount = Int64(value.dropLast()), amount >= 0 else { return nil }
         switch unit {
@@ -66,10 +69,11 @@ enum CallOutcome {
         }
     }
 
-    /// The deadline `metadata`'s `grpc-timeout` sets for an RPC that started at `start`.
+    /// From when a cancellation counts as the deadline `metadata`'s `grpc-timeout` sets for an
+    /// RPC that started at `start` (the deadline less its slack).
     static func deadline(of metadata: Metadata, start: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         guard let header = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
               let timeout = timeout(fromHeader: header) else { return nil }
-        return start + timeout
+        return start + timeout - slack(for: timeout)
     }
 }

@@ -8,7 +8,8 @@ import SwiftProtobuf
 /// The transport cannot fail an RPC with a chosen status by itself (its own size check resets the
 /// stream, which clients see as CANCELLED or UNAVAILABLE), so it hands the service a stand-in
 /// message instead: an otherwise empty protobuf message whose only content is an unknown field
-/// (`fieldNumber`, which no Boundary message declares) describing the refusal.
+/// (`fieldNumber`, which no Boundary message declares) describing the refusal and carrying a
+/// random token drawn when the process starts, so a client cannot forge a refusal.
 /// `RefusedMessageInterceptor` turns it into RESOURCE_EXHAUSTED (or INVALID_ARGUMENT) with a
 /// message a person can act on, through the same path as every other status, metrics included.
 public enum RefusedMessage: Equatable, Sendable {
@@ -21,6 +22,8 @@ public enum RefusedMessage: Equatable, Sendable {
 
     /// The highest field number protobuf allows; no Boundary message uses it.
     static let fieldNumber: UInt64 = (1 << 29) - 1
+    /// This process's secret: stand-ins carry it, and text without it is not a refusal.
+    static let token = String(UInt64.random(in: .min ... .max), radix: 36)
 
     public var rpcError: RPCError {
         switch self {
@@ -39,9 +42,9 @@ public enum RefusedMessage: Equatable, Sendable {
     public func encoded() -> [UInt8] {
         let text: String
         switch self {
-        case .tooLarge(let declared, let limit): text = "too-large \(declared) \(limit)"
-        case .overBudget(let declared, let budget): text = "over-budget \(declared) \(budget)"
-        case .compressed: text = "compressed"
+        case .tooLarge(let declared, let limit): text = "\(Self.token) too-large \(declared) \(limit)"
+        case .overBudget(let declared, let budget): text = "\(Self.token) over-budget \(declared) \(budget)"
+        case .compressed: text = "\(Self.token) compressed"
         }
         let payload = Array(text.utf8)
         return Self.varint(Self.fieldNumber << 3 | 2) + Self.varint(UInt64(payload.count)) + payload
@@ -55,8 +58,9 @@ public enum RefusedMessage: Equatable, Sendable {
         let length = Int(rest.removeFirst())
         guard length < 0x80, rest.count == length, let text = String(bytes: rest, encoding: .utf8) else { return nil }
         let words = text.split(separator: " ")
-        let numbers = words.dropFirst().compactMap { Int($0) }
-        switch (words.first, numbers.count) {
+        guard words.first.map(String.init) == Self.token else { return nil }
+        let numbers = words.dropFirst(2).compactMap { Int($0) }
+        switch (words.dropFirst().first, numbers.count) {
         case ("too-large", 2): self = .tooLarge(declaredBytes: numbers[0], limit: numbers[1])
         case ("over-budget", 2): self = .overBudget(declaredBytes: numbers[0], budget: numbers[1])
         case ("compressed", 0): self = .compressed

@@ -9,8 +9,10 @@ import Dispatch
 /// resident. A fixed threshold keeps every large block its own mapping (returned on free), and a
 /// trim after a snapshot is released returns what the arenas hold beyond that.
 public enum AllocatorTuning {
-    /// Blocks at least this large are mapped on their own and unmapped when freed.
-    public static let mmapThreshold: Int32 = 256 << 10
+    /// Blocks at least this large are mapped on their own and unmapped when freed: activation
+    /// buffers and large uploads, not the small per-request arrays (whose mmap/munmap and page
+    /// faults would cost more than they return).
+    public static let mmapThreshold: Int32 = 4 << 20
 
     /// Call once at start-up, before the serving threads allocate. False where the C library
     /// has no such setting (not glibc).

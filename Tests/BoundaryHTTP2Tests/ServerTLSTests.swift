@@ -38,6 +38,18 @@ import X509
         #expect(String(decoding: tls.certificateChain, as: UTF8.self).contains("BEGIN CERTIFICATE"))
     }
 
+    /// `openssl ecparam -genkey` writes EC PARAMETERS before the key; some files bundle the
+    /// certificate too. The first private key block is the key.
+    @Test func keyFileWithOtherBlocksLoads() throws {
+        let files = try Self.files()
+        let key = try String(contentsOfFile: files.key, encoding: .utf8)
+        let certificate = try String(contentsOfFile: files.cert, encoding: .utf8)
+        let bundled = files.directory.appendingPathComponent("bundled.pem").path
+        try ("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" + certificate + key)
+            .write(toFile: bundled, atomically: true, encoding: .utf8)
+        _ = try ServerTLS(certificatePath: files.cert, keyPath: bundled)
+    }
+
     @Test func mismatchedKeyIsRefusedNamingBothFiles() throws {
         let files = try Self.files()
         #expect(throws: ServerTLS.LoadError.mismatch(certificate: files.cert, key: files.otherKey)) {

@@ -19,6 +19,7 @@ struct TestServer {
     init(models: [String: Int] = ["tiny": 2], serving: ServingConfiguration = ServingConfiguration(inferenceThreads: 1, decodeWorkers: 2),
          tokens: AccessTokens? = nil, openRoles: Set<Role> = [], maxImageBytes: Int = 1 << 20,
          dataDirectory: URL? = nil) async throws {
+        AllocatorTuning.keepLargeBlocksReturnable()  // As `boundary serve` runs.
         let data = try dataDirectory ?? (models.isEmpty ? Fixtures.temporaryDirectory() : Fixtures.dataDirectory(models: models))
         metrics = PrometheusCollectorRegistry()
         let configuration = BoundaryServerConfiguration(

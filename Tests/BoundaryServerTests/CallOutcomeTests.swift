@@ -42,6 +42,10 @@ import Testing
             #expect(RefusedMessage(unknownFields: .init(refusal.encoded())) == refusal)
         }
         #expect(RefusedMessage(unknownFields: .init([0x0A, 0x01, 0x41])) == nil, "an ordinary field is no refusal")
+        // A client sending the marker field itself, without this process's token, forges nothing.
+        let forged = Array(RefusedMessage.compressed.encoded().dropLast(RefusedMessage.token.utf8.count + " compressed".utf8.count))
+        let text = Array("0000 compressed".utf8)
+        #expect(RefusedMessage(unknownFields: .init(forged.dropLast() + [UInt8(text.count)] + text)) == nil)
         #expect(RefusedMessage.overBudget(declaredBytes: 900, budget: 1500).rpcError.code == .resourceExhausted)
         #expect(RefusedMessage.compressed.rpcError.code == .invalidArgument)
     }

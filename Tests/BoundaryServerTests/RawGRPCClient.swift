@@ -46,33 +46,58 @@ struct RawGRPCClient {
 
     /// One call to `path` whose single message declares `declaredLength` bytes, of which
     /// `bodyBytes` are sent (slices of `body`, repeated as needed, never copied).
+    /// One call whose request is exactly `bytes` (gRPC framing included, or none at all), sent
+    /// with the end of the stream; returns the status the server answers with.
+    func callRaw(path: String, bytes: [UInt8]) async throws -> Reply {
+        let stream = try await openStream()
+        return try await stream.executeThenClose { inbound, outbound in
+            try await outbound.write(.headers(.init(headers: Self.requestHeaders(path: path, timeout: nil))))
+            try await outbound.write(.data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: true)))
+            return try await Self.reply(from: inbound)
+        }
+    }
+
+    private func openStream() async throws -> NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload> {
+        try await multiplexer.openStream { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
+            }
+        }
+    }
+
+    private static func requestHeaders(path: String, timeout: String?) -> HPACKHeaders {
+        var headers: HPACKHeaders = [":method": "POST", ":scheme": "http", ":path": path, ":authority": "127.0.0.1",
+                                     "content-type": "application/grpc", "te": "trailers"]
+        if let timeout { headers.add(name: "grpc-timeout", value: timeout) }
+        return headers
+    }
+
+    /// The first `grpc-status` in the response headers or trailers.
+    private static func reply(from inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>) async throws -> Reply {
+        do {
+            for try await frame in inbound {
+                guard case .headers(let received) = frame,
+                      let status = received.headers.first(name: "grpc-status").flatMap(Int.init) else { continue }
+                return Reply(status: status, message: received.headers.first(name: "grpc-message")?.removingPercentEncoding ?? "")
+            }
+            return Reply(status: nil, message: "the stream ended without a status")
+        } catch {
+            return Reply(status: nil, message: "the stream was reset: \(error)")
+        }
+    }
+
     /// With `pace`, the body goes out in 64 KiB writes that far apart, as from a client on a
     /// slower link; without, as fast as flow control allows.
     func call(path: String, declaredLength: Int, body: ByteBuffer, bodyBytes: Int, timeoutHeader: String? = nil,
               pace: Duration? = nil, ending: Ending = .finish) async throws -> Reply {
         let progress = Progress()
-        let stream = try await multiplexer.openStream { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>(wrappingChannelSynchronously: channel)
-            }
-        }
+        let stream = try await openStream()
         return try await stream.executeThenClose { inbound, outbound in
-            var headers: HPACKHeaders = [":method": "POST", ":scheme": "http", ":path": path, ":authority": "127.0.0.1",
-                                         "content-type": "application/grpc", "te": "trailers"]
-            if let timeoutHeader { headers.add(name: "grpc-timeout", value: timeoutHeader) }
-            try await outbound.write(.headers(.init(headers: headers)))
+            try await outbound.write(.headers(.init(headers: Self.requestHeaders(path: path, timeout: timeoutHeader))))
             return try await withThrowingTaskGroup(of: Reply?.self) { group in
                 group.addTask {
-                    var reply = Reply(status: nil, message: "")
-                    for try await frame in inbound {
-                        guard case .headers(let received) = frame else { continue }
-                        if let status = received.headers.first(name: "grpc-status").flatMap(Int.init) {
-                            reply.status = status
-                            reply.bodyBytesSent = progress.sent.load(ordering: .relaxed)
-                            reply.message = received.headers.first(name: "grpc-message")?.removingPercentEncoding ?? ""
-                            return reply
-                        }
-                    }
+                    var reply = try await Self.reply(from: inbound)
+                    reply.bodyBytesSent = progress.sent.load(ordering: .relaxed)
                     return reply
                 }
                 group.addTask {

@@ -16,7 +16,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Seconds per timed round (5 rounds, median reported).")
     var roundSeconds: Double = 0.25
 
-    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18.")
+    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18; 'cpu' prints only the hardware lines.")
     var only: String = "sgemm,layers,infer,train,resnet18"
 
     @Flag(help: "Time with process CPU time instead of wall time (single-thread figures on a busy machine).")
@@ -29,7 +29,12 @@ struct EngineBench: ParsableCommand {
         Measure.useProcessCPUTime = cpuTime
         let sections = Set(only.split(separator: ",").map { String($0) })
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        print("# \(OpenBLASCore.summary)")
+        if let better = OpenBLASCore.better(than: BLAS.coreName, on: .current) {
+            print("# warning: OpenBLAS runs \(BLAS.coreName), below this CPU's level; \(better) would be faster")
+        }
         print("# OpenBLAS \(BLAS.coreName), \(BLAS.processorCount) cores; \(BLAS.configuration)")
+        if sections == ["cpu"] { return }
         var ceiling: [Int: Double] = [:]
         for t in threadCounts where sections.contains("sgemm") || sections.contains("layers") {
             ceiling[t] = sgemmCeiling(threads: t)

@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "boundary")
+        logger.info("engine", metadata: ["hardware": "\(OpenBLASCore.summary)"])
         let configuration = try options.configuration()
         try options.checkExposure(tokens: configuration.tokens)
         if configuration.tokens == nil {
