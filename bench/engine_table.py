@@ -3,8 +3,8 @@
 
 A peer figure `onnxruntime NAME: V UNIT` or `keras NAME: V UNIT` is paired with Boundary's
 `NAME: V UNIT`. The ratio is > 1 when Boundary is faster: Boundary ÷ peer for throughputs (img/s,
-GFLOP/s), peer ÷ Boundary for times (ms). Lines starting with `#` (OpenBLAS core and dispatch, peer
-versions) are printed above the table, after the CPU model from /proc/cpuinfo.
+GFLOP/s), peer ÷ Boundary for times (ms). Lines starting with `#` (Boundary's CPU, OpenBLAS core and
+dispatch lines; the peers' versions) are printed above the table.
 
     python3 bench/engine_table.py bench/out/engine-boundary.txt bench/out/engine-peers.txt
 """
@@ -27,16 +27,6 @@ def parse(path):
     return comments, figures
 
 
-def cpu_model():
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def ratio(boundary, peer, unit):
     if not boundary or not peer:
         return "—"
@@ -48,7 +38,6 @@ def main():
         sys.exit(__doc__.strip().splitlines()[-1].strip())
     boundary_comments, boundary = parse(sys.argv[1])
     peer_comments, peers = parse(sys.argv[2])
-    print(f"# CPU: {cpu_model()}")
     for line in boundary_comments + peer_comments:
         print(line)
     print()

@@ -38,6 +38,12 @@ public enum CallOutcome {
         if cancelled, !draining, rpcError.code != .resourceExhausted {
             return cancellation(deadline: deadline)
         }
+        // A client that resets its stream at once can beat grpc-swift's cancellation handle,
+        // which the transport attaches to the RPC asynchronously: then only the transport's own
+        // error says the peer went away.
+        if !draining, rpcError.code == .unavailable, rpcError.message.hasPrefix(transportClosedPrefix) {
+            return cancellation(deadline: deadline)
+        }
         if rpcError.code == .cancelled || rpcError.code == .deadlineExceeded || error is CancellationError {
             return cancellation(deadline: deadline)
         }
@@ -46,6 +52,9 @@ public enum CallOutcome {
         }
         return rpcError
     }
+
+    /// How grpc-swift-nio-transport words a stream the peer reset or dropped (pinned minor version).
+    static let transportClosedPrefix = "Stream unexpectedly closed"
 
     /// grpc-swift reports a unary call that carried no message, or several, as INTERNAL with these
     /// messages; the mistake is the client's.

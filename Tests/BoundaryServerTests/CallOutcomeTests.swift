@@ -28,6 +28,9 @@ import Testing
         #expect(code(transportError, cancelled: true, draining: true, deadline: nil) == .unavailable,
                 "calls cut off by a shutdown stay UNAVAILABLE")
         #expect(code(transportError, cancelled: false, deadline: passed) == .unavailable)
+        let reset = RPCError(code: .unavailable, message: "Stream unexpectedly closed: received RST_STREAM frame (CANCEL).")
+        #expect(code(reset, cancelled: false, deadline: nil) == .cancelled, "the handle can lag behind the reset")
+        #expect(code(reset, cancelled: false, draining: true, deadline: nil) == .unavailable)
         #expect(code(CancellationError(), cancelled: false, deadline: passed) == .deadlineExceeded)
         #expect(code(RPCError(code: .internalError, message: "Too many messages."), cancelled: false, deadline: nil)
                 == .invalidArgument, "a client's framing mistake is not a server bug")
