@@ -7,7 +7,7 @@ import Tensor
 struct EngineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "sgemm ceiling, per-layer conv GFLOP/s, scene-s inference and training, resnet18 latency."
+        abstract: "sgemm ceiling, per-layer conv GFLOP/s, scene-s inference and training, resnet18 at batch 1 and 32."
     )
 
     @Option(help: "Thread counts to measure (comma-separated).")
@@ -58,6 +58,7 @@ struct EngineBench: ParsableCommand {
             let resnet = try Network(spec: .resnet18(labels: (0..<1000).map { "c\($0)" }), threads: 1, seed: 2)
             for t in threadCounts {
                 inferenceFigures(resnet.inferenceModel().tuned(batch: 1, threads: t), name: "resnet18", batch: 1, threads: t)
+                inferenceFigures(resnet.inferenceModel().tuned(batch: 32, threads: t), name: "resnet18", batch: 32, threads: t)
             }
         }
     }
