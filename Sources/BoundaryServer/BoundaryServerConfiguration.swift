@@ -61,6 +61,8 @@ public struct BoundaryServerConfiguration: Sendable {
         self.maxImageBytes = maxImageBytes
         self.streamWindow = streamWindow
         self.retrainThreads = retrainThreads
+        maxInflightBytes = Self.defaultInflightBytes(physicalMemory: ProcessInfo.processInfo.physicalMemory,
+                                                     maxImageBytes: maxImageBytes)
     }
 
     /// The largest request message admitted: the image limit plus room for a request's other
@@ -70,9 +72,9 @@ public struct BoundaryServerConfiguration: Sendable {
     public static let requestFieldAllowance = 64 << 10
 
     /// Bytes of request bodies held at once across all calls (`--max-inflight-mb`); beyond it new
-    /// requests are shed with RESOURCE_EXHAUSTED before their bodies are read.
-    public var maxInflightBytes: Int = BoundaryServerConfiguration.defaultInflightBytes(
-        physicalMemory: ProcessInfo.processInfo.physicalMemory, maxImageBytes: defaultMaxRequestBytes)
+    /// requests are shed with RESOURCE_EXHAUSTED before their bodies are read. Defaults to
+    /// `defaultInflightBytes` for this machine and the image limit given at init.
+    public var maxInflightBytes: Int
 
     /// An eighth of the memory this process may use (the machine's, or its container's cgroup
     /// limit when lower), at most 2 GiB, and room for at least four of the largest requests.

@@ -13,7 +13,6 @@ public enum CallOutcome {
     /// `grpc-timeout`, less `slack(for:)`), set by the interceptor.
     @TaskLocal static var deadline: ContinuousClock.Instant?
 
-    /// The error a cancelled RPC ends with.
     /// A client's own deadline timer starts before the request crosses the network, and gRPC's
     /// server timer starts before the interceptor reads the clock, so a cancellation a little
     /// before the deadline as measured here is the deadline: 20 ms, or a tenth of the timeout.
@@ -21,6 +20,7 @@ public enum CallOutcome {
         max(.milliseconds(20), timeout / 10)
     }
 
+    /// The error a cancelled RPC ends with.
     static func cancellation(deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant = .now) -> RPCError {
         if let deadline, now >= deadline {
             return RPCError(code: .deadlineExceeded, message: "the request's deadline passed before the reply was ready")

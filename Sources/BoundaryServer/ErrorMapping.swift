@@ -20,7 +20,7 @@ enum ErrorMapping {
             case .unknownVersion: return RPCError(code: .notFound, message: error.description)
             }
         case is CancellationError:
-            return RPCError(code: .cancelled, message: "the request was cancelled before it completed")
+            return CallOutcome.cancellation(deadline: CallOutcome.deadline)  // The same words the metrics' decision uses.
         default:
             logger.error("internal error", metadata: ["method": "\(method)", "error": "\(String(reflecting: error))"])
             return RPCError(code: .internalError, message: "internal server error; the server log has the details")

@@ -112,9 +112,6 @@ struct ServeOptions: ParsableArguments {
                 throw ValidationError("--max-inflight-mb must be 1...1048576, got '\(text)'")
             }
             configuration.maxInflightBytes = inflight << 20
-        } else {
-            configuration.maxInflightBytes = BoundaryServerConfiguration.defaultInflightBytes(
-                physicalMemory: ProcessInfo.processInfo.physicalMemory, maxImageBytes: megabytes << 20)
         }
         guard configuration.maxInflightBytes >= configuration.maxRequestMessageBytes else {
             throw ValidationError("--max-inflight-mb must hold at least one request of --max-request-mb plus 64 KiB")
