@@ -41,10 +41,15 @@ let package = Package(
         // cpuid/xgetbv: the instruction sets this CPU and OS support (kernel dispatch, BLAS core choice).
         .target(name: "CCPUID"),
         .target(name: "BLAS", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: swiftSettings),
+        // The engine's own SIMD kernels (packed GEMM, fused Winograd F(4×4)), one template compiled at
+        // 4, 8 and 16 lanes and picked at run time by cpuid. Optimised in debug builds too, so the
+        // test suite's convolutions do not crawl.
+        .target(name: "CKernels", dependencies: ["CCPUID"],
+                cSettings: [.unsafeFlags(["-O2"])]),
         // glibc's allocator settings (mallopt, malloc_trim), which Swift's Glibc module lacks.
         .target(name: "CMalloc"),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
-        .target(name: "Tensor", dependencies: ["BLAS"], swiftSettings: swiftSettings),
+        .target(name: "Tensor", dependencies: ["BLAS", "CKernels"], swiftSettings: swiftSettings),
         // Crash-safe file replacement (temporary name, fsync, rename, fsync directory).
         .target(name: "DurableIO", swiftSettings: swiftSettings),
         // The safetensors checkpoint format, readable and writable by PyTorch/NumPy users.

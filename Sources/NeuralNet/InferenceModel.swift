@@ -47,7 +47,7 @@ public final class InferenceModel: @unchecked Sendable {
         func tune(_ ops: [InferenceOp]) -> [InferenceOp] {
             ops.map { op in
                 switch op {
-                case .convolution(let conv) where conv.geometry.isWinogradCandidate:
+                case .convolution(let conv) where ConvolutionAlgorithm.candidates(for: conv.geometry).count > 1:
                     if let known = cache.choice(for: conv.geometry, batch: batch, threads: threads) {
                         var chosen = conv
                         chosen.algorithm = known
@@ -95,13 +95,16 @@ public final class InferenceModel: @unchecked Sendable {
 public final class InferenceSession {
     public let model: InferenceModel
     public let pool: ComputePool
+    /// The CKernels vector width this session's convolutions run at (tests compare them).
+    public let level: KernelLevel
     private let scratch: [ScratchBuffer]
     private var slots: [FloatBuffer] = []
     private var busy: [Bool] = []
     private var capacity = 0
 
-    public init(model: InferenceModel, threads: Int) {
+    public init(model: InferenceModel, threads: Int, level: KernelLevel = .current) {
         self.model = model
+        self.level = level
         pool = ComputePool(threads: threads)
         scratch = (0..<threads).map { _ in ScratchBuffer() }
     }
@@ -183,7 +186,7 @@ public final class InferenceSession {
             let destination = slots[target].pointer
             switch op {
             case .convolution(let conv):
-                conv.run(batch: batch, input: source, output: destination, pool: pool, scratch: scratch)
+                conv.run(batch: batch, input: source, output: destination, pool: pool, scratch: scratch, level: level)
             case .maxPool(let g):
                 Pooling.maxForward(g, planes: g.inChannels * batch, input: source, output: destination,
                                    argmax: nil, pool: pool)
@@ -216,7 +219,7 @@ public final class InferenceSession {
         let shortcutSlot = execute(shortcut, input: input, batch: batch, embeddings: nil, isTopLevel: false)
         let mid = execute(Array(main.dropLast()), input: input, batch: batch, embeddings: nil, isTopLevel: false)
         last.run(batch: batch, input: slots[mid].pointer, output: slots[output].pointer,
-                 residual: slots[shortcutSlot].pointer, relu: true, pool: pool, scratch: scratch)
+                 residual: slots[shortcutSlot].pointer, relu: true, pool: pool, scratch: scratch, level: level)
         if mid != input { release(mid) }
         if shortcutSlot != input { release(shortcutSlot) }
     }

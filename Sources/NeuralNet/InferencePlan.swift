@@ -2,13 +2,16 @@ import Tensor
 
 /// How a convolution is computed.
 public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
+    /// im2col + OpenBLAS sgemm, epilogue in a second pass over the output.
     case im2col
+    /// im2col + CKernels' GEMM on weights packed at load, epilogue fused into the GEMM.
+    case im2colPacked = "im2col-packed"
     case winograd2x2 = "winograd-f2x2"
     case winograd4x4 = "winograd-f4x4"
 
     public var winogradVariant: Winograd.Variant? {
         switch self {
-        case .im2col: nil
+        case .im2col, .im2colPacked: nil
         case .winograd2x2: .f2x2
         case .winograd4x4: .f4x4
         }
@@ -16,7 +19,7 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
 
     /// The algorithms that can compute a convolution of this shape.
     public static func candidates(for g: ConvGeometry) -> [ConvolutionAlgorithm] {
-        g.isWinogradCandidate ? allCases : [.im2col]
+        g.isWinogradCandidate ? allCases : [.im2col, .im2colPacked]
     }
 
     /// The default choice without timing: Winograd F(4×4) once both channel counts are wide
@@ -42,6 +45,8 @@ struct FusedConvolution: @unchecked Sendable {
     private(set) var biasBuffer = FloatBuffer(count: 0)
     /// Winograd-transformed weights [α², OC, C], present when the algorithm is a Winograd variant.
     private(set) var transformed = FloatBuffer(count: 0)
+    /// The weight packed for CKernels' GEMM, present when the algorithm is `im2colPacked`.
+    private(set) var packed: PackedMatrix?
 
     mutating func fold(scale: [Float], shift: [Float]) {
         let k = geometry.patchSize
@@ -64,16 +69,21 @@ struct FusedConvolution: @unchecked Sendable {
         } else {
             transformed = FloatBuffer(count: 0)
         }
+        packed = algorithm == .im2colPacked
+            ? PackedMatrix(weightBuffer.pointer, rows: geometry.outChannels, columns: geometry.patchSize) : nil
     }
 
     func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              residual: UnsafePointer<Float>? = nil, relu: Bool? = nil,
-             pool: ComputePool, scratch: [ScratchBuffer]) {
+             pool: ComputePool, scratch: [ScratchBuffer], level: KernelLevel = .current) {
         let epilogue = Epilogue(bias: biasBuffer.pointer, residual: residual, relu: relu ?? self.relu)
         if let variant = algorithm.winogradVariant {
             Winograd.forward(geometry, variant: variant, batch: batch, input: input,
                              transformedWeight: transformed.pointer, epilogue: epilogue, output: output,
-                             pool: pool, scratch: scratch)
+                             pool: pool, scratch: scratch, level: level)
+        } else if let packed {
+            Convolution.forward(geometry, batch: batch, input: input, packedWeight: packed, epilogue: epilogue,
+                                output: output, pool: pool, scratch: scratch, level: level)
         } else {
             Convolution.forward(geometry, batch: batch, input: input, weight: weightBuffer.pointer,
                                 epilogue: epilogue, output: output, pool: pool, scratch: scratch)

@@ -19,7 +19,9 @@ public struct InferenceOutput: Sendable {
 /// runs on NIO event loops or Swift's cooperative pool. When the thread frees up it takes every
 /// waiting request of the oldest request's snapshot, up to `maxBatchSize`. It waits up to
 /// `maxBatchDelay` for a fuller batch only while admitted requests are still decoding, so a lone
-/// request on an idle server runs at once and latency is not traded away at low load. A request
+/// request on an idle server runs at once and latency is not traded away at low load. A lone
+/// request with nothing queued, running or decoding beside it runs on the thread that decoded it
+/// (`inferInlineIfIdle`), skipping the hand-off to the batcher thread and back. A request
 /// cancelled while queued (client gone, deadline passed) leaves the queue and never runs.
 public final class BatchScheduler: @unchecked Sendable {
     public let maxBatchSize: Int
@@ -33,6 +35,8 @@ public final class BatchScheduler: @unchecked Sendable {
     private var nextID: UInt64 = 0
     private var started = false
     private var closed = false
+    /// A forward pass is running (on the batcher thread or inline): at most one at a time.
+    private var running = false
     private var batches = 0
     private var batchedRequests = 0
     private var windowWaits = 0
@@ -83,6 +87,31 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
+    /// Runs one announced request's forward pass on the calling thread (a decode worker) when it is
+    /// the only request in the scheduler — nothing queued, running or still decoding — and returns
+    /// nil otherwise, leaving the request announced for `infer`. Balances `announce()` when it runs.
+    func inferInlineIfIdle(_ input: [Float], on snapshot: ModelSnapshot, wantsEmbedding: Bool) -> InferenceOutput? {
+        let enqueued = DispatchTime.now().uptimeNanoseconds
+        let claimed = locked { () -> Bool in
+            guard !closed, !running, queue.isEmpty, incoming == 1 else { return false }
+            incoming -= 1
+            running = true
+            batches += 1
+            batchedRequests += 1
+            return true
+        }
+        guard claimed else { return nil }
+        defer {
+            locked {
+                running = false
+                condition.signal()  // the batcher may have found work queued meanwhile
+            }
+        }
+        let result = forward([input], on: snapshot, wantsEmbedding: wantsEmbedding)
+        return InferenceOutput(probabilities: result.probabilities, embedding: wantsEmbedding ? result.embeddings : nil,
+                               batchSize: 1, seconds: Double(result.end - enqueued) / 1e9)
+    }
+
     /// Takes no new requests; queued ones still run. The thread exits once the queue is empty.
     public func shutdown() {
         locked {
@@ -117,7 +146,13 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     private func loop() {
-        while let batch = nextBatch() { run(batch) }
+        while let batch = nextBatch() {
+            run(batch)
+            locked {
+                running = false
+                condition.signal()
+            }
+        }
     }
 
     /// Blocks until a batch is ready; nil once shut down and drained.
@@ -125,8 +160,8 @@ public final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while queue.isEmpty {
-                if closed { return nil }
+            while queue.isEmpty || running {
+                if closed && queue.isEmpty { return nil }
                 condition.wait()
             }
             let snapshot = queue[0].snapshot
@@ -146,6 +181,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 if batch.count < maxBatchSize, pending.snapshot === snapshot { batch.append(pending) } else { rest.append(pending) }
             }
             queue = rest
+            running = true
             if waited { windowWaits += 1 }
             batches += 1
             batchedRequests += batch.count
@@ -160,40 +196,47 @@ public final class BatchScheduler: @unchecked Sendable {
     /// One forward pass for `batch` (all on the same snapshot), then every caller gets its row.
     private func run(_ batch: [Pending]) {
         let snapshot = batch[0].snapshot
-        let perImage = snapshot.preprocess.floatsPerImage
         let classes = snapshot.classCount
         let embeddingSize = snapshot.embeddingSize
-        let wantsEmbedding = batch.contains(where: \.wantsEmbedding)
-        var input = [Float](repeating: 0, count: batch.count * perImage)
+        let result = forward(batch.map(\.input), on: snapshot, wantsEmbedding: batch.contains(where: \.wantsEmbedding))
+        for (row, pending) in batch.enumerated() {
+            let output = InferenceOutput(
+                probabilities: Array(result.probabilities[row * classes ..< (row + 1) * classes]),
+                embedding: pending.wantsEmbedding ? Array(result.embeddings[row * embeddingSize ..< (row + 1) * embeddingSize]) : nil,
+                batchSize: batch.count, seconds: Double(result.end - pending.enqueued) / 1e9)
+            pending.continuation.resume(returning: output)
+        }
+    }
+
+    /// The forward pass itself: inputs [C, H, W] each → probabilities [N, classes] and, when asked
+    /// for, embeddings [N, E]. Callers hold `running`, so the snapshot's sessions are never shared.
+    private func forward(_ inputs: [[Float]], on snapshot: ModelSnapshot, wantsEmbedding: Bool)
+        -> (probabilities: [Float], embeddings: [Float], end: UInt64) {
+        let perImage = snapshot.preprocess.floatsPerImage
+        var input = [Float](repeating: 0, count: inputs.count * perImage)
         input.withUnsafeMutableBufferPointer { buffer in
-            for (row, pending) in batch.enumerated() {
-                pending.input.withUnsafeBufferPointer { source in
+            for (row, image) in inputs.enumerated() {
+                image.withUnsafeBufferPointer { source in
                     (buffer.baseAddress! + row * perImage).update(from: source.baseAddress!, count: perImage)
                 }
             }
         }
-        var probabilities = [Float](repeating: 0, count: batch.count * classes)
-        var embeddings = [Float](repeating: 0, count: wantsEmbedding ? batch.count * embeddingSize : 0)
+        var probabilities = [Float](repeating: 0, count: inputs.count * snapshot.classCount)
+        var embeddings = [Float](repeating: 0, count: wantsEmbedding ? inputs.count * snapshot.embeddingSize : 0)
         let start = DispatchTime.now().uptimeNanoseconds
         input.withUnsafeBufferPointer { input in
             probabilities.withUnsafeMutableBufferPointer { probabilities in
                 embeddings.withUnsafeMutableBufferPointer { embeddings in
-                    snapshot.run(input.baseAddress!, batch: batch.count, threads: threads,
+                    snapshot.run(input.baseAddress!, batch: inputs.count, threads: threads,
                                  probabilities: probabilities.baseAddress!,
                                  embeddings: wantsEmbedding ? embeddings.baseAddress! : nil)
                 }
             }
         }
         let end = DispatchTime.now().uptimeNanoseconds
-        metrics.batchSize.record(batch.count)
+        metrics.batchSize.record(inputs.count)
         metrics.inferenceDuration.recordNanoseconds(Int64(end - start))
-        for (row, pending) in batch.enumerated() {
-            let output = InferenceOutput(
-                probabilities: Array(probabilities[row * classes ..< (row + 1) * classes]),
-                embedding: pending.wantsEmbedding ? Array(embeddings[row * embeddingSize ..< (row + 1) * embeddingSize]) : nil,
-                batchSize: batch.count, seconds: Double(end - pending.enqueued) / 1e9)
-            pending.continuation.resume(returning: output)
-        }
+        return (probabilities, embeddings, end)
     }
 
     private func locked<T>(_ body: () -> T) -> T {

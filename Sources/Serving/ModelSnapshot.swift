@@ -25,8 +25,9 @@ public final class ModelSnapshot: @unchecked Sendable {
     let smallBatchModel: InferenceModel
     /// Batches up to this size run the small-batch plan.
     static let smallBatchLimit = 4
-    /// Activation buffers for the forward pass. Confined to the batch scheduler's thread, which is
-    /// the only caller of `run`; that confinement is why this class can be `@unchecked Sendable`.
+    /// Activation buffers for the forward pass. Only the batch scheduler calls `run`, and it runs
+    /// one forward pass at a time (its `running` flag); that exclusion is why this class can be
+    /// `@unchecked Sendable`.
     private var sessions: [Bool: InferenceSession] = [:]
 
     public var labels: [String] { spec.labels }
@@ -87,7 +88,8 @@ public final class ModelSnapshot: @unchecked Sendable {
     }
 
     /// input [N, C, H, W] → probabilities [N, classes] and optionally embeddings [N, E]. Only the
-    /// batch scheduler's thread calls this.
+    /// batch scheduler calls this, one forward pass at a time (on its thread, or inline on a decode
+    /// worker for a lone request).
     func run(_ input: UnsafePointer<Float>, batch: Int, threads: Int,
              probabilities: UnsafeMutablePointer<Float>, embeddings: UnsafeMutablePointer<Float>?) {
         let small = batch <= Self.smallBatchLimit

@@ -49,19 +49,30 @@ public final class Predictor: Sendable {
         defer { release() }
         scheduler.announce()
         let decoded: DecodedRequest
+        let inline: InferenceOutput?
         do {
             let image = request.image
             let spec = snapshot.preprocess
             let limits = limits
-            decoded = try await decoders.run { try Self.decode(image, spec: spec, limits: limits) }
+            let scheduler = scheduler
+            // The embedding is always computed (it is a copy of an activation the forward pass
+            // produces anyway) and kept with the image, for head-only retrains on feedback about it.
+            // A lone request runs its forward pass right here on the decode worker.
+            (decoded, inline) = try await decoders.run {
+                let decoded = try Self.decode(image, spec: spec, limits: limits)
+                return (decoded, scheduler.inferInlineIfIdle(decoded.input, on: snapshot, wantsEmbedding: true))
+            }
         } catch {
             scheduler.withdraw()
             throw error
         }
         metrics.decodeDuration.recordSeconds(decoded.seconds)
-        // The embedding is always computed (it is a copy of an activation the forward pass produces
-        // anyway) and kept with the image, for head-only retrains on feedback about it.
-        let output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: true)
+        let output: InferenceOutput
+        if let inline {
+            output = inline
+        } else {
+            output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: true)
+        }
         if let embedding = output.embedding {
             recentImages.remember(request.image, id: decoded.imageID, embedding: RecentImages.Embedding(
                 model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding))

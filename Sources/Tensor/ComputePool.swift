@@ -5,14 +5,20 @@ import Dispatch
 /// The engine never assumes it owns the machine: each model or trainer gets a pool of `threads`
 /// workers, and OpenBLAS itself stays single-threaded inside each worker's sgemm, so the total number
 /// of busy cores is exactly the knob. Work is split into at most `threads` contiguous ranges, one
-/// per worker, so each worker can index its own scratch buffer by its worker number.
-public struct ComputePool: Sendable {
+/// per worker, so each worker can index its own scratch buffer by its worker number. The calling
+/// thread is worker 0; the others are a `WorkerCrew` of persistent threads that stay hot between the
+/// layers of one forward pass.
+public final class ComputePool: Sendable {
     public let threads: Int
+    private let crew: WorkerCrew?
 
     public init(threads: Int) {
         precondition(threads >= 1, "ComputePool needs at least one thread, got \(threads)")
         self.threads = threads
+        crew = threads > 1 ? WorkerCrew(helpers: threads - 1) : nil
     }
+
+    deinit { crew?.stop() }
 
     /// Runs `body(worker, range)` over `0..<count` split into at most `threads` near-equal ranges.
     /// Ranges are aligned to `granularity` so a worker never splits an indivisible unit.
@@ -24,15 +30,18 @@ public struct ComputePool: Sendable {
         let units = (count + granularity - 1) / granularity
         let parts = min(threads, units)
         if parts == 1 { body(0, 0..<count); return }
-        // concurrentPerform wants a @Sendable closure; `body` is synchronous and outlives the call,
+        let run = { (part: Int) in
+            let lo = min(count, (units * part / parts) * granularity)
+            let hi = min(count, (units * (part + 1) / parts) * granularity)
+            if lo < hi { body(part, lo..<hi) }
+        }
+        if let crew, crew.run(parts: parts, run) { return }
+        // The crew is busy (a nested or concurrent call on this pool): fall back to Dispatch.
+        // concurrentPerform wants a @Sendable closure; `run` is synchronous and outlives the call,
         // and every worker gets a disjoint range, so handing it across is sound.
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let lo = min(count, (units * part / parts) * granularity)
-                let hi = min(count, (units * (part + 1) / parts) * granularity)
-                if lo < hi { shared.value(part, lo..<hi) }
-            }
+        withoutActuallyEscaping(run) { run in
+            let shared = UncheckedSendable(run)
+            DispatchQueue.concurrentPerform(iterations: parts) { shared.value($0) }
         }
     }
 

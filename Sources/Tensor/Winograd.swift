@@ -1,8 +1,10 @@
 import BLAS
+import CKernels
 
-/// The per-variant pieces of a Winograd F(m×m, 3×3) convolution (Lavin & Gray 2016): the three
-/// tile transforms, each working on whole tile rows so their inner loops run contiguously over
-/// tiles, and the weight-transform matrix G.
+/// The per-variant pieces of a Winograd F(m×m, 3×3) convolution (Lavin & Gray 2016) the weight
+/// gradient needs: the input and gradient transforms, each working on whole tile rows so their
+/// inner loops run contiguously over tiles, and the weight-transform matrix G. (The forward pass of
+/// F(4×4) runs in CKernels; F(2×2) keeps its Swift output transform.)
 protocol WinogradTransforms {
     /// Output tile side m; input tiles are (m + 2)².
     static var tile: Int { get }
@@ -11,10 +13,6 @@ protocol WinogradTransforms {
     /// input [C, N, H, W] → V [α², C, tiles] for the tiles of `tileRows`.
     static func transformInput(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, tileRows: Range<Int>,
                                tiling: Winograd.Tiling, into v: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>)
-    /// M [α², OC, tiles] → output [OC, N, H, W] with the epilogue applied.
-    static func transformOutput(_ g: ConvGeometry, batch: Int, m: UnsafePointer<Float>, tileRows: Range<Int>,
-                                tiling: Winograd.Tiling, epilogue: Epilogue, output: UnsafeMutablePointer<Float>,
-                                rows: UnsafeMutablePointer<Float>)
     /// gradOutput [OC, N, H, W] → A·∂Y·Aᵀ [α², OC, tiles].
     static func transformGradient(_ g: ConvGeometry, batch: Int, gradOutput: UnsafePointer<Float>, tileRows: Range<Int>,
                                   tiling: Winograd.Tiling, into out: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>)
@@ -31,7 +29,9 @@ protocol WinogradTransforms {
 /// The data gradient is the forward pass of the adjoint convolution (`adjointWeights`).
 ///
 /// Work is split over tile rows (one row of tiles of one image); each worker transforms a chunk
-/// of rows into its own scratch, runs the GEMMs with single-threaded sgemm and transforms back.
+/// of rows into its own scratch, runs the GEMMs and transforms back. F(4×4) does all three in
+/// CKernels at the CPU's vector width with weights transformed and packed once
+/// (`transformWeights`); F(2×2) uses the Swift transforms and single-threaded sgemm.
 public enum Winograd {
     public enum Variant: String, Sendable, CaseIterable, Codable {
         case f2x2
@@ -40,7 +40,13 @@ public enum Winograd {
         public var outputTile: Int { self == .f2x2 ? 2 : 4 }
         /// α²: the number of GEMMs, (m + 2)².
         public var points: Int { (outputTile + 2) * (outputTile + 2) }
-        public func transformedWeightCount(outChannels: Int, inChannels: Int) -> Int { points * outChannels * inChannels }
+        /// Floats `transformWeights` writes: α² matrices [OC, C], packed into the GEMM kernel's panels for F(4×4).
+        public func transformedWeightCount(outChannels: Int, inChannels: Int) -> Int {
+            switch self {
+            case .f2x2: points * outChannels * inChannels
+            case .f4x4: bk_winograd_f4_weight_floats(Int32(outChannels), Int32(inChannels))
+            }
+        }
     }
 
     struct Tiling {
@@ -78,12 +84,17 @@ public enum Winograd {
         }
     }
 
-    /// weight [OC, C, 3, 3] → U [α², OC, C], U = G·g·Gᵀ.
+    /// weight [OC, C, 3, 3] → U [α², OC, C], U = G·g·Gᵀ (for F(4×4) each [OC, C] matrix packed
+    /// for CKernels' GEMM; `transformedWeightCount` floats either way).
     public static func transformWeights(
         _ variant: Variant = .f2x2, _ weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
         into u: UnsafeMutablePointer<Float>
     ) {
-        let gm = variant == .f2x2 ? WinogradF2.g : WinogradF4.g
+        if variant == .f4x4 {
+            bk_winograd_f4_pack_weights(Int32(outChannels), Int32(inChannels), weight, u)
+            return
+        }
+        let gm = WinogradF2.g
         let alpha = gm.count, plane = outChannels * inChannels
         var t = [Float](repeating: 0, count: alpha * 3)
         for k in 0..<plane {
@@ -126,26 +137,27 @@ public enum Winograd {
         }
     }
 
-    /// input [C, N, H, W]; u [α², OC, C] from `transformWeights(variant, …)`; output [OC, N, H, W].
+    /// input [C, N, H, W]; u from `transformWeights(variant, …)`; output [OC, N, H, W]. `level` picks
+    /// the CKernels vector width for F(4×4) (tests force each one; serving uses the process's).
     public static func forward(
         _ g: ConvGeometry, variant: Variant = .f2x2, batch: Int,
         input: UnsafePointer<Float>, transformedWeight u: UnsafePointer<Float>,
         epilogue: Epilogue = .none,
         output: UnsafeMutablePointer<Float>,
-        pool: ComputePool, scratch: [ScratchBuffer]
+        pool: ComputePool, scratch: [ScratchBuffer], level: KernelLevel = .current
     ) {
         precondition(g.isWinogradCandidate, "Winograd needs a 3x3 stride-1 pad-1 convolution, got \(g)")
         switch variant {
-        case .f2x2: forward(WinogradF2.self, g, batch, input, u, epilogue, output, pool, scratch)
-        case .f4x4: forward(WinogradF4.self, g, batch, input, u, epilogue, output, pool, scratch)
+        case .f2x2: forwardF2(g, batch, input, u, epilogue, output, pool, scratch)
+        case .f4x4: forwardF4(g, batch, input, u, epilogue, output, pool, scratch, level)
         }
     }
 
-    private static func forward<T: WinogradTransforms>(
-        _: T.Type, _ g: ConvGeometry, _ batch: Int, _ input: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
+    private static func forwardF2(
+        _ g: ConvGeometry, _ batch: Int, _ input: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
         _ epilogue: Epilogue, _ output: UnsafeMutablePointer<Float>, _ pool: ComputePool, _ scratch: [ScratchBuffer]
     ) {
-        let tiling = Tiling(g, tile: T.tile), c = g.inChannels, oc = g.outChannels, points = tiling.points
+        let tiling = Tiling(g, tile: 2), c = g.inChannels, oc = g.outChannels, points = tiling.points
         pool.forEachRange(batch * tiling.tilesHigh) { worker, range in
             let capacity = tiling.chunkCapacity
             let buffer = scratch[worker].reserve(points * (c + oc) * capacity + tiling.rowScratch)
@@ -154,14 +166,41 @@ public enum Winograd {
             while r0 < range.upperBound {
                 let r1 = min(r0 + tiling.rowsPerChunk, range.upperBound)
                 let count = (r1 - r0) * tiling.tilesWide
-                T.transformInput(g, batch: batch, input: input, tileRows: r0..<r1, tiling: tiling, into: v, rows: rows)
+                WinogradF2.transformInput(g, batch: batch, input: input, tileRows: r0..<r1, tiling: tiling, into: v, rows: rows)
                 for xi in 0..<points {
                     BLAS.sgemm(m: oc, n: count, k: c, a: u + xi * oc * c, lda: c,
                                b: v + xi * c * count, ldb: count, c: m + xi * oc * count, ldc: count)
                 }
-                T.transformOutput(g, batch: batch, m: m, tileRows: r0..<r1, tiling: tiling,
-                                  epilogue: epilogue, output: output, rows: rows)
+                WinogradF2.transformOutput(g, batch: batch, m: m, tileRows: r0..<r1, tiling: tiling,
+                                           epilogue: epilogue, output: output, rows: rows)
                 r0 = r1
+            }
+        }
+    }
+
+    /// CKernels' fused F(4×4): per chunk of tile rows, input transform, 36 GEMMs on the packed
+    /// weights and output transform with the epilogue, all in the worker's scratch.
+    private static func forwardF4(
+        _ g: ConvGeometry, _ batch: Int, _ input: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
+        _ epilogue: Epilogue, _ output: UnsafeMutablePointer<Float>, _ pool: ComputePool, _ scratch: [ScratchBuffer],
+        _ level: KernelLevel
+    ) {
+        let c = Int32(g.inChannels), oc = Int32(g.outChannels), h = Int32(g.height), w = Int32(g.width)
+        let tilesWide = (g.width + 3) / 4, tilesHigh = (g.height + 3) / 4
+        // About 640 KiB of transformed tiles and GEMM results per chunk: in L2 with room for the weights.
+        let rowsPerChunk = max(1, 160 * 1024 / (36 * (g.inChannels + g.outChannels)) / tilesWide)
+        let size = bk_winograd_f4_scratch_floats(level.raw, c, oc, w, Int32(rowsPerChunk))
+        var ep = bk_epilogue(bias: epilogue.bias, residual: epilogue.residual, ldr: 0, relu: epilogue.relu ? 1 : 0)
+        withUnsafePointer(to: &ep) { ep in
+            pool.forEachRange(batch * tilesHigh) { worker, range in
+                let buffer = scratch[worker].reserve(size)
+                var r0 = range.lowerBound
+                while r0 < range.upperBound {
+                    let r1 = min(r0 + rowsPerChunk, range.upperBound)
+                    bk_winograd_f4_forward_rows(level.raw, c, oc, h, w, Int32(batch), input, u, ep, output,
+                                                Int32(r0), Int32(r1), buffer)
+                    r0 = r1
+                }
             }
         }
     }
@@ -180,7 +219,8 @@ public enum Winograd {
         case .f2x2: backwardWeight(WinogradF2.self, g, batch, input, gradOutput, gradWeight, pool, scratch, partials)
         case .f4x4: backwardWeight(WinogradF4.self, g, batch, input, gradOutput, gradWeight, pool, scratch, partials)
         }
-        let du = partials[0].reserve(variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
+        // ∂U is unpacked [α², OC, C] whatever layout the forward weights use.
+        let du = partials[0].reserve(variant.points * g.outChannels * g.inChannels)
         accumulateWeightGradient(variant, du, outChannels: g.outChannels, inChannels: g.inChannels, into: gradWeight)
     }
 

@@ -1,5 +1,6 @@
-/// The F(4×4, 3×3) transforms: 6×6 input tiles, 4×4 output tiles, 36 GEMMs; 4× fewer
-/// multiplications than direct convolution and about half the transform traffic per output of F(2×2).
+/// The F(4×4, 3×3) transforms the weight gradient uses: 6×6 input tiles, 4×4 output tiles, 36 GEMMs;
+/// 4× fewer multiplications than direct convolution. The forward pass runs in CKernels
+/// (kernels_template.h), which computes the same Bᵀ·d·B and Aᵀ·M·A at the CPU's vector width.
 ///
 /// Bᵀ = [[4,0,−5,0,1,0],[0,−4,−4,1,1,0],[0,4,−4,−1,1,0],[0,−2,−1,2,1,0],[0,2,−1,−2,1,0],[0,4,0,−5,0,1]]
 /// Aᵀ = [[1,1,1,1,1,0],[0,1,−1,2,−2,0],[0,1,1,4,4,0],[0,1,−1,8,−8,1]]
@@ -66,64 +67,6 @@ enum WinogradF4: WinogradTransforms {
                         store(4 * a1 - 5 * a3 + a5, out + 5 * plane + tx, lanes)
                         tx += lanes
                     }
-                }
-            }
-        }
-    }
-
-    /// Y = Aᵀ·M·A per tile and output channel, then the epilogue.
-    static func transformOutput(
-        _ g: ConvGeometry, batch: Int, m: UnsafePointer<Float>, tileRows: Range<Int>,
-        tiling: Winograd.Tiling, epilogue: Epilogue, output: UnsafeMutablePointer<Float>,
-        rows: UnsafeMutablePointer<Float>
-    ) {
-        let (h, w, tw) = (g.height, g.width, tiling.tilesWide)
-        let count = tileRows.count * tw, plane = g.outChannels * count, total = batch * h * w
-        let stride = 4 * tw
-        for o in 0..<g.outChannels {
-            let bias = epilogue.bias?[o] ?? 0
-            for (localRow, r) in tileRows.enumerated() {
-                let n = r / tiling.tilesHigh, ty = r - n * tiling.tilesHigh
-                let src = m + o * count + localRow * tw
-                var tx = 0
-                // Four tiles at a time; the 36 streams are contiguous over tiles.
-                while tx < tw {
-                    let lanes = min(4, tw - tx)
-                    @inline(__always) func at(_ xi: Int) -> SIMD4<Float> {
-                        if lanes == 4 { return UnsafeRawPointer(src + xi * plane + tx).loadUnaligned(as: SIMD4<Float>.self) }
-                        var value = SIMD4<Float>()
-                        for l in 0..<lanes { value[l] = src[xi * plane + tx + l] }
-                        return value
-                    }
-                    // Aᵀ on the row index: s[r][j] for r = 0…3, j = 0…5.
-                    @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
-                        let m0 = at(j), m1 = at(6 + j), m2 = at(12 + j), m3 = at(18 + j), m4 = at(24 + j), m5 = at(30 + j)
-                        let p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4
-                        return (m0 + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + m5)
-                    }
-                    let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
-                    // Aᵀ on the column index, row by row, written interleaved: tile tx covers 4tx … 4tx+3.
-                    @inline(__always) func emit(_ row: Int, _ s0: SIMD4<Float>, _ s1: SIMD4<Float>, _ s2: SIMD4<Float>,
-                                                _ s3: SIMD4<Float>, _ s4: SIMD4<Float>, _ s5: SIMD4<Float>) {
-                        let p12 = s1 + s2, d12 = s1 - s2, p34 = s3 + s4, d34 = s3 - s4
-                        let y0 = s0 + p12 + p34 + bias, y1 = d12 + 2 * d34 + bias
-                        let y2 = p12 + 4 * p34 + bias, y3 = d12 + 8 * d34 + s5 + bias
-                        let dst = rows + row * stride + 4 * tx
-                        for l in 0..<lanes {
-                            dst[4 * l] = y0[l]; dst[4 * l + 1] = y1[l]; dst[4 * l + 2] = y2[l]; dst[4 * l + 3] = y3[l]
-                        }
-                    }
-                    emit(0, c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)
-                    emit(1, c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
-                    emit(2, c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)
-                    emit(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
-                    tx += lanes
-                }
-                let oy = ty * 4
-                for dy in 0..<min(4, h - oy) {
-                    let row = rows + dy * stride
-                    let offset = o * total + n * h * w + (oy + dy) * w
-                    epilogue.store(row, count: w, into: output + offset, residual: epilogue.residual.map { $0 + offset })
                 }
             }
         }

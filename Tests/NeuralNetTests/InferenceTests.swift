@@ -150,6 +150,25 @@ import Tensor
         }
     }
 
+    /// The same model at every CKernels level this machine runs: the kernels differ only in vector
+    /// width, so predictions agree to 1e-4 (the tuned model exercises each level's preferred paths).
+    @Test func predictionsAgreeAcrossKernelLevels() throws {
+        let network = try preparedNetwork(Self.residual(), seed: 25, threads: 2, randomState: true)
+        let batch = 2
+        let x = uniformArray(batch * network.inputShape.size, seed: 26, in: -1...2)
+        let expected = softmaxRows(network.logits(x, batch: batch, training: false), columns: network.classCount)
+        let model = network.inferenceModel()
+        for algorithm in [ConvolutionAlgorithm.winograd4x4, .im2colPacked] {
+            let forced = Self.forcing(model, algorithm)
+            for level in KernelLevel.supported {
+                let session = InferenceSession(model: forced, threads: 2, level: level)
+                var p = [Float](repeating: .nan, count: batch * model.classCount)
+                p.withUnsafeMutableBufferPointer { session.run(x, batch: batch, probabilities: $0.baseAddress!) }
+                #expect(maxAbsoluteDifference(p, expected) < 1e-4, "\(algorithm) at \(level)")
+            }
+        }
+    }
+
     /// A session serves any batch size in any order (buffers regrow), and a snapshot is immutable:
     /// training the network afterwards does not change what the model computes.
     @Test func sessionReuseAndSnapshotIsolation() throws {

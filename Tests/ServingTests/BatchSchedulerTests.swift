@@ -63,6 +63,33 @@ import Training
         #expect(scheduler.statistics.windowWaits == 0, "nothing else was on its way, so nothing to wait for")
     }
 
+    /// A lone request runs on the calling thread (no hand-off to the batcher), with the same
+    /// probabilities; with another request still decoding it is left to the batcher.
+    @Test func loneRequestRunsInlineOnlyWhenNothingElseIsOnItsWay() async throws {
+        let (snapshot, directory) = try Self.snapshot()
+        let scheduler = BatchScheduler(maxBatchSize: 32, maxBatchDelay: .milliseconds(50), threads: 2,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { scheduler.shutdown() }
+        let image = try Fixtures.jpeg(seed: 3)
+        let input = try Self.input(for: image, snapshot: snapshot)
+        scheduler.announce()
+        let output = try #require(scheduler.inferInlineIfIdle(input, on: snapshot, wantsEmbedding: true))
+        let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
+        #expect(output.batchSize == 1)
+        #expect(output.embedding?.count == snapshot.embeddingSize)
+        #expect(zip(output.probabilities, expected).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(scheduler.statistics.batches == 1 && scheduler.statistics.requests == 1)
+        #expect(scheduler.queuedCount == 0)
+
+        scheduler.announce()
+        scheduler.announce()  // a second request is still decoding: this one must wait for the batcher
+        #expect(scheduler.inferInlineIfIdle(input, on: snapshot, wantsEmbedding: false) == nil)
+        scheduler.withdraw()
+        let queued = try await scheduler.infer(input, on: snapshot, wantsEmbedding: false)
+        #expect(zip(queued.probabilities, expected).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(scheduler.statistics.batches == 2 && scheduler.statistics.requests == 2)
+    }
+
     /// A request cancelled while it waits for its batch leaves the queue and never runs.
     @Test func cancelledRequestLeavesTheQueue() async throws {
         let (snapshot, _) = try Self.snapshot()

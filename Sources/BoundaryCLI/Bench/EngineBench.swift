@@ -34,6 +34,7 @@ struct EngineBench: ParsableCommand {
             print("# warning: OpenBLAS runs \(BLAS.coreName), below this CPU's level; \(better) would be faster")
         }
         print("# OpenBLAS \(BLAS.coreName), \(BLAS.processorCount) cores; \(BLAS.configuration)")
+        print("# \(KernelLevel.summary)")
         if sections == ["cpu"] { return }
         var ceiling: [Int: Double] = [:]
         for t in threadCounts where sections.contains("sgemm") || sections.contains("layers") {
@@ -93,6 +94,12 @@ struct EngineBench: ParsableCommand {
                     Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
                                      epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
                 }
+            } else if conv.algorithm == .im2colPacked {
+                let packed = PackedMatrix(weight.pointer, rows: g.outChannels, columns: g.patchSize)
+                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                    Convolution.forward(g, batch: batch, input: input.pointer, packedWeight: packed,
+                                        epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+                }
             } else {
                 seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
                     Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
@@ -108,6 +115,11 @@ struct EngineBench: ParsableCommand {
     }
 
     func inferenceFigures(_ model: InferenceModel, name: String, batch: Int, threads: Int) {
+        // What the tuner chose for each convolution, so per-layer differences between runs are visible.
+        var chosen: [String: Int] = [:]
+        for conv in model.convolutions { chosen[conv.algorithm.rawValue, default: 0] += 1 }
+        print("# \(name) batch=\(batch) threads=\(threads) kernels: "
+              + chosen.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))
         let session = InferenceSession(model: model, threads: threads)
         let input = FloatBuffer(count: batch * model.inputShape.size)
         for i in 0..<input.count { input[i] = Float(i % 17) * 0.05 - 0.4 }

@@ -9,6 +9,7 @@ import Logging
 import Prometheus
 import PrometheusEndpoint
 import ServiceLifecycle
+import Tensor
 import Serving
 
 /// `boundary serve`: the gRPC service over HTTP/2 (optionally TLS), Prometheus metrics on their
@@ -33,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "boundary")
-        logger.info("engine", metadata: ["hardware": "\(OpenBLASCore.summary)"])
+        logger.info("engine", metadata: ["hardware": "\(OpenBLASCore.summary)", "kernels": "\(KernelLevel.summary)"])
         let configuration = try options.configuration()
         try options.checkExposure(tokens: configuration.tokens)
         if configuration.tokens == nil {

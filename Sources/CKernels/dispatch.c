@@ -1,0 +1,118 @@
+#include "CKernels.h"
+#include "CCPUID.h"
+#include "kernels_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ccpuid_features read_features(void) {
+    ccpuid_features f;
+    ccpuid_read(&f);
+    return f;
+}
+
+int bk_level_supported(bk_level level) {
+    // cpuid is slow (and traps under some hypervisors): read it once. Racing first calls store
+    // the same bytes.
+    static ccpuid_features f;
+    static volatile int known = 0;
+    if (!known) { f = read_features(); known = 1; }
+    switch (level) {
+    case BK_PORTABLE: return 1;
+    case BK_AVX2: return f.avx2 && f.fma;
+    case BK_AVX512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx2 && f.fma;
+    }
+    return 0;
+}
+
+static bk_level best_supported(void) {
+    if (bk_level_supported(BK_AVX512)) return BK_AVX512;
+    if (bk_level_supported(BK_AVX2)) return BK_AVX2;
+    return BK_PORTABLE;
+}
+
+static bk_level choose(void) {
+    bk_level best = best_supported();
+    const char *forced = getenv("BOUNDARY_KERNELS");
+    if (forced == NULL || forced[0] == 0) return best;
+    bk_level wanted;
+    if (strcmp(forced, "portable") == 0) wanted = BK_PORTABLE;
+    else if (strcmp(forced, "avx2") == 0) wanted = BK_AVX2;
+    else if (strcmp(forced, "avx512") == 0) wanted = BK_AVX512;
+    else {
+        fprintf(stderr, "BOUNDARY_KERNELS=%s is not one of portable, avx2, avx512; using %s\n", forced,
+                bk_level_name(best));
+        return best;
+    }
+    if (!bk_level_supported(wanted)) {
+        fprintf(stderr, "BOUNDARY_KERNELS=%s: this CPU cannot run it; using %s\n", forced, bk_level_name(best));
+        return best;
+    }
+    return wanted;
+}
+
+bk_level bk_default_level(void) {
+    // Racing first calls compute the same answer; the int store is atomic on every target we build for.
+    static volatile int cached = -1;
+    if (cached < 0) cached = (int)choose();
+    return (bk_level)cached;
+}
+
+const char *bk_level_name(bk_level level) {
+    switch (level) {
+    case BK_PORTABLE: return "portable";
+    case BK_AVX2: return "avx2";
+    case BK_AVX512: return "avx512";
+    }
+    return "unknown";
+}
+
+int bk_level_lanes(bk_level level) {
+    switch (level) {
+    case BK_PORTABLE: return 4;
+    case BK_AVX2: return 8;
+    case BK_AVX512: return 16;
+    }
+    return 4;
+}
+
+// A level the CPU cannot run is refused here rather than faulting on an illegal instruction.
+static bk_level runnable(bk_level level) { return bk_level_supported(level) ? level : BK_PORTABLE; }
+
+size_t bk_gemm_workspace_floats(bk_level level) {
+    switch (runnable(level)) {
+    case BK_AVX512: return bk_gemm_workspace_avx512();
+    case BK_AVX2: return bk_gemm_workspace_avx2();
+    case BK_PORTABLE: return bk_gemm_workspace_portable();
+    }
+    return 0;
+}
+
+void bk_gemm(bk_level level, int m, int n, int k, const float *packed_a, const float *b, long ldb,
+             float *c, long ldc, int accumulate, const bk_epilogue *epilogue, float *workspace) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_gemm_avx512(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace); return;
+    case BK_AVX2: bk_gemm_avx2(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace); return;
+    case BK_PORTABLE: bk_gemm_portable(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace); return;
+    }
+}
+
+size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows) {
+    return bk_winograd_f4_scratch(bk_level_lanes(runnable(level)), c, oc, width, tile_rows);
+}
+
+void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, int batch,
+                                 const float *input, const float *packed_u, const bk_epilogue *epilogue,
+                                 float *output, int r0, int r1, float *scratch) {
+    switch (runnable(level)) {
+    case BK_AVX512:
+        bk_winograd_f4_rows_avx512(c, oc, h, w, batch, input, packed_u, epilogue, output, r0, r1, scratch);
+        return;
+    case BK_AVX2:
+        bk_winograd_f4_rows_avx2(c, oc, h, w, batch, input, packed_u, epilogue, output, r0, r1, scratch);
+        return;
+    case BK_PORTABLE:
+        bk_winograd_f4_rows_portable(c, oc, h, w, batch, input, packed_u, epilogue, output, r0, r1, scratch);
+        return;
+    }
+}

@@ -1,0 +1,73 @@
+#pragma once
+// The engine's own CPU kernels, chosen once per process by what the CPU offers (cpuid), as MLAS,
+// XNNPACK and ggml do: every kernel is compiled three times from one template (kernels_template.h)
+// at 4 lanes (portable: SSE2 on x86-64, NEON elsewhere), 8 lanes (AVX2+FMA) and 16 lanes (AVX-512),
+// and `bk_level` picks the table. Buffers are plain float arrays; shapes are in the comments.
+#include <stddef.h>
+
+typedef enum {
+    BK_PORTABLE = 0,  // 4 lanes, no FMA: runs on any x86-64 (and any clang target)
+    BK_AVX2 = 1,      // 8 lanes, FMA
+    BK_AVX512 = 2,    // 16 lanes, FMA (AVX-512 F/BW/VL/DQ)
+} bk_level;
+
+/// Rows per panel of a packed A matrix (the micro-kernel's height), the same at every level so a
+/// packed weight works with whichever level runs it.
+#define BK_MR 6
+
+/// 1 when this CPU and OS can run `level`.
+int bk_level_supported(bk_level level);
+/// The best supported level, lowered by the environment variable BOUNDARY_KERNELS
+/// (`portable`, `avx2`, `avx512`) when set; a level the CPU lacks falls back to the best it has.
+/// Read once; every later call returns the same value.
+bk_level bk_default_level(void);
+/// "portable", "avx2", "avx512".
+const char *bk_level_name(bk_level level);
+/// Floats per vector at `level` (4, 8, 16).
+int bk_level_lanes(bk_level level);
+
+/// What happens to each output value before it is stored: relu?(x + bias[row] + residual[row, col]).
+typedef struct {
+    const float *bias;      // [rows] or NULL
+    const float *residual;  // same shape as the output, leading dimension `ldr`, or NULL
+    long ldr;
+    int relu;
+} bk_epilogue;
+
+/// Floats a packed copy of an [m, k] matrix needs: ceil(m / BK_MR) panels of k × BK_MR.
+size_t bk_packed_a_floats(int m, int k);
+/// a [m, k] (row stride lda) → packed [ceil(m/MR)][k][MR], zero-padded below row m.
+void bk_pack_a(int m, int k, const float *a, long lda, float *packed);
+
+/// Floats of workspace `bk_gemm` needs at `level` (a packed slice of b; under 1 MiB).
+size_t bk_gemm_workspace_floats(bk_level level);
+/// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, A packed by `bk_pack_a` ([m, k]), b [k, n] (ldb);
+/// then the epilogue (NULL: none) on every element. Single-threaded; callers split n.
+void bk_gemm(bk_level level, int m, int n, int k, const float *packed_a, const float *b, long ldb,
+             float *c, long ldc, int accumulate, const bk_epilogue *epilogue, float *workspace);
+
+/// Naive reference: c [m, n] = (accumulate ? c : 0) + a [m, k] · b [k, n], then the epilogue.
+void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const float *b, long ldb,
+                       float *c, long ldc, int accumulate, const bk_epilogue *epilogue);
+
+/// Winograd F(4×4, 3×3) ("same" 3×3 stride-1 convolutions).
+/// Floats the transformed, packed weights need: 36 packed [oc, c] matrices.
+size_t bk_winograd_f4_weight_floats(int oc, int c);
+/// weight [oc, c, 3, 3] → U = G·g·Gᵀ per (o, c), 36 matrices [oc, c], each packed by `bk_pack_a`.
+void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed);
+/// Scratch floats `bk_winograd_f4_forward_rows` needs for `tile_rows` rows of tiles.
+size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows);
+/// input [c, batch, h, w] → output [oc, batch, h, w] for tile rows [r0, r1), where row r is tile
+/// row r % ceil(h/4) of image r / ceil(h/4): input transform, 36 GEMMs with the packed weights,
+/// output transform and epilogue (residual laid out like the output, ldr ignored), all in `scratch`.
+void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, int batch,
+                                 const float *input, const float *packed_u, const bk_epilogue *epilogue,
+                                 float *output, int r0, int r1, float *scratch);
+
+/// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
+/// worker waits a few microseconds for the next job.
+static inline void bk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}

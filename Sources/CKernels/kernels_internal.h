@@ -1,0 +1,44 @@
+#pragma once
+// Declarations shared by the dispatcher and the per-level translation units.
+#include "CKernels.h"
+
+#define BK_DECLARE_LEVEL(suffix)                                                                          \
+    void bk_gemm_##suffix(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c,   \
+                          long ldc, int accumulate, const bk_epilogue *epilogue, float *workspace);        \
+    size_t bk_gemm_workspace_##suffix(void);                                                             \
+    void bk_winograd_f4_rows_##suffix(int c, int oc, int h, int w, int batch, const float *input,          \
+                                      const float *packed_u, const bk_epilogue *epilogue, float *output,   \
+                                      int r0, int r1, float *scratch);
+
+BK_DECLARE_LEVEL(portable)
+BK_DECLARE_LEVEL(avx2)
+BK_DECLARE_LEVEL(avx512)
+
+/// Winograd F(4×4) scratch layout for `lanes`-wide vectors, shared by the size query and the kernel.
+typedef struct {
+    int tiles_wide, phase, ldv;
+    size_t v, m, rows, out_rows, pack, total;  // offsets (floats) of each region, and the total
+} bk_f4_layout;
+
+static inline int bk_round_up(int x, int to) { return (x + to - 1) / to * to; }
+
+static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width, int tile_rows) {
+    bk_f4_layout l;
+    l.tiles_wide = (width + 3) / 4;
+    // One phase array per input column phase, long enough for a whole vector past the last tile.
+    l.phase = bk_round_up(l.tiles_wide + 1, lanes) + lanes;
+    // Transformed tiles of a chunk, one row per (point, channel); a vector may run past the last tile.
+    l.ldv = bk_round_up(tile_rows * l.tiles_wide + lanes, lanes);
+    l.v = 0;
+    l.m = l.v + (size_t)36 * c * l.ldv;
+    l.rows = l.m + (size_t)36 * oc * l.ldv;
+    l.out_rows = l.rows + (size_t)13 * 4 * l.phase;  // 6 input rows, 6 transformed, 1 padded copy
+    l.pack = l.out_rows + (size_t)4 * 4 * bk_round_up(l.tiles_wide, lanes) + 64;
+    // The GEMM's packed slice of V: KC (256) × NC (48 vectors) floats, as kernels_template.h blocks it.
+    l.total = l.pack + (size_t)256 * 48 * lanes;
+    return l;
+}
+
+static inline size_t bk_winograd_f4_scratch(int lanes, int c, int oc, int width, int tile_rows) {
+    return bk_f4_layout_for(lanes, c, oc, width, tile_rows).total;
+}

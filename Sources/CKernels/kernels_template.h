@@ -1,0 +1,336 @@
+// The kernels, written once over a LANES-wide float vector (clang vector extensions) and compiled
+// by kernels_<level>.c with LANES and SUFFIX defined and that level's target attributes in force.
+// Everything here is static except the functions named with SUFFIX, so each level is self-contained.
+#include "kernels_internal.h"
+
+#define BK_CAT_(a, b) a##_##b
+#define BK_CAT(a, b) BK_CAT_(a, b)
+#define BK_FN(name) BK_CAT(name, SUFFIX)
+
+typedef float vf __attribute__((vector_size(LANES * 4)));
+
+static inline vf vload(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+static inline void vstore(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+static inline vf vsplat(float x) {
+    vf v;
+    for (int i = 0; i < LANES; i++) v[i] = x;  // one broadcast instruction
+    return v;
+}
+static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
+
+// Lane shuffles, spelled out per width: evens/odds pick every other lane of (x, y); lo/hi interleave
+// the low or high halves of x and y lane by lane; plo/phi do the same with pairs of lanes.
+#if LANES == 4
+#define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6)
+#define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7)
+#define ZIP_LO(x, y) __builtin_shufflevector(x, y, 0, 4, 1, 5)
+#define ZIP_HI(x, y) __builtin_shufflevector(x, y, 2, 6, 3, 7)
+#define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 4, 5)
+#define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 2, 3, 6, 7)
+#elif LANES == 8
+#define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15)
+#define ZIP_LO(x, y) __builtin_shufflevector(x, y, 0, 8, 1, 9, 2, 10, 3, 11)
+#define ZIP_HI(x, y) __builtin_shufflevector(x, y, 4, 12, 5, 13, 6, 14, 7, 15)
+#define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 2, 3, 10, 11)
+#define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 4, 5, 12, 13, 6, 7, 14, 15)
+#elif LANES == 16
+#define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define ZIP_LO(x, y) __builtin_shufflevector(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define ZIP_HI(x, y) __builtin_shufflevector(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
+#define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31)
+#else
+#error "LANES must be 4, 8 or 16"
+#endif
+
+/// f [4·LANES] → p[k][j] = f[4j + k]: two rounds of even/odd splitting.
+static inline void deinterleave4(const float *f, vf *p0, vf *p1, vf *p2, vf *p3) {
+    vf v0 = vload(f), v1 = vload(f + LANES), v2 = vload(f + 2 * LANES), v3 = vload(f + 3 * LANES);
+    vf e01 = EVENS(v0, v1), o01 = ODDS(v0, v1), e23 = EVENS(v2, v3), o23 = ODDS(v2, v3);
+    *p0 = EVENS(e01, e23);
+    *p2 = ODDS(e01, e23);
+    *p1 = EVENS(o01, o23);
+    *p3 = ODDS(o01, o23);
+}
+
+/// y0…y3 (lane t = tile t) → f [4·LANES] with f[4t + k] = y_k[t], the inverse of deinterleave4.
+static inline void interleave4(vf y0, vf y1, vf y2, vf y3, float *f) {
+    vf a = ZIP_LO(y0, y1), b = ZIP_HI(y0, y1), c = ZIP_LO(y2, y3), d = ZIP_HI(y2, y3);
+    vstore(f, ZIP2_LO(a, c));
+    vstore(f + LANES, ZIP2_HI(a, c));
+    vstore(f + 2 * LANES, ZIP2_LO(b, d));
+    vstore(f + 3 * LANES, ZIP2_HI(b, d));
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: c [m, n] = A·b with A packed in BK_MR-row panels; a BK_MR × NR register tile per step.
+
+#define NR (2 * LANES)
+#define KC 256           // k per block: a panel's slice (6 KiB) stays in L1 across the NR steps
+#define NC (NR * 24)     // columns per block: the b slice (KC × NC) stays in L2
+
+/// c [MR, NR] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, NR] (ldb), then the epilogue.
+static inline void micro(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
+                         int accumulate, const float *bias, const float *residual, long ldr, int relu) {
+    vf c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    vf c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    for (int p = 0; p < k; p++) {
+        vf b0 = vload(b), b1 = vload(b + LANES);
+        vf a;
+        a = vsplat(panel[0]); c00 += a * b0; c01 += a * b1;
+        a = vsplat(panel[1]); c10 += a * b0; c11 += a * b1;
+        a = vsplat(panel[2]); c20 += a * b0; c21 += a * b1;
+        a = vsplat(panel[3]); c30 += a * b0; c31 += a * b1;
+        a = vsplat(panel[4]); c40 += a * b0; c41 += a * b1;
+        a = vsplat(panel[5]); c50 += a * b0; c51 += a * b1;
+        panel += BK_MR;
+        b += ldb;
+    }
+#define BK_FINISH(row, x0, x1)                                                          \
+    do {                                                                                \
+        float *dst = c + (row) * ldc;                                                   \
+        if (accumulate) { x0 += vload(dst); x1 += vload(dst + LANES); }                 \
+        if (bias) { vf bb = vsplat(bias[row]); x0 += bb; x1 += bb; }                    \
+        if (residual) {                                                                 \
+            const float *res = residual + (row) * ldr;                                  \
+            x0 += vload(res); x1 += vload(res + LANES);                                 \
+        }                                                                               \
+        if (relu) { x0 = vrelu(x0); x1 = vrelu(x1); }                                   \
+        vstore(dst, x0); vstore(dst + LANES, x1);                                       \
+    } while (0)
+    BK_FINISH(0, c00, c01); BK_FINISH(1, c10, c11); BK_FINISH(2, c20, c21);
+    BK_FINISH(3, c30, c31); BK_FINISH(4, c40, c41); BK_FINISH(5, c50, c51);
+#undef BK_FINISH
+}
+
+/// A tile at the bottom or right edge: computed whole into a temporary (the packed panels are
+/// zero-padded to MR rows and NR columns) and only its `rows × cols` part written.
+static void edge(int k, const float *panel, const float *b, int rows, int cols, float *c, long ldc,
+                 int accumulate, const float *bias, const float *residual, long ldr, int relu) {
+    float tile[BK_MR * NR];
+    micro(k, panel, b, NR, tile, NR, 0, NULL, NULL, 0, 0);
+    for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+            float value = tile[i * NR + j];
+            if (accumulate) value += c[i * ldc + j];
+            if (bias) value += bias[i];
+            if (residual) value += residual[i * ldr + j];
+            if (relu && value < 0) value = 0;
+            c[i * ldc + j] = value;
+        }
+    }
+}
+
+/// b [k, n] (ldb) → NR-column panels [ceil(n/NR)][k][NR], zero-padded: the micro-kernel then reads
+/// one contiguous stream whatever ldb is (a power-of-two ldb would alias every row to one cache set).
+static void pack_b(int k, int n, const float *b, long ldb, float *packed) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        int cols = n - j0 < NR ? n - j0 : NR;
+        float *dst = packed + (size_t)j0 * k;
+        if (cols == NR) {
+            for (int p = 0; p < k; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                vstore(dst + p * NR, vload(src));
+                vstore(dst + p * NR + LANES, vload(src + LANES));
+            }
+        } else {
+            for (int p = 0; p < k; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                for (int j = 0; j < NR; j++) dst[p * NR + j] = j < cols ? src[j] : 0.0f;
+            }
+        }
+    }
+}
+
+size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
+
+void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
+                    int accumulate, const bk_epilogue *epilogue, float *workspace) {
+    const float *bias = epilogue ? epilogue->bias : NULL;
+    const float *residual = epilogue ? epilogue->residual : NULL;
+    long ldr = epilogue ? epilogue->ldr : 0;
+    int relu = epilogue ? epilogue->relu : 0;
+    if (k == 0) {
+        bk_reference_gemm(m, n, 0, NULL, 0, NULL, 0, c, ldc, accumulate, epilogue);
+        return;
+    }
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = n - jc < NC ? n - jc : NC;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = k - pc < KC ? k - pc : KC;
+            int acc = accumulate || pc > 0, last = pc + kc >= k;
+            pack_b(kc, nc, b + (size_t)pc * ldb + jc, ldb, workspace);
+            for (int i0 = 0; i0 < m; i0 += BK_MR) {
+                int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
+                const float *panel = packed_a + (size_t)i0 * k + (size_t)pc * BK_MR;
+                const float *rb = last && bias ? bias + i0 : NULL;
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int cols = nc - jr < NR ? nc - jr : NR;
+                    const float *bp = workspace + (size_t)jr * kc;
+                    float *cp = c + (size_t)i0 * ldc + jc + jr;
+                    const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
+                    if (rows == BK_MR && cols == NR) {
+                        micro(kc, panel, bp, NR, cp, ldc, acc, rb, rp, ldr, last && relu);
+                    } else {
+                        edge(kc, panel, bp, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4, 3×3): V = Bᵀ·d·B per 6×6 input patch, M[ξ] = U[ξ]·V[ξ] for the 36 points ξ,
+// Y = Aᵀ·M·A per 4×4 output tile. Input rows are split into four phase arrays,
+// P_k[j] = row[4j + k − 1], so tile tx reads P_0..3[tx], P_0[tx+1], P_1[tx+1]: LANES tiles per op.
+
+/// The 6 input rows under tile row `ty` (one row above to four below), phase-split, zero outside.
+/// Groups of 4·LANES columns wholly inside the row are split straight from the image; the two ends
+/// go through a small zero-padded copy.
+static void load_phase_rows(const float *image, int h, int w, int ty, int phase, float *rows, float *padded) {
+    int length = 4 * phase;
+    for (int i = 0; i < 6; i++) {
+        float *dst = rows + i * length;
+        int y = ty * 4 - 1 + i;
+        if (y < 0 || y >= h) {
+            __builtin_memset(dst, 0, sizeof(float) * length);
+            continue;
+        }
+        const float *src = image + (size_t)y * w;  // phase k of group j starts at column 4j + k − 1
+        for (int j = 0; j < phase; j += LANES) {
+            int first = 4 * j - 1;
+            const float *group = src + first;
+            if (first < 0 || first + 4 * LANES > w) {
+                for (int x = 0; x < 4 * LANES; x++) {
+                    int column = first + x;
+                    padded[x] = column >= 0 && column < w ? src[column] : 0.0f;
+                }
+                group = padded;
+            }
+            vf p0, p1, p2, p3;
+            deinterleave4(group, &p0, &p1, &p2, &p3);
+            vstore(dst + j, p0);
+            vstore(dst + phase + j, p1);
+            vstore(dst + 2 * phase + j, p2);
+            vstore(dst + 3 * phase + j, p3);
+        }
+    }
+}
+
+/// input [c, batch, h, w] → V [36][c][ldv] for the chunk's tiles (tile t = (r − r0)·tw + tx).
+static void f4_input(int c, int h, int w, int batch, const float *input, int r0, int r1, const bk_f4_layout *l,
+                     float *v, float *rows) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
+    size_t plane = (size_t)c * l->ldv;
+    float *q = rows + 6 * length;
+    for (int ci = 0; ci < c; ci++) {
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            load_phase_rows(input + ((size_t)ci * batch + n) * h * w, h, w, ty, phase, rows, rows + 12 * length);
+            // Bᵀ·d: combine the six rows, elementwise over the phase arrays.
+            for (int x = 0; x < length; x += LANES) {
+                vf a0 = vload(rows + x), a1 = vload(rows + length + x), a2 = vload(rows + 2 * length + x);
+                vf a3 = vload(rows + 3 * length + x), a4 = vload(rows + 4 * length + x);
+                vf a5 = vload(rows + 5 * length + x);
+                vstore(q + x, 4 * a0 - 5 * a2 + a4);
+                vstore(q + length + x, -4 * (a1 + a2) + a3 + a4);
+                vstore(q + 2 * length + x, 4 * (a1 - a2) - a3 + a4);
+                vstore(q + 3 * length + x, 2 * (a3 - a1) - a2 + a4);
+                vstore(q + 4 * length + x, 2 * (a1 - a3) - a2 + a4);
+                vstore(q + 5 * length + x, 4 * a1 - 5 * a3 + a5);
+            }
+            // (Bᵀ·d)·B: combine the six columns of each row, LANES tiles at a time. The last vector
+            // may run past tw into the next row's tiles, which that row overwrites afterwards.
+            float *base = v + (size_t)ci * l->ldv + (size_t)(r - r0) * tw;
+            for (int i = 0; i < 6; i++) {
+                const float *row = q + i * length;
+                float *out = base + (size_t)(6 * i) * plane;
+                for (int tx = 0; tx < tw; tx += LANES) {
+                    vf a0 = vload(row + tx), a1 = vload(row + phase + tx), a2 = vload(row + 2 * phase + tx);
+                    vf a3 = vload(row + 3 * phase + tx), a4 = vload(row + tx + 1), a5 = vload(row + phase + tx + 1);
+                    vstore(out + tx, 4 * a0 - 5 * a2 + a4);
+                    vstore(out + plane + tx, -4 * (a1 + a2) + a3 + a4);
+                    vstore(out + 2 * plane + tx, 4 * (a1 - a2) - a3 + a4);
+                    vstore(out + 3 * plane + tx, 2 * (a3 - a1) - a2 + a4);
+                    vstore(out + 4 * plane + tx, 2 * (a1 - a3) - a2 + a4);
+                    vstore(out + 5 * plane + tx, 4 * a1 - 5 * a3 + a5);
+                }
+            }
+        }
+    }
+}
+
+/// relu?(row + residual) → dst, `w` floats.
+static void store_row(const float *row, int w, const float *residual, int relu, float *dst) {
+    int x = 0;
+    for (; x + LANES <= w; x += LANES) {
+        vf value = vload(row + x);
+        if (residual) value += vload(residual + x);
+        if (relu) value = vrelu(value);
+        vstore(dst + x, value);
+    }
+    for (; x < w; x++) {
+        float value = row[x] + (residual ? residual[x] : 0.0f);
+        dst[x] = relu && value < 0 ? 0.0f : value;
+    }
+}
+
+/// M [36][oc][ldv] → output [oc, batch, h, w]: Y = Aᵀ·M·A + bias, then residual and ReLU.
+static void f4_output(int oc, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
+                      const bk_epilogue *epilogue, float *output, float *out_rows) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, stride = 4 * bk_round_up(tw, LANES);
+    size_t plane = (size_t)oc * l->ldv, image = (size_t)h * w;
+    for (int o = 0; o < oc; o++) {
+        float bias = epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f;
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            const float *src = m + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
+            for (int tx = 0; tx < tw; tx += LANES) {
+                // Aᵀ on the row index: s[i][j], i = 0…3, from the six points of column j.
+                vf s[4][6];
+                for (int j = 0; j < 6; j++) {
+                    vf m0 = vload(src + j * plane + tx), m1 = vload(src + (6 + j) * plane + tx);
+                    vf m2 = vload(src + (12 + j) * plane + tx), m3 = vload(src + (18 + j) * plane + tx);
+                    vf m4 = vload(src + (24 + j) * plane + tx), m5 = vload(src + (30 + j) * plane + tx);
+                    vf p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
+                    s[0][j] = m0 + p12 + p34;
+                    s[1][j] = d12 + 2 * d34;
+                    s[2][j] = p12 + 4 * p34;
+                    s[3][j] = d12 + 8 * d34 + m5;
+                }
+                // Aᵀ on the column index, then the four results per tile interleaved into the row.
+                for (int i = 0; i < 4; i++) {
+                    vf p12 = s[i][1] + s[i][2], d12 = s[i][1] - s[i][2];
+                    vf p34 = s[i][3] + s[i][4], d34 = s[i][3] - s[i][4];
+                    vf y[4] = {s[i][0] + p12 + p34 + bias, d12 + 2 * d34 + bias, p12 + 4 * p34 + bias,
+                               d12 + 8 * d34 + s[i][5] + bias};
+                    interleave4(y[0], y[1], y[2], y[3], out_rows + i * stride + 4 * tx);
+                }
+            }
+            int oy = ty * 4;
+            for (int i = 0; i < 4 && oy + i < h; i++) {
+                size_t offset = ((size_t)o * batch + n) * image + (size_t)(oy + i) * w;
+                const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
+                store_row(out_rows + i * stride, w, residual, epilogue ? epilogue->relu : 0, output + offset);
+            }
+        }
+    }
+}
+
+void BK_FN(bk_winograd_f4_rows)(int c, int oc, int h, int w, int batch, const float *input, const float *packed_u,
+                                const bk_epilogue *epilogue, float *output, int r0, int r1, float *scratch) {
+    if (r1 <= r0) return;
+    bk_f4_layout l = bk_f4_layout_for(LANES, c, oc, w, r1 - r0);
+    int count = (r1 - r0) * l.tiles_wide;
+    float *v = scratch + l.v, *m = scratch + l.m;
+    f4_input(c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
+    size_t per_point = bk_packed_a_floats(oc, c);
+    for (int xi = 0; xi < 36; xi++) {
+        BK_FN(bk_gemm)(oc, count, c, packed_u + xi * per_point, v + (size_t)xi * c * l.ldv, l.ldv,
+                       m + (size_t)xi * oc * l.ldv, l.ldv, 0, NULL, scratch + l.pack);
+    }
+    f4_output(oc, h, w, batch, m, r0, r1, &l, epilogue, output, scratch + l.out_rows);
+}

@@ -1,0 +1,51 @@
+// Weight packing, the same at every level: done once when a model version loads.
+#include "CKernels.h"
+#include <string.h>
+
+size_t bk_packed_a_floats(int m, int k) { return (size_t)((m + BK_MR - 1) / BK_MR) * BK_MR * (size_t)k; }
+
+// a [m, k] → [panel][k][MR]: the micro-kernel reads the MR values of one column with one pointer bump.
+void bk_pack_a(int m, int k, const float *a, long lda, float *packed) {
+    for (int i0 = 0; i0 < m; i0 += BK_MR) {
+        int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
+        float *panel = packed + (size_t)i0 * k;
+        for (int p = 0; p < k; p++) {
+            for (int i = 0; i < BK_MR; i++) panel[p * BK_MR + i] = i < rows ? a[(size_t)(i0 + i) * lda + p] : 0.0f;
+        }
+    }
+}
+
+size_t bk_winograd_f4_weight_floats(int oc, int c) { return 36 * bk_packed_a_floats(oc, c); }
+
+// G for F(4×4, 3×3), 6 × 3 (Lavin & Gray): U = G·g·Gᵀ.
+static const float G[6][3] = {
+    {1.0f / 4, 0, 0},
+    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+    {1.0f / 24, -1.0f / 12, 1.0f / 6},
+    {0, 0, 1},
+};
+
+// weight [oc, c, 3, 3] → 36 packed [oc, c] matrices, written straight in panel order.
+void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed) {
+    size_t per_point = bk_packed_a_floats(oc, c);
+    memset(packed, 0, 36 * per_point * sizeof(float));
+    for (int o = 0; o < oc; o++) {
+        size_t panel = (size_t)(o / BK_MR) * BK_MR * c;
+        int r = o % BK_MR;
+        for (int k = 0; k < c; k++) {
+            const float *g = weight + ((size_t)o * c + k) * 9;
+            float t[6][3];
+            for (int i = 0; i < 6; i++) {
+                for (int a = 0; a < 3; a++) t[i][a] = G[i][0] * g[a] + G[i][1] * g[3 + a] + G[i][2] * g[6 + a];
+            }
+            for (int i = 0; i < 6; i++) {
+                for (int j = 0; j < 6; j++) {
+                    float value = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                    packed[(size_t)(i * 6 + j) * per_point + panel + (size_t)k * BK_MR + r] = value;
+                }
+            }
+        }
+    }
+}

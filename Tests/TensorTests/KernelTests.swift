@@ -1,0 +1,145 @@
+import CKernels
+import Testing
+@testable import Tensor
+
+/// CKernels at every vector width this machine runs, against naive references, on shapes that are
+/// not multiples of the micro-kernel's 6 rows or any vector width.
+@Suite struct KernelTests {
+    static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 1, 1), (5, 7, 3), (6, 16, 27), (13, 33, 300), (64, 129, 64), (7, 600, 577), (3, 2, 0),
+    ]
+
+    @Test func someLevelRunsAndTheDefaultIsOne() {
+        #expect(KernelLevel.supported.contains(.portable))
+        #expect(KernelLevel.current.isSupported)
+        #expect(KernelLevel.supported.allSatisfy { [4, 8, 16].contains($0.lanes) })
+    }
+
+    @Test(arguments: gemmShapes)
+    func gemmMatchesReference(shape: (m: Int, n: Int, k: Int)) {
+        let (m, n, k) = shape
+        let a = randomArray(m * k, seed: 1), b = randomArray(k * n, seed: 2)
+        let bias = randomArray(m, seed: 3), residual = randomArray(m * n, seed: 4), start = randomArray(m * n, seed: 5)
+        for level in KernelLevel.supported {
+            for accumulate in [false, true] {
+                for relu in [false, true] {
+                    let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: m, columns: k) }
+                    let workspace = ScratchBuffer()
+                    let out = bias.withUnsafeBufferPointer { bp in
+                        residual.withUnsafeBufferPointer { rp in
+                            start.withBuffer { c in
+                                packed.multiply(b, ldb: n, n: n, into: c, ldc: n, accumulate: accumulate,
+                                                epilogue: Epilogue(bias: bp.baseAddress, residual: rp.baseAddress, relu: relu),
+                                                residualStride: n,
+                                                workspace: workspace.reserve(PackedMatrix.workspaceCount(level: level)),
+                                                level: level)
+                            }
+                        }
+                    }
+                    let expected = bias.withUnsafeBufferPointer { bp in
+                        residual.withUnsafeBufferPointer { rp in
+                            start.withBuffer { c in
+                                var ep = bk_epilogue(bias: bp.baseAddress, residual: rp.baseAddress, ldr: n, relu: relu ? 1 : 0)
+                                bk_reference_gemm(Int32(m), Int32(n), Int32(k), a, k, b, n, c, n, accumulate ? 1 : 0, &ep)
+                            }
+                        }
+                    }
+                    #expect(relativeError(out, expected) < 1e-5, "level \(level) \(m)×\(n)×\(k) acc \(accumulate) relu \(relu)")
+                }
+            }
+        }
+    }
+
+    /// A sub-matrix: b and c with leading dimensions wider than n, as the convolution chunks use them.
+    @Test func gemmHonoursLeadingDimensions() {
+        let (m, n, k, ldb, ldc) = (7, 19, 11, 40, 33)
+        let a = randomArray(m * k, seed: 6), b = randomArray(k * ldb, seed: 7)
+        for level in KernelLevel.supported {
+            let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: m, columns: k) }
+            let workspace = ScratchBuffer()
+            let out = [Float](repeating: .nan, count: m * ldc).withBuffer { c in
+                packed.multiply(b, ldb: ldb, n: n, into: c, ldc: ldc,
+                                workspace: workspace.reserve(PackedMatrix.workspaceCount(level: level)), level: level)
+            }
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    if j < n {
+                        var sum: Float = 0
+                        for p in 0..<k { sum += a[i * k + p] * b[p * ldb + j] }
+                        #expect(abs(out[i * ldc + j] - sum) < 1e-4, "level \(level) [\(i), \(j)]")
+                    } else {
+                        #expect(out[i * ldc + j].isNaN, "level \(level) wrote past n at [\(i), \(j)]")
+                    }
+                }
+            }
+        }
+    }
+
+    static let convolutionShapes: [ConvGeometry] = [
+        ConvGeometry(inChannels: 3, outChannels: 4, height: 7, width: 9, kernel: 3, stride: 1, padding: 1),
+        ConvGeometry(inChannels: 2, outChannels: 5, height: 8, width: 8, kernel: 3, stride: 2, padding: 1),
+        ConvGeometry(inChannels: 4, outChannels: 7, height: 6, width: 5, kernel: 1, stride: 1, padding: 0),
+        ConvGeometry(inChannels: 3, outChannels: 13, height: 11, width: 10, kernel: 7, stride: 2, padding: 3),
+        // Few columns and many channels: two workers split the output channels instead of the columns.
+        ConvGeometry(inChannels: 5, outChannels: 31, height: 9, width: 7, kernel: 3, stride: 1, padding: 1),
+        ConvGeometry(inChannels: 6, outChannels: 29, height: 5, width: 5, kernel: 1, stride: 1, padding: 0),
+    ]
+
+    @Test(arguments: convolutionShapes, [1, 2])
+    func packedConvolutionMatchesReference(g: ConvGeometry, threads: Int) {
+        let batch = 3
+        let input = randomArray(g.inChannels * batch * g.inputPlane, seed: 8)
+        let weight = randomArray(g.outChannels * g.patchSize, seed: 9)
+        let bias = randomArray(g.outChannels, seed: 10)
+        let residual = randomArray(g.outChannels * batch * g.outputPlane, seed: 11)
+        let packed = weight.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: g.outChannels, columns: g.patchSize) }
+        let pool = ComputePool(threads: threads)
+        let conv = ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias)
+        let expected = zip(conv, residual).map { max($0 + $1, 0) }
+        for level in KernelLevel.supported {
+            let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
+                bias.withUnsafeBufferPointer { b in
+                    residual.withUnsafeBufferPointer { r in
+                        Convolution.forward(g, batch: batch, input: input, packedWeight: packed,
+                                            epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
+                                            output: out, pool: pool, scratch: scratch(pool), level: level)
+                    }
+                }
+            }
+            #expect(relativeError(out, expected) < 1e-5, "level \(level)")
+        }
+    }
+
+    /// Winograd F(4×4) runs in CKernels: every level against the direct convolution, with odd
+    /// sizes, channel counts that are not multiples of 6 or a vector width, and wide rows.
+    @Test(arguments: [(1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (7, 13, 13, 6), (16, 16, 16, 16), (2, 4, 11, 70),
+                      (33, 9, 5, 37)])
+    func winogradF4MatchesReferenceAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
+        let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
+                             kernel: 3, stride: 1, padding: 1)
+        let batch = 2
+        let input = randomArray(g.inChannels * batch * g.inputPlane, seed: 12)
+        let weight = randomArray(g.outChannels * g.patchSize, seed: 13)
+        let bias = randomArray(g.outChannels, seed: 14)
+        let residual = randomArray(g.outChannels * batch * g.outputPlane, seed: 15)
+        let u = [Float](repeating: 0, count: Winograd.Variant.f4x4.transformedWeightCount(
+            outChannels: g.outChannels, inChannels: g.inChannels)).withBuffer {
+            Winograd.transformWeights(.f4x4, weight, outChannels: g.outChannels, inChannels: g.inChannels, into: $0)
+        }
+        let conv = ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias)
+        let expected = zip(conv, residual).map { max($0 + $1, 0) }
+        let pool = ComputePool(threads: 2)
+        for level in KernelLevel.supported {
+            let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
+                bias.withUnsafeBufferPointer { b in
+                    residual.withUnsafeBufferPointer { r in
+                        Winograd.forward(g, variant: .f4x4, batch: batch, input: input, transformedWeight: u,
+                                         epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
+                                         output: out, pool: pool, scratch: scratch(pool), level: level)
+                    }
+                }
+            }
+            #expect(relativeError(out, expected) < 2e-5, "level \(level)")
+        }
+    }
+}
