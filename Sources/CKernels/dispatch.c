@@ -116,3 +116,39 @@ void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, in
         return;
     }
 }
+
+size_t bk_winograd_f4_split_v_floats(bk_level level, int c, int width, int tile_rows) {
+    bk_f4_layout l = bk_f4_layout_for(bk_level_lanes(runnable(level)), c, 0, width, tile_rows);
+    return l.m;  // the V region alone: 36 · c · ldv
+}
+
+size_t bk_winograd_f4_split_scratch_floats(bk_level level, int oc_share, int width, int tile_rows) {
+    return bk_f4_layout_for(bk_level_lanes(runnable(level)), 0, oc_share, width, tile_rows).total;
+}
+
+void bk_winograd_f4_input_channels(bk_level level, int c, int c0, int c1, int h, int w, int batch,
+                                   const float *input, float *v, float *scratch) {
+    int rows = batch * ((h + 3) / 4);
+    switch (runnable(level)) {
+    case BK_AVX512: bk_winograd_f4_input_channels_avx512(c, c0, c1, h, w, batch, input, rows, v, scratch); return;
+    case BK_AVX2: bk_winograd_f4_input_channels_avx2(c, c0, c1, h, w, batch, input, rows, v, scratch); return;
+    case BK_PORTABLE: bk_winograd_f4_input_channels_portable(c, c0, c1, h, w, batch, input, rows, v, scratch); return;
+    }
+}
+
+void bk_winograd_f4_output_channels(bk_level level, int c, int oc, int o0, int o1, int h, int w, int batch,
+                                    const float *v, const float *packed_u, const bk_epilogue *epilogue,
+                                    float *output, float *scratch) {
+    int rows = batch * ((h + 3) / 4);
+    switch (runnable(level)) {
+    case BK_AVX512:
+        bk_winograd_f4_output_channels_avx512(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, rows, scratch);
+        return;
+    case BK_AVX2:
+        bk_winograd_f4_output_channels_avx2(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, rows, scratch);
+        return;
+    case BK_PORTABLE:
+        bk_winograd_f4_output_channels_portable(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, rows, scratch);
+        return;
+    }
+}

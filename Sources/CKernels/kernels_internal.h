@@ -8,7 +8,13 @@
     size_t bk_gemm_workspace_##suffix(void);                                                             \
     void bk_winograd_f4_rows_##suffix(int c, int oc, int h, int w, int batch, const float *input,          \
                                       const float *packed_u, const bk_epilogue *epilogue, float *output,   \
-                                      int r0, int r1, float *scratch);
+                                      int r0, int r1, float *scratch);                                     \
+    void bk_winograd_f4_input_channels_##suffix(int c, int c0, int c1, int h, int w, int batch,            \
+                                                const float *input, int tile_rows, float *v, float *scratch); \
+    void bk_winograd_f4_output_channels_##suffix(int c, int oc, int o0, int o1, int h, int w, int batch,   \
+                                                 const float *v, const float *packed_u,                     \
+                                                 const bk_epilogue *epilogue, float *output, int tile_rows, \
+                                                 float *scratch);
 
 BK_DECLARE_LEVEL(portable)
 BK_DECLARE_LEVEL(avx2)

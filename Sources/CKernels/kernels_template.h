@@ -220,13 +220,26 @@ static void load_phase_rows(const float *image, int h, int w, int ty, int phase,
     }
 }
 
-/// input [c, batch, h, w] → V [36][c][ldv] for the chunk's tiles (tile t = (r − r0)·tw + tx).
-static void f4_input(int c, int h, int w, int batch, const float *input, int r0, int r1, const bk_f4_layout *l,
-                     float *v, float *rows) {
+/// Bᵀ·a for one 6-vector a (each lane a different tile or column), the six results stored
+/// `stride` floats apart. Bᵀ = [[4,0,−5,0,1,0],[0,−4,−4,1,1,0],[0,4,−4,−1,1,0],[0,−2,−1,2,1,0],
+/// [0,2,−1,−2,1,0],[0,4,0,−5,0,1]]; the row stage and the column stage of the input transform both use it.
+static inline void store_bt(vf a0, vf a1, vf a2, vf a3, vf a4, vf a5, float *out, size_t stride) {
+    vstore(out, 4 * a0 - 5 * a2 + a4);
+    vstore(out + stride, -4 * (a1 + a2) + a3 + a4);
+    vstore(out + 2 * stride, 4 * (a1 - a2) - a3 + a4);
+    vstore(out + 3 * stride, 2 * (a3 - a1) - a2 + a4);
+    vstore(out + 4 * stride, 2 * (a1 - a3) - a2 + a4);
+    vstore(out + 5 * stride, 4 * a1 - 5 * a3 + a5);
+}
+
+/// input [c, batch, h, w] → V [36][c][ldv] for channels [c0, c1) of the chunk's tiles
+/// (tile t = (r − r0)·tw + tx).
+static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float *input, int r0, int r1,
+                     const bk_f4_layout *l, float *v, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
     size_t plane = (size_t)c * l->ldv;
     float *q = rows + 6 * length;
-    for (int ci = 0; ci < c; ci++) {
+    for (int ci = c0; ci < c1; ci++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             load_phase_rows(input + ((size_t)ci * batch + n) * h * w, h, w, ty, phase, rows, rows + 12 * length);
@@ -235,12 +248,7 @@ static void f4_input(int c, int h, int w, int batch, const float *input, int r0,
                 vf a0 = vload(rows + x), a1 = vload(rows + length + x), a2 = vload(rows + 2 * length + x);
                 vf a3 = vload(rows + 3 * length + x), a4 = vload(rows + 4 * length + x);
                 vf a5 = vload(rows + 5 * length + x);
-                vstore(q + x, 4 * a0 - 5 * a2 + a4);
-                vstore(q + length + x, -4 * (a1 + a2) + a3 + a4);
-                vstore(q + 2 * length + x, 4 * (a1 - a2) - a3 + a4);
-                vstore(q + 3 * length + x, 2 * (a3 - a1) - a2 + a4);
-                vstore(q + 4 * length + x, 2 * (a1 - a3) - a2 + a4);
-                vstore(q + 5 * length + x, 4 * a1 - 5 * a3 + a5);
+                store_bt(a0, a1, a2, a3, a4, a5, q + x, length);
             }
             // (Bᵀ·d)·B: combine the six columns of each row, LANES tiles at a time. The last vector
             // may run past tw into the next row's tiles, which that row overwrites afterwards.
@@ -251,12 +259,7 @@ static void f4_input(int c, int h, int w, int batch, const float *input, int r0,
                 for (int tx = 0; tx < tw; tx += LANES) {
                     vf a0 = vload(row + tx), a1 = vload(row + phase + tx), a2 = vload(row + 2 * phase + tx);
                     vf a3 = vload(row + 3 * phase + tx), a4 = vload(row + tx + 1), a5 = vload(row + phase + tx + 1);
-                    vstore(out + tx, 4 * a0 - 5 * a2 + a4);
-                    vstore(out + plane + tx, -4 * (a1 + a2) + a3 + a4);
-                    vstore(out + 2 * plane + tx, 4 * (a1 - a2) - a3 + a4);
-                    vstore(out + 3 * plane + tx, 2 * (a3 - a1) - a2 + a4);
-                    vstore(out + 4 * plane + tx, 2 * (a1 - a3) - a2 + a4);
-                    vstore(out + 5 * plane + tx, 4 * a1 - 5 * a3 + a5);
+                    store_bt(a0, a1, a2, a3, a4, a5, out + tx, plane);
                 }
             }
         }
@@ -278,16 +281,17 @@ static void store_row(const float *row, int w, const float *residual, int relu, 
     }
 }
 
-/// M [36][oc][ldv] → output [oc, batch, h, w]: Y = Aᵀ·M·A + bias, then residual and ReLU.
-static void f4_output(int oc, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
+/// M [36][o1 − o0][ldv] (output channels o0 … o1−1) → output [oc, batch, h, w]:
+/// Y = Aᵀ·M·A + bias, then residual and ReLU.
+static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
                       const bk_epilogue *epilogue, float *output, float *out_rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, stride = 4 * bk_round_up(tw, LANES);
-    size_t plane = (size_t)oc * l->ldv, image = (size_t)h * w;
-    for (int o = 0; o < oc; o++) {
+    size_t plane = (size_t)(o1 - o0) * l->ldv, image = (size_t)h * w;
+    for (int o = o0; o < o1; o++) {
         float bias = epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f;
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
-            const float *src = m + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
+            const float *src = m + (size_t)(o - o0) * l->ldv + (size_t)(r - r0) * tw;
             for (int tx = 0; tx < tw; tx += LANES) {
                 // Aᵀ on the row index: s[i][j], i = 0…3, from the six points of column j.
                 vf s[4][6];
@@ -320,17 +324,40 @@ static void f4_output(int oc, int h, int w, int batch, const float *m, int r0, i
     }
 }
 
+/// The 36 GEMMs for output channels [o0, o1) (o0 a multiple of BK_MR) and their output transform.
+static void f4_multiply_output(int c, int oc, int o0, int o1, int h, int w, int batch, const float *v, const float *packed_u,
+                               const bk_epilogue *epilogue, float *output, int r0, int r1, const bk_f4_layout *l,
+                               float *m, float *out_rows, float *pack) {
+    int count = (r1 - r0) * l->tiles_wide, rows = o1 - o0;
+    size_t per_point = bk_packed_a_floats(oc, c);
+    for (int xi = 0; xi < 36; xi++) {
+        BK_FN(bk_gemm)(rows, count, c, packed_u + xi * per_point + (size_t)o0 * c, v + (size_t)xi * c * l->ldv, l->ldv,
+                       m + (size_t)xi * rows * l->ldv, l->ldv, 0, NULL, pack);
+    }
+    f4_output(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output, out_rows);
+}
+
 void BK_FN(bk_winograd_f4_rows)(int c, int oc, int h, int w, int batch, const float *input, const float *packed_u,
                                 const bk_epilogue *epilogue, float *output, int r0, int r1, float *scratch) {
     if (r1 <= r0) return;
     bk_f4_layout l = bk_f4_layout_for(LANES, c, oc, w, r1 - r0);
-    int count = (r1 - r0) * l.tiles_wide;
-    float *v = scratch + l.v, *m = scratch + l.m;
-    f4_input(c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
-    size_t per_point = bk_packed_a_floats(oc, c);
-    for (int xi = 0; xi < 36; xi++) {
-        BK_FN(bk_gemm)(oc, count, c, packed_u + xi * per_point, v + (size_t)xi * c * l.ldv, l.ldv,
-                       m + (size_t)xi * oc * l.ldv, l.ldv, 0, NULL, scratch + l.pack);
-    }
-    f4_output(oc, h, w, batch, m, r0, r1, &l, epilogue, output, scratch + l.out_rows);
+    float *v = scratch + l.v;
+    f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
+    f4_multiply_output(c, oc, 0, oc, h, w, batch, v, packed_u, epilogue, output, r0, r1, &l, scratch + l.m,
+                       scratch + l.out_rows, scratch + l.pack);
+}
+
+void BK_FN(bk_winograd_f4_input_channels)(int c, int c0, int c1, int h, int w, int batch, const float *input,
+                                          int tile_rows, float *v, float *scratch) {
+    bk_f4_layout l = bk_f4_layout_for(LANES, 0, 0, w, tile_rows);
+    f4_input(c, c0, c1, h, w, batch, input, 0, tile_rows, &l, v, scratch + l.rows);
+}
+
+void BK_FN(bk_winograd_f4_output_channels)(int c, int oc, int o0, int o1, int h, int w, int batch, const float *v,
+                                           const float *packed_u, const bk_epilogue *epilogue, float *output,
+                                           int tile_rows, float *scratch) {
+    if (o1 <= o0) return;
+    bk_f4_layout l = bk_f4_layout_for(LANES, 0, o1 - o0, w, tile_rows);
+    f4_multiply_output(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, 0, tile_rows, &l,
+                       scratch + l.m, scratch + l.out_rows, scratch + l.pack);
 }

@@ -6,7 +6,9 @@ import Tensor
 /// input/output [C, N, H, W]: each channel is one contiguous run of M = N·H·W values, so the
 /// statistics are single passes over contiguous memory. gamma, beta [C] are trained;
 /// running_mean, running_var [C] are state, updated with PyTorch's momentum (0.1) and unbiased
-/// variance, and used in evaluation (and when the layer is frozen).
+/// variance, and used in evaluation (and when the layer is frozen). With `fuseReLU` it also applies
+/// the ReLU after it: the forward writes max(y, 0) and the backward masks the gradient with y > 0 in
+/// the same passes, so the activation is read and written once each way instead of twice.
 final class BatchNorm2D: Layer {
     let name: String
     let inputShape: ActivationShape
@@ -17,6 +19,9 @@ final class BatchNorm2D: Layer {
     let momentum: Float = 0.1
 
     private var input: Activation?
+    /// The output of the last forward, for the ReLU mask.
+    private var result: Activation?
+    private(set) var appliesReLU = false
     private var usedBatchStatistics = false
     private var output = ReusableBuffer(), gradInput = ReusableBuffer()
     /// Per-channel mean and 1/σ of the last forward (batch or running statistics).
@@ -34,6 +39,12 @@ final class BatchNorm2D: Layer {
         inverseStd = Array(repeating: 1, count: c)
     }
 
+    /// Applies `relu`, the layer after this one, from now on; `relu` becomes an identity.
+    func fuseReLU(_ relu: ReLU) {
+        appliesReLU = true
+        relu.absorbed = true
+    }
+
     /// Sets gamma = 1, beta = 0, running mean 0, running variance 1.
     func resetParameters(_ p: ParameterStore) {
         p.value(gamma).update(repeating: 1, count: gamma.count)
@@ -49,6 +60,7 @@ final class BatchNorm2D: Layer {
         let out = output.take(x.count)
         let (g, b) = (p.value(gamma), p.value(beta))
         let (rm, rv) = (p.stateValue(runningMean), p.stateValue(runningVariance))
+        let relu = appliesReLU
         mean.withUnsafeMutableBufferPointer { meanBuffer in
             inverseStd.withUnsafeMutableBufferPointer { invBuffer in
                 let (meanOut, invOut) = (meanBuffer.baseAddress!, invBuffer.baseAddress!)
@@ -72,12 +84,18 @@ final class BatchNorm2D: Layer {
                         meanOut[ch] = mu
                         invOut[ch] = inv
                         let scale = g[ch] * inv, shift = b[ch] - mu * scale
-                        for i in 0..<m { dst[i] = src[i] * scale + shift }
+                        if relu {
+                            for i in 0..<m { dst[i] = max(src[i] * scale + shift, 0) }
+                        } else {
+                            for i in 0..<m { dst[i] = src[i] * scale + shift }
+                        }
                     }
                 }
             }
         }
-        return Activation(shape: outputShape, batch: x.batch, buffer: out)
+        let y = Activation(shape: outputShape, batch: x.batch, buffer: out)
+        result = y
+        return y
     }
 
     func backward(_ dy: Activation, _ context: RunContext, needsInputGradient: Bool) -> Activation? {
@@ -86,17 +104,25 @@ final class BatchNorm2D: Layer {
         let (g, dg, db) = (p.value(gamma), p.gradient(gamma), p.gradient(beta))
         let dx = needsInputGradient ? gradInput.take(x.count) : nil
         let batchStats = usedBatchStatistics
+        // With the ReLU fused, the incoming gradient is the ReLU's: mask it with y > 0 on the fly.
+        let mask: UnsafePointer<Float>? = appliesReLU ? result.map { UnsafePointer($0.pointer) } : nil
         mean.withUnsafeBufferPointer { meanBuffer in
             inverseStd.withUnsafeBufferPointer { invBuffer in
                 let (mu, invStd) = (meanBuffer.baseAddress!, invBuffer.baseAddress!)
                 context.pool.forEachRange(c) { _, channels in
                     for ch in channels {
-                        let src = x.pointer + ch * m, grad = dy.pointer + ch * m
+                        let src = x.pointer + ch * m, incoming = dy.pointer + ch * m
+                        let y = mask.map { $0 + ch * m }
+                        @inline(__always) func grad(_ i: Int) -> Float {
+                            guard let y else { return incoming[i] }
+                            return y[i] > 0 ? incoming[i] : 0
+                        }
                         let (mean, inv) = (mu[ch], invStd[ch])
                         var sumDy: Float = 0, sumDyXhat: Float = 0
                         for i in 0..<m {
-                            sumDy += grad[i]
-                            sumDyXhat += grad[i] * (src[i] - mean) * inv
+                            let g = grad(i)
+                            sumDy += g
+                            sumDyXhat += g * (src[i] - mean) * inv
                         }
                         db[ch] += sumDy
                         dg[ch] += sumDyXhat
@@ -105,10 +131,10 @@ final class BatchNorm2D: Layer {
                         if batchStats {
                             // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))
                             let k = g[ch] * inv, meanDy = sumDy / Float(m), meanDyXhat = sumDyXhat / Float(m)
-                            for i in 0..<m { out[i] = k * (grad[i] - meanDy - (src[i] - mean) * inv * meanDyXhat) }
+                            for i in 0..<m { out[i] = k * (grad(i) - meanDy - (src[i] - mean) * inv * meanDyXhat) }
                         } else {
                             let k = g[ch] * inv
-                            for i in 0..<m { out[i] = k * grad[i] }
+                            for i in 0..<m { out[i] = k * grad(i) }
                         }
                     }
                 }

@@ -97,6 +97,11 @@ public final class Network {
         guard let last = layers.last as? Dense, last.outputFeatures == spec.classCount else {
             throw NetworkBuildError.noClassifier
         }
+        // A ReLU right after a BatchNorm is applied by the BatchNorm: one pass over the activation
+        // each way instead of two (the ReLU layer stays in the list, as an identity).
+        for (norm, relu) in zip(layers, layers.dropFirst()) {
+            if let norm = norm as? BatchNorm2D, let relu = relu as? ReLU { norm.fuseReLU(relu) }
+        }
         return layers
     }
 

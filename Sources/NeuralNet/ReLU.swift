@@ -1,10 +1,14 @@
 import Tensor
 
 /// max(x, 0), elementwise over any layout. Backward uses the output: dx = dy where y > 0.
+/// After a BatchNorm the BatchNorm applies it (`BatchNorm2D.fuseReLU`) and this layer passes its
+/// input and gradient through unchanged.
 final class ReLU: Layer {
     let name: String
     let inputShape: ActivationShape
     var outputShape: ActivationShape { inputShape }
+    /// The layer before applies the ReLU, forward and backward.
+    var absorbed = false
     private var output = ReusableBuffer(), gradInput = ReusableBuffer()
     private var result: Activation?
 
@@ -14,6 +18,7 @@ final class ReLU: Layer {
     }
 
     func forward(_ x: Activation, _ context: RunContext) -> Activation {
+        if absorbed { return x }
         let out = output.take(x.count)
         let (src, dst) = (x.pointer, out.pointer)
         context.pool.forEachRange(x.count, granularity: 1024) { _, range in
@@ -26,6 +31,7 @@ final class ReLU: Layer {
 
     func backward(_ dy: Activation, _ context: RunContext, needsInputGradient: Bool) -> Activation? {
         guard needsInputGradient else { return nil }
+        if absorbed { return dy }
         guard let y = result else { preconditionFailure("\(name): backward before forward") }
         let dx = gradInput.take(y.count)
         let (out, grad, dst) = (y.pointer, dy.pointer, dx.pointer)

@@ -23,10 +23,15 @@ final class ResidualBlock: Layer {
         let g2 = ConvGeometry(inChannels: outChannels, outChannels: outChannels, height: mid.height,
                               width: mid.width, kernel: 3, stride: 1, padding: 1)
         outputShape = mid
+        // Created in network order: parameters are registered, and laid out, as layers are made.
+        let conv1 = Conv2D(name: "\(name).conv1", geometry: g1, bias: false, registry: registry)
+        let bn1 = BatchNorm2D(name: "\(name).bn1", shape: mid, registry: registry)
+        let relu1 = ReLU(name: "\(name).relu1", shape: mid)
+        bn1.fuseReLU(relu1)
         main = [
-            Conv2D(name: "\(name).conv1", geometry: g1, bias: false, registry: registry),
-            BatchNorm2D(name: "\(name).bn1", shape: mid, registry: registry),
-            ReLU(name: "\(name).relu1", shape: mid),
+            conv1,
+            bn1,
+            relu1,
             Conv2D(name: "\(name).conv2", geometry: g2, bias: false, registry: registry),
             BatchNorm2D(name: "\(name).bn2", shape: mid, registry: registry),
         ]

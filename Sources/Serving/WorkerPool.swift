@@ -73,6 +73,9 @@ public final class WorkerPool: @unchecked Sendable {
             condition.wait()
         }
         let job = jobs[head]
+        // Drop the queue's reference now: a job's captures (a model snapshot, an image) must not
+        // outlive the job until the next compaction.
+        jobs[head] = {}
         head += 1
         if head > 64, head * 2 > jobs.count {  // Compact the consumed prefix now and then.
             jobs.removeFirst(head)

@@ -187,10 +187,19 @@ public enum Winograd {
     ) {
         let c = Int32(g.inChannels), oc = Int32(g.outChannels), h = Int32(g.height), w = Int32(g.width)
         let tilesWide = (g.width + 3) / 4, tilesHigh = (g.height + 3) / 4
+        var ep = bk_epilogue(bias: epilogue.bias, residual: epilogue.residual, ldr: 0, relu: epilogue.relu ? 1 : 0)
+        // Fewer tiles than output channels (batch 1, late layers): the transformed weights are the
+        // bulk of the traffic, so split the channels and let each worker read only its share.
+        let tiles = batch * tilesHigh * tilesWide
+        if pool.threads > 1 && tiles <= g.outChannels && g.outChannels >= 12 * pool.threads {
+            withUnsafePointer(to: &ep) { ep in
+                forwardF4SplittingChannels(g, batch, input, u, ep, output, pool, scratch, level)
+            }
+            return
+        }
         // About 640 KiB of transformed tiles and GEMM results per chunk: in L2 with room for the weights.
         let rowsPerChunk = max(1, 160 * 1024 / (36 * (g.inChannels + g.outChannels)) / tilesWide)
         let size = bk_winograd_f4_scratch_floats(level.raw, c, oc, w, Int32(rowsPerChunk))
-        var ep = bk_epilogue(bias: epilogue.bias, residual: epilogue.residual, ldr: 0, relu: epilogue.relu ? 1 : 0)
         withUnsafePointer(to: &ep) { ep in
             pool.forEachRange(batch * tilesHigh) { worker, range in
                 let buffer = scratch[worker].reserve(size)
@@ -202,6 +211,31 @@ public enum Winograd {
                     r0 = r1
                 }
             }
+        }
+    }
+
+    /// Phase 1: every worker transforms its share of the input channels into one shared V (in
+    /// worker 0's scratch, after its own working space); phase 2: each worker runs the GEMMs and
+    /// the output transform for its share of the output channels.
+    private static func forwardF4SplittingChannels(
+        _ g: ConvGeometry, _ batch: Int, _ input: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
+        _ ep: UnsafePointer<bk_epilogue>, _ output: UnsafeMutablePointer<Float>, _ pool: ComputePool,
+        _ scratch: [ScratchBuffer], _ level: KernelLevel
+    ) {
+        let c = Int32(g.inChannels), oc = Int32(g.outChannels), h = Int32(g.height), w = Int32(g.width)
+        let tileRows = Int32(batch * ((g.height + 3) / 4)), mr = Int(BK_MR)
+        let panels = (g.outChannels + mr - 1) / mr
+        let share = (panels + pool.threads - 1) / pool.threads * mr
+        let own = bk_winograd_f4_split_scratch_floats(level.raw, Int32(share), w, tileRows)
+        let v = scratch[0].reserve(own + bk_winograd_f4_split_v_floats(level.raw, c, w, tileRows)) + own
+        pool.forEachRange(g.inChannels) { worker, range in
+            bk_winograd_f4_input_channels(level.raw, c, Int32(range.lowerBound), Int32(range.upperBound), h, w,
+                                          Int32(batch), input, v, scratch[worker].reserve(own))
+        }
+        pool.forEachRange(panels) { worker, range in
+            let o0 = range.lowerBound * mr, o1 = min(range.upperBound * mr, g.outChannels)
+            bk_winograd_f4_output_channels(level.raw, c, oc, Int32(o0), Int32(o1), h, w, Int32(batch), v, u, ep,
+                                           output, scratch[worker].reserve(own))
         }
     }
 

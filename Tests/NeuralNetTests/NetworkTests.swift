@@ -99,6 +99,8 @@ import Tensor
 
     @Test func flattenNetworkGradients() throws {
         let network = try preparedNetwork(Self.flattenSpec(), seed: 6, threads: 2, randomState: true)
+        // conv → batchNorm → relu: the BatchNorm applies the ReLU, so these gradients check the fused pass.
+        #expect((network.layers[1] as? BatchNorm2D)?.appliesReLU == true && (network.layers[2] as? ReLU)?.absorbed == true)
         let results = Self.check(network, batch: 2, training: true, step: 5e-3, inputLimit: 60, parameterLimit: 20)
         expectGradientsMatch(results, tolerance: 1e-2)
     }

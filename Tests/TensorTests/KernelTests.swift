@@ -111,9 +111,10 @@ import Testing
     }
 
     /// Winograd F(4×4) runs in CKernels: every level against the direct convolution, with odd
-    /// sizes, channel counts that are not multiples of 6 or a vector width, and wide rows.
+    /// sizes, channel counts that are not multiples of 6 or a vector width, and wide rows. The last
+    /// two have fewer tiles than output channels, so the two workers split the channels instead.
     @Test(arguments: [(1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (7, 13, 13, 6), (16, 16, 16, 16), (2, 4, 11, 70),
-                      (33, 9, 5, 37)])
+                      (33, 9, 5, 37), (7, 40, 5, 6), (13, 30, 3, 9)])
     func winogradF4MatchesReferenceAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
                              kernel: 3, stride: 1, padding: 1)

@@ -129,6 +129,11 @@ struct EngineBench: ParsableCommand {
         }
         if batch == 1 {
             report("\(name) infer latency batch=1 threads=\(threads)", seconds * 1000, "ms", digits: 2)
+            let idle = Measure.latenciesAfterIdle(calls: 40, idle: .milliseconds(10)) {
+                session.run(input.pointer, batch: batch, probabilities: output.pointer)
+            }
+            report("\(name) infer latency batch=1 threads=\(threads) after 10 ms idle p50", idle[idle.count / 2] * 1000, "ms", digits: 2)
+            report("\(name) infer latency batch=1 threads=\(threads) after 10 ms idle p99", idle[idle.count * 99 / 100] * 1000, "ms", digits: 2)
         } else {
             report("\(name) infer batch=\(batch) threads=\(threads)", Double(batch) / seconds, "img/s")
         }

@@ -34,6 +34,20 @@ enum Measure {
         }
         return samples.sorted()[samples.count / 2]
     }
+
+    /// Wall seconds of each of `calls` calls of `body`, each after the thread slept `idle`: the
+    /// latency a lightly loaded server sees (caches cooled, worker threads parked), sorted.
+    static func latenciesAfterIdle(calls: Int, idle: Duration, _ body: () -> Void) -> [Double] {
+        body()
+        var samples: [Double] = []
+        for _ in 0..<calls {
+            usleep(UInt32(idle.components.seconds * 1_000_000 + idle.components.attoseconds / 1_000_000_000_000))
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return samples.sorted()
+    }
 }
 
 /// Prints one figure per line, `NAME: VALUE UNIT`, as BENCHMARKS.md records them.

@@ -64,6 +64,22 @@ void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, in
                                  const float *input, const float *packed_u, const bk_epilogue *epilogue,
                                  float *output, int r0, int r1, float *scratch);
 
+/// The same convolution split by channels instead of tiles, for few tiles and many channels (batch
+/// 1, late layers), where splitting tiles would make every worker stream all of the weights: all
+/// workers first transform their share of the input channels of all `tile_rows` tile rows into one
+/// shared V, then each runs the GEMMs and output transform for its share of the output channels.
+/// Floats of the shared V.
+size_t bk_winograd_f4_split_v_floats(bk_level level, int c, int width, int tile_rows);
+/// Scratch floats one worker needs for `oc_share` output channels (the input phase needs less).
+size_t bk_winograd_f4_split_scratch_floats(bk_level level, int oc_share, int width, int tile_rows);
+/// Input channels [c0, c1) of every tile row → v.
+void bk_winograd_f4_input_channels(bk_level level, int c, int c0, int c1, int h, int w, int batch,
+                                   const float *input, float *v, float *scratch);
+/// Output channels [o0, o1) (o0 a multiple of BK_MR) from the complete v.
+void bk_winograd_f4_output_channels(bk_level level, int c, int oc, int o0, int o1, int h, int w, int batch,
+                                    const float *v, const float *packed_u, const bk_epilogue *epilogue,
+                                    float *output, float *scratch);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
