@@ -152,3 +152,23 @@ void bk_winograd_f4_output_channels(bk_level level, int c, int oc, int o0, int o
         return;
     }
 }
+
+size_t bk_winograd_f4_weight_gradient_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows) {
+    bk_f4_layout l = bk_f4_layout_for(bk_level_lanes(runnable(level)), c, oc, width, tile_rows);
+    return l.total + bk_packed_a_floats(oc, l.ldv);  // plus one packed Ĝ[ξ] ([oc, ldv] at most)
+}
+
+void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, int w, int batch, const float *input,
+                                         const float *grad_output, int r0, int r1, float *du, float *scratch) {
+    switch (runnable(level)) {
+    case BK_AVX512:
+        bk_winograd_f4_weight_gradient_rows_avx512(c, oc, h, w, batch, input, grad_output, r0, r1, du, scratch);
+        return;
+    case BK_AVX2:
+        bk_winograd_f4_weight_gradient_rows_avx2(c, oc, h, w, batch, input, grad_output, r0, r1, du, scratch);
+        return;
+    case BK_PORTABLE:
+        bk_winograd_f4_weight_gradient_rows_portable(c, oc, h, w, batch, input, grad_output, r0, r1, du, scratch);
+        return;
+    }
+}

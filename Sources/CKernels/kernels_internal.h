@@ -14,7 +14,10 @@
     void bk_winograd_f4_output_channels_##suffix(int c, int oc, int o0, int o1, int h, int w, int batch,   \
                                                  const float *v, const float *packed_u,                     \
                                                  const bk_epilogue *epilogue, float *output, int tile_rows, \
-                                                 float *scratch);
+                                                 float *scratch);                                           \
+    void bk_winograd_f4_weight_gradient_rows_##suffix(int c, int oc, int h, int w, int batch,               \
+                                                      const float *input, const float *grad_output, int r0, \
+                                                      int r1, float *du, float *scratch);
 
 BK_DECLARE_LEVEL(portable)
 BK_DECLARE_LEVEL(avx2)

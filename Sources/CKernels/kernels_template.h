@@ -144,10 +144,28 @@ static void pack_b(int k, int n, const float *b, long ldb, float *packed) {
     }
 }
 
+/// The same panels from bᵀ [n, k] (row stride ldbt): b[p][j] = bt[j][p].
+static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        int cols = n - j0 < NR ? n - j0 : NR;
+        float *dst = packed + (size_t)j0 * k;
+        for (int j = 0; j < NR; j++) {
+            if (j < cols) {
+                const float *src = bt + (size_t)(j0 + j) * ldbt;
+                for (int p = 0; p < k; p++) dst[p * NR + j] = src[p];
+            } else {
+                for (int p = 0; p < k; p++) dst[p * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
 size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 
-void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
-                    int accumulate, const bk_epilogue *epilogue, float *workspace) {
+/// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b given as b [k, n] (ldb) or, with `transposed`,
+/// as bᵀ [n, k] (row stride ldb).
+static void gemm(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
+                 int accumulate, const bk_epilogue *epilogue, float *workspace, int transposed) {
     const float *bias = epilogue ? epilogue->bias : NULL;
     const float *residual = epilogue ? epilogue->residual : NULL;
     long ldr = epilogue ? epilogue->ldr : 0;
@@ -161,7 +179,11 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             int acc = accumulate || pc > 0, last = pc + kc >= k;
-            pack_b(kc, nc, b + (size_t)pc * ldb + jc, ldb, workspace);
+            if (transposed) {
+                pack_bt(kc, nc, b + (size_t)jc * ldb + pc, ldb, workspace);
+            } else {
+                pack_b(kc, nc, b + (size_t)pc * ldb + jc, ldb, workspace);
+            }
             for (int i0 = 0; i0 < m; i0 += BK_MR) {
                 int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
                 const float *panel = packed_a + (size_t)i0 * k + (size_t)pc * BK_MR;
@@ -180,6 +202,11 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
             }
         }
     }
+}
+
+void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
+                    int accumulate, const bk_epilogue *epilogue, float *workspace) {
+    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,4 +387,84 @@ void BK_FN(bk_winograd_f4_output_channels)(int c, int oc, int o0, int o1, int h,
     bk_f4_layout l = bk_f4_layout_for(LANES, 0, o1 - o0, w, tile_rows);
     f4_multiply_output(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, 0, tile_rows, &l,
                        scratch + l.m, scratch + l.out_rows, scratch + l.pack);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4) weight gradient: ∂U[ξ] += Ĝ[ξ]·V[ξ]ᵀ over the chunk's tiles, with
+// Ĝ = A·∂y·Aᵀ per 4×4 output-gradient tile; Gᵀ·∂U·G back to 3×3 is done by the caller.
+
+/// A·y for a 4-vector y: (y0, Σy, y0−y1+y2−y3, y0+2y1+4y2+8y3, y0−2y1+4y2−8y3, y3).
+static inline void expand_a(vf y0, vf y1, vf y2, vf y3, vf out[6]) {
+    vf p02 = y0 + y2, p13 = y1 + y3, q02 = y0 + 4 * y2, q13 = 2 * y1 + 8 * y3;
+    out[0] = y0;
+    out[1] = p02 + p13;
+    out[2] = p02 - p13;
+    out[3] = q02 + q13;
+    out[4] = q02 - q13;
+    out[5] = y3;
+}
+
+/// grad_output [oc, batch, h, w] → Ĝ [36][oc][ldv] for the chunk's tiles. Rows are split into four
+/// phases, P_k[tx] = row[4tx + k] (zero outside), so LANES tiles go through each operation.
+static void f4_gradient(int oc, int h, int w, int batch, const float *grad_output, int r0, int r1,
+                        const bk_f4_layout *l, float *out, float *rows) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
+    size_t plane = (size_t)oc * l->ldv;
+    float *padded = rows + 4 * length;
+    for (int o = 0; o < oc; o++) {
+        for (int r = r0; r < r1; r++) {
+            int n = r / th, ty = r % th;
+            const float *image = grad_output + ((size_t)o * batch + n) * h * w;
+            for (int rr = 0; rr < 4; rr++) {
+                float *dst = rows + rr * length;
+                int y = ty * 4 + rr;
+                if (y >= h) {
+                    __builtin_memset(dst, 0, sizeof(float) * length);
+                    continue;
+                }
+                const float *src = image + (size_t)y * w;
+                for (int j = 0; j < phase; j += LANES) {
+                    const float *group = src + 4 * j;
+                    if (4 * j + 4 * LANES > w) {
+                        for (int x = 0; x < 4 * LANES; x++) padded[x] = 4 * j + x < w ? src[4 * j + x] : 0.0f;
+                        group = padded;
+                    }
+                    vf p0, p1, p2, p3;
+                    deinterleave4(group, &p0, &p1, &p2, &p3);
+                    vstore(dst + j, p0);
+                    vstore(dst + phase + j, p1);
+                    vstore(dst + 2 * phase + j, p2);
+                    vstore(dst + 3 * phase + j, p3);
+                }
+            }
+            float *base = out + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
+            for (int tx = 0; tx < tw; tx += LANES) {
+                vf e[4][6];
+                for (int rr = 0; rr < 4; rr++) {
+                    const float *p = rows + rr * length + tx;
+                    expand_a(vload(p), vload(p + phase), vload(p + 2 * phase), vload(p + 3 * phase), e[rr]);
+                }
+                for (int j = 0; j < 6; j++) {
+                    vf v[6];
+                    expand_a(e[0][j], e[1][j], e[2][j], e[3][j], v);
+                    for (int i = 0; i < 6; i++) vstore(base + (size_t)(6 * i + j) * plane + tx, v[i]);
+                }
+            }
+        }
+    }
+}
+
+void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int batch, const float *input,
+                                                const float *grad_output, int r0, int r1, float *du, float *scratch) {
+    if (r1 <= r0) return;
+    bk_f4_layout l = bk_f4_layout_for(LANES, c, oc, w, r1 - r0);
+    int count = (r1 - r0) * l.tiles_wide;
+    float *v = scratch + l.v, *g = scratch + l.m, *packed = scratch + l.total;
+    f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
+    f4_gradient(oc, h, w, batch, grad_output, r0, r1, &l, g, scratch + l.rows);
+    for (int xi = 0; xi < 36; xi++) {
+        bk_pack_a(oc, count, g + (size_t)xi * oc * l.ldv, l.ldv, packed);
+        gemm(oc, c, count, packed, v + (size_t)xi * c * l.ldv, l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
+             scratch + l.pack, 1);
+    }
 }

@@ -111,31 +111,21 @@ final class BatchNorm2D: Layer {
                 let (mu, invStd) = (meanBuffer.baseAddress!, invBuffer.baseAddress!)
                 context.pool.forEachRange(c) { _, channels in
                     for ch in channels {
-                        let src = x.pointer + ch * m, incoming = dy.pointer + ch * m
+                        let src = x.pointer + ch * m, grad = dy.pointer + ch * m
                         let y = mask.map { $0 + ch * m }
-                        @inline(__always) func grad(_ i: Int) -> Float {
-                            guard let y else { return incoming[i] }
-                            return y[i] > 0 ? incoming[i] : 0
-                        }
                         let (mean, inv) = (mu[ch], invStd[ch])
-                        var sumDy: Float = 0, sumDyXhat: Float = 0
-                        for i in 0..<m {
-                            let g = grad(i)
-                            sumDy += g
-                            sumDyXhat += g * (src[i] - mean) * inv
-                        }
+                        let sums = Elementwise.gradientSums(grad, src, mean: mean, mask: y, count: m)
+                        let sumDy = Float(sums.sum), sumDyXhat = Float(sums.weighted) * inv
                         db[ch] += sumDy
                         dg[ch] += sumDyXhat
                         guard let dx else { continue }
                         let out = dx.pointer + ch * m
-                        if batchStats {
-                            // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))
-                            let k = g[ch] * inv, meanDy = sumDy / Float(m), meanDyXhat = sumDyXhat / Float(m)
-                            for i in 0..<m { out[i] = k * (grad(i) - meanDy - (src[i] - mean) * inv * meanDyXhat) }
-                        } else {
-                            let k = g[ch] * inv
-                            for i in 0..<m { out[i] = k * grad(i) }
-                        }
+                        // Batch statistics: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂)); running: γ/σ · dy.
+                        let k = g[ch] * inv
+                        let meanDy = batchStats ? sumDy / Float(m) : 0
+                        let slope = batchStats ? inv * sumDyXhat / Float(m) : 0
+                        Elementwise.batchNormInputGradient(grad, src, mask: y, count: m, k: k, meanG: meanDy,
+                                                           mean: mean, c: slope, into: out)
                     }
                 }
             }

@@ -77,6 +77,50 @@ public enum Elementwise {
         }
     }
 
+    /// BatchNorm backward's two sums over one channel: Σ g and Σ g·(x − mean), where g is dy, or
+    /// with a fused ReLU (`mask`, the layer's output) dy where mask > 0. Blocks of 256 in float
+    /// lanes, then Double, like `sum`.
+    public static func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float,
+                                    mask: UnsafePointer<Float>?, count: Int) -> (sum: Double, weighted: Double) {
+        var total: Double = 0, weighted: Double = 0, i = 0
+        let m = SIMD4<Float>(repeating: mean)
+        while i < count {
+            let end = min(count, i + 256)
+            var a = SIMD4<Float>(), b = SIMD4<Float>()
+            while i < end {
+                let lanes = min(4, end - i)
+                var g = load(dy + i, lanes)
+                if let mask { g.replace(with: 0, where: load(mask + i, lanes) .<= SIMD4<Float>()) }
+                var d = load(x + i, lanes) - m
+                if lanes < 4 { for l in lanes..<4 { d[l] = 0 } }
+                a += g
+                b += g * d
+                i += lanes
+            }
+            total += Double(a.sum())
+            weighted += Double(b.sum())
+        }
+        return (total, weighted)
+    }
+
+    /// BatchNorm's input gradient over one channel: dx = k·(g − meanG − (x − mean)·c), g as in
+    /// `gradientSums` (pass c = 0 and meanG = 0 for evaluation-mode statistics).
+    public static func batchNormInputGradient(
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, count: Int,
+        k: Float, meanG: Float, mean: Float, c: Float, into dx: UnsafeMutablePointer<Float>
+    ) {
+        let (kv, gv, mv, cv) = (SIMD4<Float>(repeating: k), SIMD4<Float>(repeating: meanG),
+                                SIMD4<Float>(repeating: mean), SIMD4<Float>(repeating: c))
+        var i = 0
+        while i < count {
+            let lanes = min(4, count - i)
+            var g = load(dy + i, lanes)
+            if let mask { g.replace(with: 0, where: load(mask + i, lanes) .<= SIMD4<Float>()) }
+            store(kv * (g - gv - (load(x + i, lanes) - mv) * cv), dx + i, lanes)
+            i += lanes
+        }
+    }
+
     /// Σ x and Σ (x − mean)² helpers for BatchNorm, accumulated in four float lanes per block of
     /// 256 and then in Double, which keeps long channels (N·H·W ≈ 10⁵) accurate.
     public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {

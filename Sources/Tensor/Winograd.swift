@@ -1,10 +1,10 @@
 import BLAS
 import CKernels
 
-/// The per-variant pieces of a Winograd F(m×m, 3×3) convolution (Lavin & Gray 2016) the weight
-/// gradient needs: the input and gradient transforms, each working on whole tile rows so their
-/// inner loops run contiguously over tiles, and the weight-transform matrix G. (The forward pass of
-/// F(4×4) runs in CKernels; F(2×2) keeps its Swift output transform.)
+/// The pieces of a Swift Winograd F(m×m, 3×3) variant (Lavin & Gray 2016) that the generic weight
+/// gradient uses: the input and gradient transforms, each working on whole tile rows so their inner
+/// loops run contiguously over tiles, and the weight-transform matrix G. F(2×2) conforms; F(4×4)
+/// runs entirely in CKernels (forward and weight gradient).
 protocol WinogradTransforms {
     /// Output tile side m; input tiles are (m + 2)².
     static var tile: Int { get }
@@ -245,17 +245,48 @@ public enum Winograd {
         _ g: ConvGeometry, variant: Variant = .f2x2, batch: Int,
         input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
         gradWeight: UnsafeMutablePointer<Float>,
-        pool: ComputePool, scratch: [ScratchBuffer], partials: [ScratchBuffer]
+        pool: ComputePool, scratch: [ScratchBuffer], partials: [ScratchBuffer], level: KernelLevel = .current
     ) {
         precondition(g.isWinogradCandidate, "Winograd needs a 3x3 stride-1 pad-1 convolution, got \(g)")
         precondition(partials.count >= pool.threads, "Winograd.backwardWeight needs one partial buffer per worker")
         switch variant {
         case .f2x2: backwardWeight(WinogradF2.self, g, batch, input, gradOutput, gradWeight, pool, scratch, partials)
-        case .f4x4: backwardWeight(WinogradF4.self, g, batch, input, gradOutput, gradWeight, pool, scratch, partials)
+        case .f4x4: backwardWeightF4(g, batch, input, gradOutput, pool, scratch, partials, level)
         }
         // ∂U is unpacked [α², OC, C] whatever layout the forward weights use.
         let du = partials[0].reserve(variant.points * g.outChannels * g.inChannels)
         accumulateWeightGradient(variant, du, outChannels: g.outChannels, inChannels: g.inChannels, into: gradWeight)
+    }
+
+    /// CKernels' F(4×4) weight gradient: per chunk of tile rows, both transforms at the CPU's vector
+    /// width and the 36 products Ĝ[ξ]·V[ξ]ᵀ, each worker into its own ∂U. Leaves Σ ∂U in `partials[0]`.
+    private static func backwardWeightF4(
+        _ g: ConvGeometry, _ batch: Int, _ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>,
+        _ pool: ComputePool, _ scratch: [ScratchBuffer], _ partials: [ScratchBuffer], _ level: KernelLevel
+    ) {
+        let c = Int32(g.inChannels), oc = Int32(g.outChannels), h = Int32(g.height), w = Int32(g.width)
+        let tilesWide = (g.width + 3) / 4, tilesHigh = (g.height + 3) / 4
+        let size = 36 * g.outChannels * g.inChannels
+        let rowsPerChunk = max(1, 160 * 1024 / (36 * (g.inChannels + g.outChannels)) / tilesWide)
+        let scratchSize = bk_winograd_f4_weight_gradient_scratch_floats(level.raw, c, oc, w, Int32(rowsPerChunk))
+        let workers = min(pool.threads, batch * tilesHigh)
+        pool.forEachRange(batch * tilesHigh) { worker, range in
+            let buffer = scratch[worker].reserve(scratchSize)
+            let du = partials[worker].reserve(size)
+            du.update(repeating: 0, count: size)
+            var r0 = range.lowerBound
+            while r0 < range.upperBound {
+                let r1 = min(r0 + rowsPerChunk, range.upperBound)
+                bk_winograd_f4_weight_gradient_rows(level.raw, c, oc, h, w, Int32(batch), input, gradOutput,
+                                                    Int32(r0), Int32(r1), du, buffer)
+                r0 = r1
+            }
+        }
+        let total = partials[0].reserve(size)
+        for worker in 1..<max(workers, 1) {
+            let partial = partials[worker].reserve(size)
+            for i in 0..<size { total[i] += partial[i] }
+        }
     }
 
     /// Leaves Σ ∂U in `partials[0]`.

@@ -143,4 +143,25 @@ import Testing
             #expect(relativeError(out, expected) < 2e-5, "level \(level)")
         }
     }
+
+    /// The F(4×4) weight gradient in CKernels, at every level, against the direct-loop reference
+    /// (accumulated into a non-zero gradient, split over two workers and several chunks).
+    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (33, 13, 9, 37)])
+    func winogradF4WeightGradientAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
+        let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
+                             kernel: 3, stride: 1, padding: 1)
+        let batch = 3
+        let input = randomArray(g.inChannels * batch * g.inputPlane, seed: 16)
+        let gradOutput = randomArray(g.outChannels * batch * g.outputPlane, seed: 17)
+        let expected = ConvolutionReference.backwardWeight(g, batch: batch, input: input, gradOutput: gradOutput)
+        let pool = ComputePool(threads: 2)
+        for level in KernelLevel.supported {
+            let gradWeight = [Float](repeating: 0.25, count: g.outChannels * g.patchSize).withBuffer { gw in
+                Winograd.backwardWeight(g, variant: .f4x4, batch: batch, input: input, gradOutput: gradOutput,
+                                        gradWeight: gw, pool: pool, scratch: scratch(pool), partials: scratch(pool),
+                                        level: level)
+            }
+            #expect(relativeError(gradWeight, expected.map { $0 + 0.25 }) < 1e-4, "level \(level)")
+        }
+    }
 }

@@ -80,6 +80,13 @@ void bk_winograd_f4_output_channels(bk_level level, int c, int oc, int o0, int o
                                     const float *v, const float *packed_u, const bk_epilogue *epilogue,
                                     float *output, float *scratch);
 
+/// The F(4×4) weight gradient for tile rows [r0, r1): input [c, batch, h, w] and grad_output
+/// [oc, batch, h, w] → ∂U [36][oc][c] (unpacked, accumulated into), ∂U[ξ] += (A·∂y·Aᵀ)[ξ]·V[ξ]ᵀ.
+/// The caller sums the workers' ∂U and maps it back to 3×3 (∂g = Gᵀ·∂U·G).
+size_t bk_winograd_f4_weight_gradient_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows);
+void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, int w, int batch, const float *input,
+                                         const float *grad_output, int r0, int r1, float *du, float *scratch);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
