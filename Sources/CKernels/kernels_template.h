@@ -18,8 +18,9 @@ static inline vf vsplat(float x) {
 }
 static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 
-// Lane shuffles, spelled out per width: evens/odds pick every other lane of (x, y); lo/hi interleave
-// the low or high halves of x and y lane by lane; plo/phi do the same with pairs of lanes.
+// Lane shuffles, spelled out per width: EVENS/ODDS pick every other lane of (x, y); ZIP_LO/ZIP_HI
+// interleave the low or high halves of x and y lane by lane; ZIP2_LO/ZIP2_HI do the same with pairs
+// of lanes.
 #if LANES == 4
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7)
