@@ -68,7 +68,8 @@ final class Conv2D: Layer {
         if let variant = algorithm.winogradVariant {
             let adjointGeometry = ConvGeometry(inChannels: g.outChannels, outChannels: g.inChannels,
                                                height: g.height, width: g.width, kernel: 3, stride: 1, padding: 1)
-            let count = variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels)
+            // The adjoint maps OC channels to C: its transformed (for F(4×4), packed) size is its own.
+            let count = variant.transformedWeightCount(outChannels: g.inChannels, inChannels: g.outChannels)
             let adjoint = transformed.reserve(count + 9 * g.outChannels * g.inChannels)
             let flipped = adjoint + count
             Winograd.adjointWeights(p.value(weight), outChannels: g.outChannels, inChannels: g.inChannels, into: flipped)
