@@ -32,8 +32,9 @@ import Tensor
         // same 3×3), odd sizes for partial tiles.
         ConvCase(inChannels: 16, outChannels: 16, height: 5, width: 7, kernel: 3, stride: 1, padding: 1, bias: true, threads: 1),
         ConvCase(inChannels: 16, outChannels: 20, height: 6, width: 3, kernel: 3, stride: 1, padding: 1, bias: false, threads: 2),
-        // More input than output channels: the adjoint's packed weights outgrow the forward's
-        // (panels of 6 output channels), so the data gradient's scratch must be sized for them.
+        // 20 input channels round up to 24 in panels of 6, 16 output channels to 18: the adjoint's
+        // packed weights (36·24·16) outgrow the forward's (36·18·20), so the data gradient's scratch
+        // must be sized for the adjoint.
         ConvCase(inChannels: 20, outChannels: 16, height: 5, width: 6, kernel: 3, stride: 1, padding: 1, bias: false, threads: 2),
         // The same geometry with few channels stays on im2col + col2im.
         ConvCase(inChannels: 3, outChannels: 4, height: 6, width: 5, kernel: 3, stride: 1, padding: 1, bias: false, threads: 1),
