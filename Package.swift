@@ -83,13 +83,27 @@ let package = Package(
         .target(name: "FeedbackStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                 swiftSettings: swiftSettings),
         // The serving runtime: the on-disk model registry, immutable model snapshots swapped
-        // atomically, decode workers and the dynamic batcher. No gRPC, no network.
+        // atomically, decode workers and the dynamic batcher. No gRPC, no network, no feedback.
         .target(
             name: "Serving",
             dependencies: [
-                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "FeedbackStore", "DemoData", "CMalloc",
+                "NeuralNet", "Imaging", "Training", "Tensor", "DurableIO", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The learning loop: feedback intake (validation, quotas, group commit), sample states, the
+        // training-set builder, screening, the promotion gate, quarantine, promotion with lineage,
+        // the retrain schedule and store upkeep. The only module that knows FeedbackStore and DemoData
+        // among the server's; it sits between Serving and BoundaryServer.
+        .target(
+            name: "Retraining",
+            dependencies: [
+                "Serving", "FeedbackStore", "DemoData", "Training", "NeuralNet", "Imaging", "Tensor",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -100,7 +114,7 @@ let package = Package(
         .target(
             name: "BoundaryServer",
             dependencies: [
-                "Serving", "BoundaryAPI",
+                "Serving", "Retraining", "BoundaryAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -154,7 +168,7 @@ let package = Package(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
-                "Serving", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
+                "Serving", "Retraining", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
                 "FeedbackStore", "DefaultModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,12 +184,13 @@ let package = Package(
         .target(name: "BoundaryTestSupport", dependencies: ["NeuralNet", "Imaging", "Training", "DemoData", "Tensor"],
                 path: "Tests/BoundaryTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "BoundaryTestSupport", "FeedbackStore", "NeuralNet", "Imaging", "Training", "DemoData",
+            "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryServerTests", dependencies: [
-            "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "DefaultModel", "BoundaryAPI", "Serving", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
+            "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "DefaultModel", "BoundaryAPI", "Serving", "Retraining", "BoundaryTestSupport", "NeuralNet", "Imaging", "Training", "DemoData",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -188,6 +203,10 @@ let package = Package(
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "NIOHPACK", package: "swift-nio-http2"),
         ], swiftSettings: swiftSettings),
+        .testTarget(name: "RetrainingTests", dependencies: [
+            "Retraining", "Serving", "BoundaryTestSupport", "FeedbackStore", "NeuralNet", "Imaging", "Training", "DemoData",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryHTTP2Tests", dependencies: [
             "BoundaryHTTP2", "BoundaryServer",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -197,16 +216,20 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedbackStoreTests", dependencies: ["FeedbackStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedbackStoreTests", dependencies: [
+            "FeedbackStore", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusEndpointTests", dependencies: [
             "PrometheusEndpoint",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryAPITests", dependencies: [
             "BoundaryAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"], swiftSettings: swiftSettings),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS", "CKernels"], swiftSettings: swiftSettings),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),
@@ -214,6 +237,6 @@ let package = Package(
         .testTarget(name: "DemoDataTests", dependencies: ["DemoData"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DefaultModel", "NeuralNet", "Imaging", "Tensor", "Reports"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor", "SafeTensors"], swiftSettings: swiftSettings),
     ]
 )

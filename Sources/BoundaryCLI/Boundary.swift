@@ -12,7 +12,8 @@ struct Boundary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
-        subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, RetrainCommand.self,
+        subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
+                      RetrainCommand.self,
                       DemoDataCommand.self, TrainCommand.self,
                       EvalCommand.self, ReportCommand.self, ExperimentCommand.self, Bench.self]
     )

@@ -107,6 +107,23 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await feedback.getQueue(request, metadata: metadata)
     }
 
+    /// Events with quarantined feedback, newest first.
+    public func quarantine(model: String = "") async throws -> Boundary_V1_ListQuarantineResponse {
+        var request = Boundary_V1_ListQuarantineRequest()
+        request.model = model
+        return try await feedback.listQuarantine(request, metadata: metadata)
+    }
+
+    /// Returns quarantined feedback to the queue.
+    public func releaseFeedback(_ selection: Boundary_V1_FeedbackSelection) async throws -> Boundary_V1_FeedbackActionResult {
+        try await feedback.releaseFeedback(selection, metadata: metadata)
+    }
+
+    /// Discards feedback (kept for audit, never trained on).
+    public func discardFeedback(_ selection: Boundary_V1_FeedbackSelection) async throws -> Boundary_V1_FeedbackActionResult {
+        try await feedback.discardFeedback(selection, metadata: metadata)
+    }
+
     /// Starts a retrain and calls `onProgress` for each update until the job ends; returns the last.
     public func retrain(_ request: Boundary_V1_RetrainRequest,
                         onProgress: @escaping @Sendable (Boundary_V1_RetrainProgress) -> Void = { _ in })

@@ -1,12 +1,11 @@
 import BoundaryAPI
-import FeedbackStore
 import Foundation
 import GRPCCore
 import Logging
 import Metrics
+import Retraining
 import ServiceLifecycle
 import Serving
-import Training
 
 /// The one place a Boundary server is assembled, for `boundary serve` and for the tests alike: the
 /// registry, the serving runtime, the gRPC services and interceptors, and the lifecycle services
@@ -17,10 +16,10 @@ public final class BoundaryServerBuilder: Sendable {
     public let registry: ModelRegistry
     public let host: ModelHost
     public let predictor: Predictor
-    public let feedback: FeedbackIntake
-    public let retrains: RetrainCoordinator
-    /// When the retrain schedule fires next (unset without `retrainSchedule`).
-    public let scheduleClock = RetrainScheduleClock()
+    /// Feedback intake, retrains, their schedule and the store's upkeep.
+    public let loop: LearningLoop
+    public var feedback: FeedbackIntake { loop.intake }
+    public var retrains: RetrainCoordinator { loop.retrains }
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -47,11 +46,9 @@ public final class BoundaryServerBuilder: Sendable {
                               limits: configuration.imagingLimits,
                               recentImages: RecentImages(capacityBytes: configuration.recentImageBytes))
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteFeedbackStore(path: configuration.dataDirectory.appendingPathComponent("feedback.sqlite").path)
-        feedback = FeedbackIntake(host: host, store: store, recent: predictor.recentImages,
-                                  limits: configuration.imagingLimits)
-        retrains = RetrainCoordinator(host: host, store: store, recent: predictor.recentImages,
-                                      threads: configuration.retrainThreads, logger: logger)
+        loop = try LearningLoop(host: host, recent: predictor.recentImages,
+                                storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
+                                limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process
@@ -83,8 +80,7 @@ public final class BoundaryServerBuilder: Sendable {
     /// shutdown), for callers that run the server without a service group.
     public func shutdown() {
         predictor.shutdown()
-        feedback.shutdown()
-        retrains.shutdown()
+        loop.shutdown()
     }
 
     /// The gRPC services: Inference, Models, Feedback, Health and Reflection.
@@ -94,7 +90,7 @@ public final class BoundaryServerBuilder: Sendable {
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
-            FeedbackService(intake: feedback, retrains: retrains, schedule: scheduleClock, logger: logger),
+            FeedbackService(loop: loop, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]
@@ -121,17 +117,11 @@ public final class BoundaryServerBuilder: Sendable {
     public func lifecycleServices<Transport: ServerTransport>(server: GRPCServer<Transport>) -> [any Service] {
         let health = health
         let drain = drain
-        var schedule: [any Service] = []
-        if let plan = configuration.retrainSchedule {
-            schedule.append(RetrainSchedule(coordinator: retrains, host: host, store: feedback.store, interval: plan.interval,
-                                            minSamples: plan.minSamples, template: plan.options, clock: scheduleClock,
-                                            logger: logger))
-        }
+        let intake = loop.intake
         return [
-            ServingRuntimeService(predictor: predictor, feedback: feedback),
+            ServingRuntimeService(predictor: predictor, alsoStopping: { intake.shutdown() }),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
-            retrains,
-        ] + schedule + [
+        ] + loop.services + [
             GRPCServerService(server: server, beforeShutdown: {
                 drain.begin()
                 health.shutdown()

@@ -1,5 +1,5 @@
 import Foundation
-import Imaging
+import Retraining
 import Serving
 
 /// Everything `boundary serve` and the tests choose about a server, transport aside.
@@ -28,23 +28,10 @@ public struct BoundaryServerConfiguration: Sendable {
     public var maxImageBytes: Int
     /// Requests of one PredictStream in progress at once.
     public var streamWindow: Int
-    /// Cores a retrain may use; serving keeps the rest.
-    public var retrainThreads: Int
     /// Memory for recently predicted images (and their embeddings) that feedback may name by id.
     public var recentImageBytes: Int = 256 << 20
-    /// The periodic fine-tuning loop, when enabled: how often, the minimum queue, the settings.
-    public var retrainSchedule: RetrainScheduleConfiguration?
-
-    public struct RetrainScheduleConfiguration: Sendable {
-        public var interval: Duration
-        public var minSamples: Int
-        public var options: RetrainOptions
-        public init(interval: Duration, minSamples: Int, options: RetrainOptions) {
-            self.interval = interval
-            self.minSamples = minSamples
-            self.options = options
-        }
-    }
+    /// The learning loop: intake limits and quotas, retention, retrain threads, the schedule.
+    public var learning: LearningLoopConfiguration
 
     public static let defaultMaxRequestBytes = 16 * 1024 * 1024
 
@@ -60,7 +47,7 @@ public struct BoundaryServerConfiguration: Sendable {
         self.registryPollInterval = registryPollInterval
         self.maxImageBytes = maxImageBytes
         self.streamWindow = streamWindow
-        self.retrainThreads = retrainThreads
+        learning = LearningLoopConfiguration(retrainThreads: retrainThreads)
         maxInflightBytes = Self.defaultInflightBytes(physicalMemory: ProcessInfo.processInfo.physicalMemory,
                                                      maxImageBytes: maxImageBytes)
     }

@@ -1,8 +1,7 @@
 import GRPCCore
-import Imaging
 import Logging
+import Retraining
 import Serving
-import Training
 
 /// Domain errors → gRPC status. Each domain case maps to exactly one code and carries its own
 /// actionable message; anything unexpected becomes INTERNAL with a generic message (the details go
@@ -14,6 +13,12 @@ enum ErrorMapping {
             return error
         case let error as ServingError:
             return RPCError(code: code(for: error), message: error.description)
+        case let error as RetrainingError:
+            switch error {
+            case .keyReused: return RPCError(code: .alreadyExists, message: error.description)
+            case .quotaExceeded: return RPCError(code: .resourceExhausted, message: error.description)
+            case .unknownEvents: return RPCError(code: .notFound, message: error.description)
+            }
         case let error as RegistryError:
             switch error {
             case .invalidName: return RPCError(code: .invalidArgument, message: error.description)

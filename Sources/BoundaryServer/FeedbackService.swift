@@ -1,43 +1,32 @@
 import BoundaryAPI
-import FeedbackStore
 import Foundation
 import GRPCCore
 import Logging
+import Retraining
 import Serving
 
-/// `boundary.v1.Feedback`: maps lasso selections to `FeedbackIntake` and queue summaries back.
+/// `boundary.v1.Feedback`: maps lasso selections, queue summaries, retrains and quarantine admin
+/// between the wire and the learning loop.
 struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
-    let intake: FeedbackIntake
-    let retrains: RetrainCoordinator
-    let schedule: RetrainScheduleClock
+    let loop: LearningLoop
     let logger: Logger
 
     func retrain(request: Boundary_V1_RetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
                  context: ServerContext) async throws {
-        let job: RetrainJob
-        do {
-            job = try await retrains.start(try RetrainMapping.options(request))
-        } catch {
-            throw ErrorMapping.rpcError(for: error, method: "Retrain", logger: logger)
-        }
+        let job = try await mapped("Retrain") { try await loop.retrains.start(try RetrainMapping.options(request)) }
         try await RetrainMapping.stream(job, to: response)
     }
 
     func watchRetrain(request: Boundary_V1_WatchRetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
                       context: ServerContext) async throws {
-        let job: RetrainJob
-        do {
-            job = try await retrains.job(model: request.model)
-        } catch {
-            throw ErrorMapping.rpcError(for: error, method: "WatchRetrain", logger: logger)
-        }
+        let job = try await mapped("WatchRetrain") { try await loop.retrains.job(model: request.model) }
         try await RetrainMapping.stream(job, to: response)
     }
 
     func submitFeedback(request: Boundary_V1_SubmitFeedbackRequest, context: ServerContext) async throws
         -> Boundary_V1_SubmitFeedbackResponse {
-        do {
-            let receipt = try await intake.submit(FeedbackSubmission(
+        try await mapped("SubmitFeedback") {
+            let receipt = try await loop.intake.submit(FeedbackSubmission(
                 model: request.model, label: request.label,
                 kept: try request.kept.map(Self.reference), deselected: try request.deselected.map(Self.reference),
                 corrections: try request.corrections.map { (try Self.reference($0.image), $0.label) },
@@ -49,34 +38,59 @@ struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
             reply.replayed = receipt.replayed
             reply.queueDepth = UInt64(receipt.queueDepth)
             return reply
-        } catch {
-            throw ErrorMapping.rpcError(for: error, method: "SubmitFeedback", logger: logger)
         }
     }
 
     func getQueue(request: Boundary_V1_GetQueueRequest, context: ServerContext) async throws -> Boundary_V1_QueueStatus {
-        do {
-            let (model, summary) = try await intake.queue(model: request.model)
-            var reply = Boundary_V1_QueueStatus()
+        try await mapped("GetQueue") {
+            let (model, summary) = try await loop.intake.queue(model: request.model)
+            var reply = QueueMapping.status(summary)
             reply.model = model
-            reply.pending = UInt64(summary.pending)
-            reply.total = UInt64(summary.total)
-            reply.events = UInt64(summary.events)
-            reply.labels = summary.byLabel.sorted { $0.key < $1.key }.map { label, counts in
-                var proto = Boundary_V1_LabelCounts()
-                proto.label = label
-                proto.positive = UInt64(counts.positive)
-                proto.negative = UInt64(counts.negative)
-                proto.corrected = UInt64(counts.corrected)
-                return proto
+            do {
+                if let last = try await loop.retrains.job(model: model).last { reply.lastRetrain = RetrainMapping.progress(last) }
+            } catch ServingError.noRetrain {
+                // None ran since the server started: the field stays unset.
             }
-            if let last = (try? await retrains.job(model: model))?.last {
-                reply.lastRetrain = RetrainMapping.progress(last)
-            }
-            if let next = schedule.nextRun { reply.nextRetrainAt = ISO8601DateFormatter().string(from: next) }
+            if let next = loop.scheduleClock.nextRun { reply.nextRetrainAt = ISO8601DateFormatter().string(from: next) }
             return reply
+        }
+    }
+
+    func listQuarantine(request: Boundary_V1_ListQuarantineRequest, context: ServerContext) async throws
+        -> Boundary_V1_ListQuarantineResponse {
+        try await mapped("ListQuarantine") {
+            let (model, events) = try await loop.quarantined(model: request.model)
+            var reply = Boundary_V1_ListQuarantineResponse()
+            reply.model = model
+            reply.events = events.map(QueueMapping.quarantined)
+            return reply
+        }
+    }
+
+    func releaseFeedback(request: Boundary_V1_FeedbackSelection, context: ServerContext) async throws
+        -> Boundary_V1_FeedbackActionResult {
+        try await mapped("ReleaseFeedback") {
+            var reply = Boundary_V1_FeedbackActionResult()
+            reply.samples = UInt32(try await loop.release(model: request.model, try QueueMapping.selector(request)))
+            return reply
+        }
+    }
+
+    func discardFeedback(request: Boundary_V1_FeedbackSelection, context: ServerContext) async throws
+        -> Boundary_V1_FeedbackActionResult {
+        try await mapped("DiscardFeedback") {
+            var reply = Boundary_V1_FeedbackActionResult()
+            reply.samples = UInt32(try await loop.discard(model: request.model, try QueueMapping.selector(request)))
+            return reply
+        }
+    }
+
+    /// Runs a handler body with domain errors mapped to statuses.
+    private func mapped<T>(_ method: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
         } catch {
-            throw ErrorMapping.rpcError(for: error, method: "GetQueue", logger: logger)
+            throw ErrorMapping.rpcError(for: error, method: method, logger: logger)
         }
     }
 

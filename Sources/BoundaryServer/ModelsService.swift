@@ -1,7 +1,6 @@
 import BoundaryAPI
 import GRPCCore
 import Logging
-import NeuralNet
 import Serving
 
 /// `boundary.v1.Models`: the registry as clients see it, and the admin swap (promote/roll back).

@@ -1,7 +1,7 @@
 import BoundaryAPI
 import GRPCCore
+import Retraining
 import Serving
-import Training
 
 /// Proto ⇄ domain mapping for Retrain and WatchRetrain (the methods of `boundary.v1.Feedback`
 /// that train), kept apart from the intake methods.
@@ -11,16 +11,29 @@ enum RetrainMapping {
             throw ServingError.invalidArgument("learning_rate, boundary_upsampling and tolerance must not be negative")
         }
         guard request.epochs <= 1000 else { throw ServingError.invalidArgument("epochs must be at most 1000") }
-        let mode: FineTuneConfig.Mode = switch request.mode {
-        case .full: .full(unfreeze: request.unfreezeBlocks > 0 ? Int(request.unfreezeBlocks) : nil)
-        default: .head
+        guard request.confidence == 0 || (request.confidence > 0 && request.confidence < 1) else {
+            throw ServingError.invalidArgument("confidence must be between 0 and 1 (exclusive); 0 means 0.9")
+        }
+        guard request.tolerance <= 1, request.minEvaluationPerClass <= 100_000 else {
+            throw ServingError.invalidArgument("tolerance must be at most 1 and min_evaluation_per_class at most 100000")
+        }
+        let mode: RetrainMode
+        switch request.mode {
+        case .head: mode = .head
+        case .full: mode = .full(unfreeze: request.unfreezeBlocks > 0 ? Int(request.unfreezeBlocks) : nil)
+        case .UNRECOGNIZED(let value):
+            throw ServingError.invalidArgument("unknown retrain mode \(value); use HEAD (0) or FULL (1)")
         }
         return RetrainOptions(
             model: request.model, mode: mode, epochs: request.epochs > 0 ? Int(request.epochs) : nil,
             learningRate: request.learningRate > 0 ? request.learningRate : nil,
             upsampling: request.boundaryUpsampling > 0 ? request.boundaryUpsampling : 4,
             replayRatio: request.replayRatio == 0 ? 1 : max(0, request.replayRatio),
-            minNewSamples: max(1, Int(request.minNewSamples)), dryRun: request.dryRun, tolerance: Double(request.tolerance))
+            minNewSamples: max(1, Int(request.minNewSamples)), dryRun: request.dryRun,
+            gate: GatePolicy(tolerance: Double(request.tolerance),
+                             confidence: request.confidence > 0 ? Double(request.confidence) : GatePolicy().confidence,
+                             minEvaluationPerClass: request.minEvaluationPerClass > 0
+                                 ? Int(request.minEvaluationPerClass) : GatePolicy().minEvaluationPerClass))
     }
 
     static func progress(_ update: RetrainUpdate) -> Boundary_V1_RetrainProgress {
@@ -43,12 +56,35 @@ enum RetrainMapping {
             result.replaySamples = UInt32(outcome.replaySamples)
             if let before = outcome.before { result.before = metrics(before, labels: outcome.labels) }
             if let after = outcome.after { result.after = metrics(after, labels: outcome.labels) }
+            if let verdict = outcome.verdict {
+                result.decision = verdict.decision.rawValue
+                result.confidence = verdict.policy.confidence
+                result.boundaryPValue = verdict.boundary.pCandidateBetter
+                result.regressionPValue = verdict.overall.pCandidateWorse
+            }
+            result.users = outcome.users.map { user in
+                var proto = Boundary_V1_UserFeedback()
+                proto.userID = user.userID
+                proto.samples = UInt32(user.samples)
+                proto.contradicted = UInt32(user.contradicted)
+                proto.expectedFlags = user.expectedFlags
+                proto.screenPValue = user.pValue
+                proto.flagged = UInt32(user.flagged)
+                proto.quarantined = user.quarantined
+                proto.trained = UInt32(user.trained)
+                proto.deferred = UInt32(user.deferred)
+                return proto
+            }
+            result.quarantinedSamples = UInt32(outcome.quarantinedSamples)
+            result.unusableSamples = UInt32(outcome.unusableSamples)
+            result.evaluationFeedback = UInt32(outcome.evaluationFeedback)
+            result.evaluationBase = UInt32(outcome.evaluationBase)
             proto.result = result
         }
         return proto
     }
 
-    static func metrics(_ evaluation: FineTuneEvaluation, labels: [String]) -> Boundary_V1_EvalMetrics {
+    static func metrics(_ evaluation: RetrainEvaluation, labels: [String]) -> Boundary_V1_EvalMetrics {
         var proto = Boundary_V1_EvalMetrics()
         proto.accuracy = evaluation.accuracy
         proto.boundaryAccuracy = evaluation.boundaryAccuracy

@@ -1,109 +1,124 @@
 import Foundation
 
-/// What a reviewer said about one image.
-public enum SampleKind: String, Sendable, CaseIterable, Codable {
-    /// Kept in a lasso selection for `label`: a positive example.
-    case positive
-    /// Deselected from a selection for `label`: "not `label`", a decision-boundary sample.
-    case negative
-    /// The reviewer named the true `label`.
-    case correction
+/// Durable storage for the feedback loop. Every write is a transaction that is on disk when the
+/// call returns, so an acknowledged submission survives a crash at any later moment. SQLite is
+/// the embedded default (`SQLiteFeedbackStore`); the protocol is what a PostgreSQL store implements.
+///
+/// Every sample is in exactly one `SampleState`; the calls below are the only transitions.
+public protocol FeedbackStore: Sendable {
+    /// Stores a batch of events in one transaction (one fsync: group commit), each event all or
+    /// nothing. An event whose idempotency key was seen for its model returns the first receipt
+    /// (`replayed`), or `.keyReused` when its content differs. Samples identical to an open one
+    /// (pending, training or held-out) are counted as duplicates and not stored again. With a
+    /// quota, an event that would take its user past it fails with `.quotaExceeded`.
+    func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>]
+    /// Which of `imageIDs` the store holds bytes for.
+    func storedImages(among imageIDs: [String]) throws -> Set<String>
+    /// The bytes of an image, nil when unknown or removed by retention.
+    func imageBytes(_ imageID: String) throws -> Data?
+    /// Sample counts per state, pending ones per label, and the store's size.
+    func queue(model: String) throws -> QueueSummary
+    /// Samples of `model` in `states`, oldest first, with who sent them.
+    func samples(model: String, in states: Set<SampleState>) throws -> [StoredSample]
+    /// Moves samples to `state` (training, consumed by `version`, unusable with `reason`, back to
+    /// pending…), only those currently in `current` when given. Quarantine goes through
+    /// `quarantine`, which works per event.
+    func setState(_ sampleIDs: [Int64], to state: SampleState, version: Int?, reason: String?, ifIn current: SampleState?) throws
+    /// Samples left in `training` by a process that died mid-retrain go back to pending (run at open).
+    func resetInterruptedTraining() throws -> Int
+    /// Quarantines every open sample (pending, training, held-out) of the selected events with the
+    /// verdict. Returns the samples moved.
+    @discardableResult
+    func quarantine(model: String, _ selector: FeedbackSelector, verdict: String) throws -> Int
+    /// Events with quarantined samples, newest first.
+    func quarantinedEvents(model: String) throws -> [QuarantinedEvent]
+    /// Quarantined samples of the selected events back to pending (or held-out); a released sample
+    /// is not screened again.
+    @discardableResult
+    func release(model: String, _ selector: FeedbackSelector) throws -> Int
+    /// Open or quarantined samples of the selected events to discarded (kept for audit, never trained).
+    @discardableResult
+    func discard(model: String, _ selector: FeedbackSelector) throws -> Int
+    /// Cached embeddings under `model`'s `version` backbone, by sample key (`SampleKey.storageKey`).
+    func embeddings(model: String, version: Int, keys: [String]) throws -> [String: [Float]]
+    /// Caches embeddings: image keys only for images the store holds; base-data keys always.
+    func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws
+    /// Deletes the embeddings of `model`'s backbones not in `keep`. Returns the rows deleted.
+    @discardableResult
+    func pruneEmbeddings(model: String, keepVersions keep: Set<Int>) throws -> Int
+    /// Removes image bytes by age and total size, oldest first, never those an open or quarantined
+    /// sample needs.
+    func enforceRetention(_ limits: RetentionLimits, now: Date) throws -> RetentionReport
 }
 
-public struct FeedbackSample: Sendable, Hashable {
-    public var imageID: String
-    public var kind: SampleKind
-    /// The selection's label for positive and negative samples, the true label for corrections.
-    public var label: String
-
-    public init(imageID: String, kind: SampleKind, label: String) {
-        self.imageID = imageID
-        self.kind = kind
-        self.label = label
+extension FeedbackStore {
+    /// Stores one event (a batch of one).
+    public func record(_ event: FeedbackEvent, quota: UserQuota? = nil) throws -> FeedbackReceipt {
+        guard let result = try record([event], quota: quota).first else { throw FeedbackStoreError.internalInconsistency }
+        return try result.get()
     }
+
+    public func setState(_ sampleIDs: [Int64], to state: SampleState, version: Int? = nil, reason: String? = nil) throws {
+        try setState(sampleIDs, to: state, version: version, reason: reason, ifIn: nil)
+    }
+
+    /// Samples a retrain may train on.
+    public func pendingSamples(model: String) throws -> [StoredSample] { try samples(model: model, in: [.pending]) }
 }
 
-/// One lasso selection, validated and ready to store.
-public struct FeedbackEvent: Sendable {
-    public var model: String
-    public var idempotencyKey: String
-    public var userID: String
-    /// The label the selection was made for.
-    public var label: String
-    public var samples: [FeedbackSample]
-    /// Bytes of referenced images the store may not have yet, by image id.
-    public var images: [String: Data]
-    /// Embeddings known for referenced images (from Predict), by image id, under `embeddingVersion`
-    /// — the model version whose backbone computed them.
-    public var embeddings: [String: [Float]]
-    public var embeddingVersion: Int
-
-    public init(model: String, idempotencyKey: String, userID: String, label: String,
-                samples: [FeedbackSample], images: [String: Data], embeddings: [String: [Float]] = [:],
-                embeddingVersion: Int = 0) {
-        self.embeddings = embeddings
-        self.embeddingVersion = embeddingVersion
-        self.model = model
-        self.idempotencyKey = idempotencyKey
-        self.userID = userID
-        self.label = label
+/// A per-user intake limit: at most `samples` accepted per `window`.
+public struct UserQuota: Sendable, Equatable {
+    public var samples: Int
+    public var window: TimeInterval
+    public init(samples: Int, window: TimeInterval = 3600) {
         self.samples = samples
-        self.images = images
+        self.window = window
     }
 }
 
-/// The acknowledgement of a stored (or replayed) event.
-public struct FeedbackReceipt: Sendable, Equatable {
-    public var eventID: Int64
-    public var accepted: Int
-    public var duplicates: Int
-    public var replayed: Bool
-    /// Pending samples of the event's model after it was stored.
-    public var queueDepth: Int
+/// Which feedback an admin call acts on.
+public enum FeedbackSelector: Sendable, Equatable {
+    case events([Int64])
+    case user(String)
 }
 
-/// Pending samples of one model.
-public struct QueueSummary: Sendable, Equatable {
-    public struct Counts: Sendable, Equatable {
-        public var positive = 0
-        public var negative = 0
-        public var corrected = 0
-        public init() {}
+/// How much the store may keep. Images an open or quarantined sample needs are never removed.
+public struct RetentionLimits: Sendable, Equatable {
+    public var maxImageBytes: Int
+    public var maxAge: TimeInterval
+    /// 10 GiB of image bytes, 180 days.
+    public static let `default` = RetentionLimits(maxImageBytes: 10 << 30, maxAge: 180 * 86_400)
+    public init(maxImageBytes: Int, maxAge: TimeInterval) {
+        self.maxImageBytes = maxImageBytes
+        self.maxAge = maxAge
     }
+}
 
-    public var pending = 0
-    public var total = 0
-    public var events = 0
-    public var byLabel: [String: Counts] = [:]
+public struct RetentionReport: Sendable, Equatable {
+    public var imagesRemoved = 0
+    public var bytesRemoved = 0
+    /// Bytes kept because open or quarantined samples need them, even past the limits.
+    public var bytesPinned = 0
     public init() {}
 }
 
-/// A stored sample, as a retrain reads it.
-public struct StoredSample: Sendable, Equatable {
-    public var id: Int64
-    public var eventID: Int64
-    public var sample: FeedbackSample
-}
+public enum FeedbackStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The idempotency key was used before for different content.
+    case keyReused(key: String, eventID: Int64)
+    /// The user would pass their intake quota.
+    case quotaExceeded(user: String, used: Int, requested: Int, limit: Int, window: TimeInterval)
+    case internalInconsistency
 
-/// Durable storage for the feedback loop. Every write is one transaction that is on disk when the
-/// call returns, so an acknowledged submission survives a crash at any later moment. SQLite is
-/// the embedded default (`SQLiteFeedbackStore`); the protocol is what a PostgreSQL store would
-/// implement.
-public protocol FeedbackStore: Sendable {
-    /// Stores `event` unless its idempotency key was seen for its model, in which case the first
-    /// receipt is returned with `replayed` set. Samples identical to a pending one are counted as
-    /// duplicates and not stored again.
-    func record(_ event: FeedbackEvent) throws -> FeedbackReceipt
-    /// Which of `imageIDs` the store holds bytes for.
-    func storedImages(among imageIDs: [String]) throws -> Set<String>
-    func imageBytes(_ imageID: String) throws -> Data?
-    func queue(model: String) throws -> QueueSummary
-    /// Samples of `model` no retrain has consumed yet, oldest first.
-    func pendingSamples(model: String) throws -> [StoredSample]
-    /// Marks samples as consumed by the version trained on them (lineage).
-    func markConsumed(_ sampleIDs: [Int64], byVersion version: Int) throws
-    /// Cached embeddings of stored images under `model`'s `version` backbone, by image id.
-    func embeddings(model: String, version: Int, imageIDs: [String]) throws -> [String: [Float]]
-    /// Caches embeddings of stored images (ids the store has no bytes for are skipped).
-    func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws
+    public var description: String {
+        switch self {
+        case .keyReused(let key, let eventID):
+            "idempotency_key '\(key.prefix(64))' was already used for a different selection (event \(eventID)); "
+                + "use a new key for new content, or resend the first selection unchanged"
+        case .quotaExceeded(let user, let used, let requested, let limit, let window):
+            "user '\(user.prefix(64))' sent \(used) samples in the last \(Int(window / 60)) minutes; \(requested) more would pass "
+                + "the quota of \(limit); retry later or split the selection"
+        case .internalInconsistency:
+            "the feedback store returned no result"
+        }
+    }
 }

@@ -46,6 +46,35 @@ extension SQLiteFeedbackStore {
                 t.primaryKey(["imageID", "model", "version"])
             }
         }
+        migrator.registerMigration("v2: sample states, content digests, quarantine verdicts, base embeddings") { db in
+            try db.alter(table: "event") { t in
+                t.add(column: "contentHash", .text)  // NULL for events stored before v2: replayed, never refused.
+                t.add(column: "verdict", .text)
+            }
+            try db.alter(table: "sample") { t in
+                t.add(column: "state", .text).notNull().defaults(to: SampleState.pending.rawValue)
+                t.add(column: "reason", .text)
+                t.add(column: "released", .boolean).notNull().defaults(to: false)
+            }
+            try db.alter(table: "image") { t in t.add(column: "purgedAt", .text) }
+            try db.execute(sql: "UPDATE sample SET state = 'consumed' WHERE consumedByVersion IS NOT NULL")
+            // Pending samples in the evaluation share were never trained on: they become held-out.
+            let open = try Row.fetchAll(db, sql: "SELECT id, imageID FROM sample WHERE state = 'pending'")
+            for row in open where EvaluationSplit.isHeldOut(row["imageID"]) {
+                try db.execute(sql: "UPDATE sample SET state = 'held-out' WHERE id = ?", arguments: [row["id"] as Int64])
+            }
+            try db.create(index: "sampleState", on: "sample", columns: ["model", "state"])
+            try db.create(index: "eventUser", on: "event", columns: ["model", "userID", "createdAt"])
+            try db.create(index: "sampleEvent", on: "sample", columns: ["eventID"])
+            // Embeddings of base data (demo or ImageFolder samples), which have no image row.
+            try db.create(table: "baseEmbedding") { t in
+                t.column("key", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("vector", .blob).notNull()
+                t.primaryKey(["key", "model", "version"])
+            }
+        }
         return migrator
     }
 }

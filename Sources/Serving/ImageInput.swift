@@ -4,8 +4,8 @@ import Imaging
 /// Encoded image bytes → one preprocessed model input [C, H, W], with imaging failures as
 /// `ServingError.invalidImage`. The one place Predict, feedback intake and retraining turn bytes
 /// into a tensor.
-enum ImageInput {
-    static func preprocess(_ bytes: Data, spec: PreprocessSpec, limits: ImagingLimits = .default) throws -> [Float] {
+public enum ImageInput {
+    public static func preprocess(_ bytes: Data, spec: PreprocessSpec, limits: ImagingLimits = .default) throws -> [Float] {
         var input = [Float](repeating: 0, count: spec.floatsPerImage)
         // Typed-throws closures through `withUnsafeBytes` crash the 6.3 compiler's IRGen, so the
         // error is carried out as a value instead.

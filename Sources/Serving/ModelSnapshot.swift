@@ -21,7 +21,7 @@ public final class ModelSnapshot: @unchecked Sendable {
     public var backboneVersion: Int { record.lineage["backbone_version"].flatMap(Int.init) ?? version }
     /// The plan for full batches, and one for batches of a few images: the fastest convolution
     /// algorithm per layer differs between the two (Winograd pays off on big GEMMs).
-    let model: InferenceModel
+    public let model: InferenceModel
     let smallBatchModel: InferenceModel
     /// Batches up to this size run the small-batch plan.
     static let smallBatchLimit = 4

@@ -33,16 +33,17 @@ public struct RegistryWatcher: Service {
 /// the group before the gRPC server so it shuts down after the server has drained its RPCs.
 public struct ServingRuntimeService: Service {
     let predictor: Predictor
-    let feedback: FeedbackIntake?
+    /// Other runtime pieces to stop after the predictor (e.g. the feedback intake's threads).
+    let alsoStopping: @Sendable () -> Void
 
-    public init(predictor: Predictor, feedback: FeedbackIntake? = nil) {
+    public init(predictor: Predictor, alsoStopping: @escaping @Sendable () -> Void = {}) {
         self.predictor = predictor
-        self.feedback = feedback
+        self.alsoStopping = alsoStopping
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
         predictor.shutdown()
-        feedback?.shutdown()
+        alsoStopping()
     }
 }

@@ -67,5 +67,3 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// How error messages quote a client's value (the services above use it without importing Training).
-public typealias EchoedValue = Training.EchoedValue

@@ -44,7 +44,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Queues `job` without waiting for it; false once shut down.
     @discardableResult
-    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+    public func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return false }

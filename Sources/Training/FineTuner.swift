@@ -144,23 +144,46 @@ public enum FineTuner {
     /// Evaluates the network's head alone on precomputed embeddings [N, E] of `samples`: what the
     /// whole network would score when the backbone that produced them is the network's own.
     public static func evaluateHead(_ network: Network, embeddings: [Float], on samples: [LabelledInput]) -> FineTuneEvaluation {
-        let size = network.embeddingSize, classes = network.classCount
-        var predicted: [Int] = []
-        for start in stride(from: 0, to: samples.count, by: 256) {
-            let count = min(256, samples.count - start)
-            let logits = embeddings.withUnsafeBufferPointer {
-                network.headLogits(embeddings: $0.baseAddress! + start * size, batch: count)
-            }
-            for row in 0..<count {
-                let base = logits + row * classes
-                predicted.append((0..<classes).max { base[$0] < base[$1] }!)
-            }
-        }
-        return score(predicted, samples)
+        score(predictHead(network, embeddings: embeddings, count: samples.count), samples)
     }
 
     /// Evaluates an inference model on `samples`.
     public static func evaluate(_ model: InferenceModel, on samples: [LabelledInput], threads: Int) -> FineTuneEvaluation {
+        score(predict(model, samples, threads: threads), samples)
+    }
+
+    /// Softmax probabilities [N, classes] of the network's head on embeddings [N, E].
+    public static func headProbabilities(_ network: Network, embeddings: [Float], count: Int) -> [Float] {
+        let size = network.embeddingSize, classes = network.classCount
+        var probabilities = [Float](repeating: 0, count: count * classes)
+        for start in stride(from: 0, to: count, by: 256) {
+            let rows = min(256, count - start)
+            let logits = embeddings.withUnsafeBufferPointer {
+                network.headLogits(embeddings: $0.baseAddress! + start * size, batch: rows)
+            }
+            for row in 0..<rows {
+                let base = logits + row * classes
+                let top = (0..<classes).map { base[$0] }.max()!
+                var sum: Float = 0
+                for k in 0..<classes { sum += exp(base[k] - top) }
+                for k in 0..<classes { probabilities[(start + row) * classes + k] = exp(base[k] - top) / sum }
+            }
+        }
+        return probabilities
+    }
+
+    /// The head's top class for each of `count` embeddings [N, E].
+    public static func predictHead(_ network: Network, embeddings: [Float], count: Int) -> [Int] {
+        let classes = network.classCount
+        let probabilities = headProbabilities(network, embeddings: embeddings, count: count)
+        return (0..<count).map { row in
+            let base = row * classes
+            return (0..<classes).max { probabilities[base + $0] < probabilities[base + $1] }!
+        }
+    }
+
+    /// The model's top class for each sample.
+    public static func predict(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Int] {
         let session = InferenceSession(model: model, threads: threads)
         let classes = model.classCount
         let perImage = samples.first?.input.count ?? 0
@@ -180,11 +203,21 @@ public enum FineTuner {
                 predicted.append(scores.indices.max { scores[$0] < scores[$1] }! - row * classes)
             }
         }
-        return score(predicted, samples)
+        return predicted
+    }
+
+    /// Whether each prediction satisfies its sample's target (for `.notLabel(k)`: anything but k).
+    public static func correct(_ predicted: [Int], _ samples: [LabelledInput]) -> [Bool] {
+        zip(predicted, samples).map { label, sample in
+            switch sample.target {
+            case .label(let k): label == k
+            case .notLabel(let k): label != k
+            }
+        }
     }
 
     /// Accuracy of `predicted` labels against the samples' targets.
-    static func score(_ predicted: [Int], _ samples: [LabelledInput]) -> FineTuneEvaluation {
+    public static func score(_ predicted: [Int], _ samples: [LabelledInput]) -> FineTuneEvaluation {
         var correct = 0, boundaryCorrect = 0, boundaryTotal = 0
         var classCorrect: [Int: Int] = [:], classTotal: [Int: Int] = [:]
         for (label, sample) in zip(predicted, samples) {

@@ -9,8 +9,10 @@ public struct LoadedDataset: Sendable {
     public var train: DecodedImages
     public var validation: DecodedImages
     public var test: DecodedImages
-    /// Where it came from, for logs and training.json.
-    public var source: String
+    /// Where it came from, for training.json (and retrains' base data).
+    public var dataSource: TrainingRecord.DataSource
+    /// The same, in words for logs.
+    public var source: String { dataSource.description }
 
     public var skipped: [SkippedFile] { train.skipped + validation.skipped + test.skipped }
 
@@ -20,7 +22,7 @@ public struct LoadedDataset: Sendable {
                       train: .load(folder.train, input: input, threads: threads),
                       validation: .load(folder.validation, input: input, threads: threads),
                       test: .load(folder.test, input: input, threads: threads),
-                      source: folder.root.path)
+                      dataSource: .imageFolder(path: folder.root.path))
     }
 }
 
@@ -46,6 +48,6 @@ extension LoadedDataset {
         let evaluation = max(perClass / 5, 1) * classes
         return LoadedDataset(classNames: dataset.classNames, train: render(.train, count: perClass * classes),
                              validation: render(.val, count: evaluation), test: render(.test, count: evaluation),
-                             source: "demo(classes: \(classes), perClass: \(perClass), overlap: \(overlap), seed: \(seed))")
+                             dataSource: .demo(classes: classes, perClass: perClass, overlap: overlap, seed: seed))
     }
 }

@@ -19,7 +19,7 @@ public enum ModelDirectory {
 
     public static func write(
         _ network: Network, to directory: URL, history: [EpochRecord] = [],
-        metrics: Data? = nil, trainingInfo: [String: String] = [:]
+        metrics: Data? = nil, training: TrainingRecord? = nil
     ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try DurableFile.write(try network.spec.jsonData(), to: directory.appendingPathComponent("spec.json"))
@@ -31,8 +31,8 @@ public enum ModelDirectory {
             try DurableFile.write(Data(historyCSV(history).utf8), to: directory.appendingPathComponent("history.csv"))
         }
         if let metrics { try DurableFile.write(metrics, to: directory.appendingPathComponent("metrics.json")) }
-        if !trainingInfo.isEmpty {
-            try DurableFile.write(try encoder.encode(trainingInfo), to: directory.appendingPathComponent("training.json"))
+        if let training {
+            try DurableFile.write(try encoder.encode(training), to: directory.appendingPathComponent(TrainingRecord.fileName))
         }
         try network.save(to: directory.appendingPathComponent(checkpointName))
     }
@@ -57,9 +57,7 @@ public enum ModelDirectory {
 
     /// The epoch whose weights were kept, from training.json.
     public static func bestEpoch(in directory: URL) -> Int? {
-        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("training.json").path),
-              let info = try? JSONDecoder().decode([String: String].self, from: data) else { return nil }
-        return info["best_epoch"].flatMap { Int($0) }
+        (try? TrainingRecord.load(from: directory))??.bestEpoch  // A report without it just omits the marker.
     }
 
     static func historyCSV(_ history: [EpochRecord]) -> String {

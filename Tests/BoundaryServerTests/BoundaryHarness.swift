@@ -7,6 +7,7 @@ import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Logging
 import Prometheus
+import Retraining
 import Serving
 @testable import BoundaryServer
 
@@ -18,13 +19,14 @@ struct TestServer {
 
     init(models: [String: Int] = ["tiny": 2], serving: ServingConfiguration = ServingConfiguration(inferenceThreads: 1, decodeWorkers: 2),
          tokens: AccessTokens? = nil, openRoles: Set<Role> = [], maxImageBytes: Int = 1 << 20,
-         dataDirectory: URL? = nil) async throws {
+         dataDirectory: URL? = nil, learning: LearningLoopConfiguration = LearningLoopConfiguration()) async throws {
         AllocatorTuning.keepLargeBlocksReturnable()  // As `boundary serve` runs.
         let data = try dataDirectory ?? (models.isEmpty ? Fixtures.temporaryDirectory() : Fixtures.dataDirectory(models: models))
         metrics = PrometheusCollectorRegistry()
-        let configuration = BoundaryServerConfiguration(
+        var configuration = BoundaryServerConfiguration(
             dataDirectory: data, serving: serving, tokens: tokens, openRoles: openRoles,
             registryPollInterval: .milliseconds(50), maxImageBytes: maxImageBytes)
+        configuration.learning = learning
         builder = try BoundaryServerBuilder(configuration: configuration,
                                             metricsFactory: PrometheusMetricsFactory(registry: metrics),
                                             logger: Logger(label: "boundary.test"))

@@ -3,6 +3,7 @@ import BoundaryClient
 import BoundaryTestSupport
 import Foundation
 import GRPCCore
+import Retraining
 import Serving
 import Testing
 @testable import BoundaryServer
@@ -21,12 +22,13 @@ import Testing
             let reply = try await client.submitFeedback(
                 label: "circle", kept: [.id(ids[0]), .id(ids[1])], deselected: [.id(ids[2])],
                 corrections: [correction], userID: "ana", idempotencyKey: "selection-1")
-            #expect(reply.accepted == 4 && reply.duplicates == 0 && !reply.replayed && reply.queueDepth == 4)
+            #expect(reply.accepted == 4 && reply.duplicates == 0 && !reply.replayed)
+            let heldOut = (ids + [Predictor.imageID(of: images[3])]).filter(EvaluationSplit.isHeldOut).count
+            #expect(reply.queueDepth == UInt64(4 - heldOut), "the evaluation share is held out, not pending")
             let queue = try await client.queue()
-            #expect(queue.model == "tiny" && queue.pending == 4 && queue.events == 1)
-            #expect(queue.labels.map(\.label) == ["circle", "triangle"])
-            #expect(queue.labels[0].positive == 2 && queue.labels[0].negative == 1)
-            #expect(queue.labels[1].corrected == 1)
+            #expect(queue.model == "tiny" && queue.pending + queue.heldOut == 4 && queue.total == 4 && queue.events == 1)
+            let counted = queue.labels.reduce(0) { $0 + $1.positive + $1.negative + $1.corrected }
+            #expect(counted == queue.pending, "per-label counts cover the pending samples")
 
             let retry = try await client.submitFeedback(
                 label: "circle", kept: [.id(ids[0]), .id(ids[1])], deselected: [.id(ids[2])],
@@ -34,9 +36,9 @@ import Testing
             #expect(retry.replayed && retry.eventID == reply.eventID, "a retry is acknowledged once")
             // Predict's embeddings are stored with the feedback (none for the image sent inline).
             let stored = try server.builder.feedback.store.embeddings(
-                model: "tiny", version: 2, imageIDs: ids + [Predictor.imageID(of: images[3])])
+                model: "tiny", version: 2, keys: ids + [Predictor.imageID(of: images[3])])
             #expect(Set(stored.keys) == Set(ids) && stored.values.allSatisfy { $0.count == 16 })
-            #expect(try await client.queue().pending == 4, "and never counted twice")
+            #expect(try await client.queue().total == 4, "and never counted twice")
         }
     }
 
@@ -56,7 +58,7 @@ import Testing
             #expect(await submit(kept: [.id("not-a-hash")]) == .invalidArgument)
             #expect(await submit(kept: [.bytes(Data("not an image".utf8))]) == .invalidArgument)
             #expect(await submit(kept: []) == .invalidArgument)
-            #expect(try await client.queue().pending == 0, "nothing partially applied")
+            #expect(try await client.queue().total == 0, "nothing partially applied")
             #expect(try await client.submitFeedback(label: "circle", kept: [.id(known)], idempotencyKey: "k").accepted == 1)
             #expect(await statusCode { _ = try await client.queue(model: "nope") } == .notFound)
         }
@@ -74,7 +76,7 @@ import Testing
         }
         let second = try await TestServer(dataDirectory: first.builder.configuration.dataDirectory)
         try await second.withInProcessClient { client in
-            #expect(try await client.queue().pending == 1)
+            #expect(try await client.queue().total == 1)
             let reply = try await client.submitFeedback(label: "circle", kept: [.id(id)], idempotencyKey: "after-restart")
             #expect(reply.accepted == 1, "the image bytes were stored with the first feedback")
         }

@@ -8,6 +8,7 @@ import Serving
 import Synchronization
 import Testing
 @testable import BoundaryServer
+@testable import Retraining
 @testable import Serving
 
 /// The whole loop in-process: predict demo images, submit lasso feedback, retrain, promote (or not).
@@ -80,8 +81,14 @@ import Testing
             let last = try await client.retrain(Self.request(.head, epochs: 40))
             #expect(last.phase == "done")
             #expect(!last.result.promoted)
-            #expect(last.result.reason.hasPrefix("refused:"), "\(last.result.reason)")
+            // Screened out before training, or trained on and refused by the gate: either way quarantined.
+            #expect(last.result.reason.hasPrefix("refused:") || last.result.reason.contains("quarantined by the screen"),
+                    "\(last.result.reason)")
+            #expect(last.result.quarantinedSamples > 0)
             #expect(try await client.model(named: "demo").servingVersion == 1)
+            let queue = try await client.queue()
+            #expect(queue.pending == 0 && queue.quarantined > 0, "refused feedback does not come back")
+            #expect(try await client.quarantine().events.count > 0)
         }
     }
 

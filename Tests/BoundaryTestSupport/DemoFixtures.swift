@@ -16,6 +16,18 @@ public enum DemoFixtures {
         return Data(try PNGEncoder.encode(image))
     }
 
+    /// Demo images `indices` of `split`, preprocessed for the tiny model, with their true labels.
+    public static func inputs(_ split: DemoDataset.Split, _ indices: Range<Int>) throws -> [LabelledInput] {
+        let spec = PreprocessSpec(try Fixtures.tinySpec(labels: labels).input)
+        return try indices.map { index in
+            let sample = dataset.sample(split, index: index)
+            let image = RGBImage(width: 16, height: 16, pixels: dataset.render(sample, split: split))!
+            var input = [Float](repeating: 0, count: spec.floatsPerImage)
+            try input.withUnsafeMutableBufferPointer { try Preprocessor.preprocess(image, spec: spec, into: $0.baseAddress!) }
+            return LabelledInput(input: input, target: .label(sample.label), isBoundary: false)
+        }
+    }
+
     /// A data directory serving model "demo" version 1: trained `epochs` passes over 400 images.
     public static func dataDirectory(epochs: Int = 3) throws -> URL {
         let root = try Fixtures.temporaryDirectory()
@@ -30,9 +42,8 @@ public enum DemoFixtures {
         FineTuner.run(network, on: samples, config: FineTuneConfig(mode: .full(unfreeze: nil), epochs: epochs,
                                                                    learningRate: 3e-3, seed: 1))
         let directory = root.appendingPathComponent("demo-model")
-        try ModelDirectory.write(network, to: directory, trainingInfo: [
-            "source": "demo(classes: 4, perClass: 100, overlap: 0.5, seed: 3)",
-        ])
+        try ModelDirectory.write(network, to: directory, training: TrainingRecord(
+            dataSource: .demo(classes: 4, perClass: 100, overlap: 0.5, seed: 3)))
         let data = root.appendingPathComponent("data")
         try ModelRegistry(dataDirectory: data).register(modelDirectory: directory, name: "demo")
         return data

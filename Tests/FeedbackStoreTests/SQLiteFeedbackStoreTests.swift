@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import FeedbackStore
 
-@Suite struct SQLiteFeedbackStoreTests {
+/// Test fixtures: image ids whose evaluation share is known (the first hex byte decides).
+enum StoreFixtures {
     static func store() throws -> (SQLiteFeedbackStore, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -10,71 +11,111 @@ import Testing
         return (try SQLiteFeedbackStore(path: path), path)
     }
 
-    static func event(key: String, label: String = "cat", kept: [String] = ["a", "b"], deselected: [String] = ["c"],
-                      model: String = "m") -> FeedbackEvent {
-        let samples = kept.map { FeedbackSample(imageID: $0, kind: .positive, label: label) }
-            + deselected.map { FeedbackSample(imageID: $0, kind: .negative, label: label) }
-        let images = Dictionary(uniqueKeysWithValues: (kept + deselected).map { ($0, Data("bytes of \($0)".utf8)) })
-        return FeedbackEvent(model: model, idempotencyKey: key, userID: "ana", label: label, samples: samples, images: images)
+    /// A 64-hex-digit id: held out when `heldOut` (first byte 0x00), trainable otherwise (0x01).
+    static func id(_ n: Int, heldOut: Bool = false) -> String {
+        (heldOut ? "00" : "01") + String(format: "%062x", n)
     }
 
+    static func event(key: String, label: String = "cat", kept: [String] = [id(1), id(2)], deselected: [String] = [id(3)],
+                      model: String = "m", user: String = "ana", hash: String? = nil) -> FeedbackEvent {
+        let samples = kept.map { FeedbackSample(imageID: $0, kind: .positive, label: label) }
+            + deselected.map { FeedbackSample(imageID: $0, kind: .negative, label: label) }
+        let images = Dictionary((kept + deselected).map { ($0, Data("bytes of \($0)".utf8)) }) { first, _ in first }
+        return FeedbackEvent(model: model, idempotencyKey: key, contentHash: hash ?? "\(label)|\(kept)|\(deselected)|\(user)",
+                             userID: user, label: label, samples: samples, images: images)
+    }
+}
+
+@Suite struct SQLiteFeedbackStoreTests {
     @Test func recordsSamplesAndCountsThemPerLabelAndKind() throws {
-        let (store, _) = try Self.store()
-        let receipt = try store.record(Self.event(key: "k1"))
+        let (store, _) = try StoreFixtures.store()
+        let receipt = try store.record(StoreFixtures.event(key: "k1"))
         #expect(receipt.accepted == 3 && receipt.duplicates == 0 && !receipt.replayed && receipt.queueDepth == 3)
-        _ = try store.record(Self.event(key: "k2", label: "dog", kept: ["c"], deselected: []))
+        _ = try store.record(StoreFixtures.event(key: "k2", label: "dog", kept: [StoreFixtures.id(3)], deselected: []))
         let queue = try store.queue(model: "m")
         #expect(queue.pending == 4 && queue.total == 4 && queue.events == 2)
         #expect(queue.byLabel["cat"]?.positive == 2 && queue.byLabel["cat"]?.negative == 1)
         #expect(queue.byLabel["dog"]?.positive == 1)
+        #expect(queue.storedImages == 3 && queue.imageBytes > 0 && queue.databaseBytes > 0)
         #expect(try store.queue(model: "other").pending == 0, "models are counted apart")
-        #expect(try store.imageBytes("c") == Data("bytes of c".utf8))
-        #expect(try store.storedImages(among: ["a", "zzz", "c"]) == ["a", "c"])
+        #expect(try store.imageBytes(StoreFixtures.id(3)) == Data("bytes of \(StoreFixtures.id(3))".utf8))
+        #expect(try store.storedImages(among: [StoreFixtures.id(1), "zzz", StoreFixtures.id(3)]) == [StoreFixtures.id(1), StoreFixtures.id(3)])
     }
 
-    /// A retried submission is acknowledged with the first receipt and stores nothing more.
-    @Test func sameIdempotencyKeyIsCountedOnce() throws {
-        let (store, _) = try Self.store()
-        let first = try store.record(Self.event(key: "retry-me"))
-        let again = try store.record(Self.event(key: "retry-me"))
+    /// A retried submission is acknowledged with the first receipt and stores nothing more; the
+    /// same key with other content is refused, not silently replayed.
+    @Test func sameIdempotencyKeyIsCountedOnceAndNewContentIsRefused() throws {
+        let (store, _) = try StoreFixtures.store()
+        let first = try store.record(StoreFixtures.event(key: "retry-me"))
+        let again = try store.record(StoreFixtures.event(key: "retry-me"))
         #expect(again.replayed && again.eventID == first.eventID && again.accepted == first.accepted)
-        #expect(try store.queue(model: "m").pending == 3)
-        #expect(try store.queue(model: "m").events == 1)
+        #expect(throws: FeedbackStoreError.keyReused(key: "retry-me", eventID: first.eventID)) {
+            try store.record(StoreFixtures.event(key: "retry-me", kept: [StoreFixtures.id(9)]))
+        }
+        let queue = try store.queue(model: "m")
+        #expect(queue.pending == 3 && queue.events == 1)
     }
 
-    /// A sample identical to one still pending is a duplicate; after a retrain consumes it, the
-    /// same judgement counts again.
-    @Test func duplicatesOfPendingSamplesAreNotStoredTwice() throws {
-        let (store, _) = try Self.store()
-        _ = try store.record(Self.event(key: "one"))
-        let second = try store.record(Self.event(key: "two", kept: ["a", "d"], deselected: []))
+    /// A sample identical to an open one is a duplicate; after a retrain consumes it, the same
+    /// judgement counts again.
+    @Test func duplicatesOfOpenSamplesAreNotStoredTwice() throws {
+        let (store, _) = try StoreFixtures.store()
+        _ = try store.record(StoreFixtures.event(key: "one"))
+        let second = try store.record(StoreFixtures.event(key: "two", kept: [StoreFixtures.id(1), StoreFixtures.id(4)], deselected: []))
         #expect(second.accepted == 1 && second.duplicates == 1)
         let pending = try store.pendingSamples(model: "m")
-        #expect(pending.map(\.sample.imageID) == ["a", "b", "c", "d"])
-        try store.markConsumed(pending.map(\.id), byVersion: 2)
+        #expect(pending.map(\.sample.imageID) == [1, 2, 3, 4].map { StoreFixtures.id($0) })
+        #expect(pending.allSatisfy { $0.userID == "ana" && $0.state == .pending })
+        try store.setState(pending.map(\.id), to: .consumed, version: 2)
         #expect(try store.queue(model: "m").pending == 0)
-        #expect(try store.record(Self.event(key: "three", kept: ["a"], deselected: [])).accepted == 1)
+        #expect(try store.record(StoreFixtures.event(key: "three", kept: [StoreFixtures.id(1)], deselected: [])).accepted == 1)
     }
 
-    /// Embeddings come back bit for bit, per model version, and only for images the store holds.
-    @Test func embeddingsAreCachedPerModelVersion() throws {
-        let (store, _) = try Self.store()
-        var event = Self.event(key: "e")
-        event.embeddings = ["a": [0.5, -1.25, 3], "zzz": [1, 2, 3]]
+    /// One transaction for many events: a refused event (its user over quota) leaves the others
+    /// stored, each with its own receipt.
+    @Test func batchesCommitEachEventAllOrNothing() throws {
+        let (store, _) = try StoreFixtures.store()
+        let events = [StoreFixtures.event(key: "a", user: "u1"),
+                      StoreFixtures.event(key: "b", kept: [StoreFixtures.id(5)], deselected: [], user: "u2"),
+                      StoreFixtures.event(key: "c", kept: (10..<20).map { StoreFixtures.id($0) }, deselected: [], user: "u2")]
+        let results = try store.record(events, quota: UserQuota(samples: 5))
+        #expect(results.count == 3)
+        #expect((try? results[0].get())?.accepted == 3)
+        #expect((try? results[1].get())?.accepted == 1)
+        guard case .failure(.quotaExceeded(let user, let used, let requested, let limit, _)) = results[2] else {
+            Issue.record("the third event passes u2's quota and must be refused: \(results[2])")
+            return
+        }
+        #expect(user == "u2" && used == 1 && requested == 10 && limit == 5)
+        #expect(try store.queue(model: "m").total == 4, "the refused event stored nothing")
+        #expect((try? results[1].get())?.queueDepth == 4, "depths are read after the whole batch")
+    }
+
+    /// Embeddings come back bit for bit, per backbone; image keys only for stored images, base-data
+    /// keys always; pruning keeps only the listed backbones.
+    @Test func embeddingsAreCachedPerBackboneAndPruned() throws {
+        let (store, _) = try StoreFixtures.store()
+        var event = StoreFixtures.event(key: "e")
+        event.embeddings = [StoreFixtures.id(1): [0.5, -1.25, 3], "ffff": [1, 2, 3]]
         event.embeddingVersion = 4
         _ = try store.record(event)
-        try store.storeEmbeddings(["b": [7, 8, 9]], model: "m", version: 4)
-        let found = try store.embeddings(model: "m", version: 4, imageIDs: ["a", "b", "c", "zzz"])
-        #expect(found == ["a": [0.5, -1.25, 3], "b": [7, 8, 9]], "no row for an image without bytes")
-        #expect(try store.embeddings(model: "m", version: 5, imageIDs: ["a"]).isEmpty, "another backbone")
+        try store.storeEmbeddings([StoreFixtures.id(2): [7, 8, 9], "demo:val:3": [4, 5, 6]], model: "m", version: 4)
+        try store.storeEmbeddings(["demo:val:3": [1, 1, 1]], model: "m", version: 5)
+        let found = try store.embeddings(model: "m", version: 4, keys: [StoreFixtures.id(1), StoreFixtures.id(2), "ffff", "demo:val:3"])
+        #expect(found == [StoreFixtures.id(1): [0.5, -1.25, 3], StoreFixtures.id(2): [7, 8, 9], "demo:val:3": [4, 5, 6]])
+        #expect(try store.pruneEmbeddings(model: "m", keepVersions: [5]) == 3)
+        #expect(try store.embeddings(model: "m", version: 4, keys: [StoreFixtures.id(1), "demo:val:3"]).isEmpty)
+        #expect(try store.embeddings(model: "m", version: 5, keys: ["demo:val:3"]) == ["demo:val:3": [1, 1, 1]])
     }
 
     /// What was acknowledged is there after the store is closed and reopened.
     @Test func acknowledgedFeedbackSurvivesReopening() throws {
-        var (store, path) = try Self.store()
-        for index in 0..<20 { _ = try store.record(Self.event(key: "k\(index)", kept: ["img\(index)"], deselected: [])) }
+        var (store, path) = try StoreFixtures.store()
+        for index in 0..<20 {
+            _ = try store.record(StoreFixtures.event(key: "k\(index)", kept: [StoreFixtures.id(100 + index)], deselected: []))
+        }
         store = try SQLiteFeedbackStore(path: path)
         #expect(try store.queue(model: "m").pending == 20)
-        #expect(try store.record(Self.event(key: "k7", kept: ["img7"], deselected: [])).replayed)
+        #expect(try store.record(StoreFixtures.event(key: "k7", kept: [StoreFixtures.id(107)], deselected: [])).replayed)
     }
 }

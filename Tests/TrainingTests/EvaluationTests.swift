@@ -37,7 +37,7 @@ import Testing
         let result = try ClassifierTrainer(network: network, config: TrainingConfig(epochs: 2, batchSize: 6, augmentation: nil))
             .run(train: train, validation: test)
         try ModelDirectory.write(network, to: directory, history: result.history,
-                                 trainingInfo: ["best_epoch": String(result.bestEpoch)])
+                                 training: TrainingRecord(dataSource: .other("test"), bestEpoch: result.bestEpoch))
         let reloaded = try ModelDirectory.load(directory)
         let (input, evaluation) = try ReportBuilder.build(modelDirectory: directory, network: reloaded, images: test,
                                                           threads: 1, note: "test")
@@ -68,5 +68,28 @@ import Testing
         #expect(csv.hasPrefix("epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds\n1,1.5,0.4,"))
         #expect(try String(contentsOf: directory.appendingPathComponent("labels.txt"), encoding: .utf8) == "a\nb\nc\n")
         #expect(throws: ModelDirectoryError.self) { try ModelDirectory.load(directory.appendingPathComponent("missing")) }
+    }
+}
+
+@Suite struct TrainingRecordTests {
+    /// training.json round-trips as a typed record, and files written before it (strings only,
+    /// the data source as prose) still load.
+    @Test func recordsRoundTripAndLegacyFilesLoad() throws {
+        let record = TrainingRecord(dataSource: .demo(classes: 10, perClass: 500, overlap: 0.3, seed: 7), spec: "scene-s",
+                                    epochs: 12, seed: 7, trainImages: 5000, validationImages: 1000, bestEpoch: 9, mode: "full")
+        let decoded = try JSONDecoder().decode(TrainingRecord.self, from: try JSONEncoder().encode(record))
+        #expect(decoded == record)
+        let legacy = Data("""
+            {"best_epoch": "9", "epochs": "10", "mode": "full", "seed": "0",
+             "source": "demo(classes: 10, perClass: 500, overlap: 0.3, seed: 0)", "spec": "scene-s", "train_images": "5000"}
+            """.utf8)
+        let old = try JSONDecoder().decode(TrainingRecord.self, from: legacy)
+        #expect(old.dataSource == .demo(classes: 10, perClass: 500, overlap: 0.3, seed: 0))
+        #expect(old.bestEpoch == 9 && old.epochs == 10 && old.trainImages == 5000 && old.spec == "scene-s")
+        let folder = try JSONDecoder().decode(TrainingRecord.self, from: Data(#"{"source": "/data/pets"}"#.utf8))
+        #expect(folder.dataSource == .imageFolder(path: "/data/pets"))
+        let odd = try JSONDecoder().decode(TrainingRecord.self, from: Data(#"{"source": "s3://bucket"}"#.utf8))
+        #expect(odd.dataSource == .other("s3://bucket"))
+        #expect(record.lineage["source"] == "demo(classes: 10, perClass: 500, overlap: 0.3, seed: 7)" && record.lineage["best_epoch"] == "9")
     }
 }

@@ -18,7 +18,7 @@ import Testing
         settings.threads = 1
         let experiment = UpsamplingExperiment(settings: settings)
         let results = try experiment.run()
-        #expect(results.conditions.count == 4)
+        #expect(results.conditions.count == 8, "head/full × ×1/×U × deselections alone/with corrections")
         let bases = Set(results.conditions.map { results.test[$0]![0][0] })
         #expect(bases.count == 1, "every condition starts from the same base model")
         for condition in results.conditions {
@@ -26,7 +26,10 @@ import Testing
             #expect(results.boundary[condition]!.allSatisfy { $0.allSatisfy { (0...1).contains($0) } })
         }
         let table = results.markdown(rounds: 1)
-        #expect(table.split(separator: "\n").count == 2 + 4 * 2)
-        #expect(table.contains("| head ×4 | boundary |"))
+        #expect(table.split(separator: "\n").count == 2 + 8 * 2)
+        #expect(table.contains("| head ×4 | boundary |") && table.contains("| full ×1 + corrections | test |"))
+        #expect(experiment.conditions.filter(\.corrections).count == 4)
+        let corrected = (0..<1000).filter(experiment.corrects).count
+        #expect(abs(corrected - 500) < 60, "about half the deselected images are corrected: \(corrected)")
     }
 }

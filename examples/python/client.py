@@ -120,7 +120,8 @@ def run_retrain(client, model, full, dry_run):
 
 def run_queue(client, model):
     status = client.queue(model)
-    print(f"{status.model}: {status.pending} pending of {status.total} samples from {status.events} events")
+    print(f"{status.model}: {status.pending} pending of {status.total} samples from {status.events} events "
+          f"({status.held_out} held out, {status.consumed} consumed, {status.quarantined} quarantined)")
     for counts in status.labels:
         print(f"  {counts.label}: {counts.positive} kept, {counts.negative} deselected, "
               f"{counts.corrected} corrected")
@@ -297,7 +298,7 @@ def check_feedback(client, check, images, replies, info, model):
     """SubmitFeedback by image id (from Predict) and by bytes, the idempotent retry, and all-or-nothing."""
     before = len(check.failures)
     label = info.labels[0]
-    pending = client.queue(model).pending
+    stored = client.queue(model).total
     key = "check-" + hashlib.sha256(os.urandom(8)).hexdigest()[:12]
     kept = [r.image_id for r in replies[:2]]
     reply = client.submit_feedback(label, kept=kept, deselected=[images[-1][1]], key=key, model=model)
@@ -305,8 +306,9 @@ def check_feedback(client, check, images, replies, info, model):
                  f"SubmitFeedback: accepted {reply.accepted} + duplicates {reply.duplicates}, expected 3 samples")
     retry = client.submit_feedback(label, kept=kept, deselected=[images[-1][1]], key=key, model=model)
     check.expect(retry.replayed and retry.event_id == reply.event_id, "SubmitFeedback retry was not recognised")
-    after = client.queue(model).pending
-    check.expect(after == pending + reply.accepted, f"queue: {after} pending, expected {pending} + {reply.accepted}")
+    # Every sample is in one state; a fifth of images (by id) is held out for evaluation, not pending.
+    after = client.queue(model).total
+    check.expect(after == stored + reply.accepted, f"queue: {after} samples, expected {stored} + {reply.accepted}")
     unknown = hashlib.sha256(os.urandom(16)).hexdigest()
     check.expect_code(grpc.StatusCode.NOT_FOUND,
                       lambda: client.submit_feedback(label, kept=[kept[0], unknown], key=key + "-bad", model=model),
@@ -314,7 +316,7 @@ def check_feedback(client, check, images, replies, info, model):
     check.expect_code(grpc.StatusCode.INVALID_ARGUMENT,
                       lambda: client.submit_feedback("no-such-label", kept=kept, key=key + "-bad2", model=model),
                       "SubmitFeedback with an unknown label")
-    check.expect(client.queue(model).pending == after, "a refused selection changed the queue")
+    check.expect(client.queue(model).total == after, "a refused selection changed the queue")
     if len(check.failures) == before:
         print(f"ok   feedback: {reply.accepted} samples queued, retry recognised, bad selections refused whole")
 

@@ -72,12 +72,54 @@ public enum Boundary_V1_Feedback: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ListQuarantine" metadata.
+        public enum ListQuarantine: Sendable {
+            /// Request type for "ListQuarantine".
+            public typealias Input = Boundary_V1_ListQuarantineRequest
+            /// Response type for "ListQuarantine".
+            public typealias Output = Boundary_V1_ListQuarantineResponse
+            /// Descriptor for "ListQuarantine".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Feedback"),
+                method: "ListQuarantine",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReleaseFeedback" metadata.
+        public enum ReleaseFeedback: Sendable {
+            /// Request type for "ReleaseFeedback".
+            public typealias Input = Boundary_V1_FeedbackSelection
+            /// Response type for "ReleaseFeedback".
+            public typealias Output = Boundary_V1_FeedbackActionResult
+            /// Descriptor for "ReleaseFeedback".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Feedback"),
+                method: "ReleaseFeedback",
+                type: .unary
+            )
+        }
+        /// Namespace for "DiscardFeedback" metadata.
+        public enum DiscardFeedback: Sendable {
+            /// Request type for "DiscardFeedback".
+            public typealias Input = Boundary_V1_FeedbackSelection
+            /// Response type for "DiscardFeedback".
+            public typealias Output = Boundary_V1_FeedbackActionResult
+            /// Descriptor for "DiscardFeedback".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Feedback"),
+                method: "DiscardFeedback",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "boundary.v1.Feedback" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SubmitFeedback.descriptor,
             GetQueue.descriptor,
             Retrain.descriptor,
-            WatchRetrain.descriptor
+            WatchRetrain.descriptor,
+            ListQuarantine.descriptor,
+            ReleaseFeedback.descriptor,
+            DiscardFeedback.descriptor
         ]
     }
 }
@@ -115,9 +157,12 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-        /// > request and nothing is stored. A retried request with the same idempotency_key is
-        /// > acknowledged again without being counted twice.
+        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+        /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Boundary_V1_SubmitFeedbackRequest` messages.
@@ -188,6 +233,63 @@ extension Boundary_V1_Feedback {
             request: GRPCCore.StreamingServerRequest<Boundary_V1_WatchRetrainRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
+
+        /// Handle the "ListQuarantine" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+        /// > first, each with its verdict.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_ListQuarantineRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_ListQuarantineResponse` messages.
+        func listQuarantine(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_ListQuarantineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_ListQuarantineResponse>
+
+        /// Handle the "ReleaseFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+        /// > released sample is not screened again.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_FeedbackSelection` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_FeedbackActionResult` messages.
+        func releaseFeedback(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_FeedbackSelection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_FeedbackActionResult>
+
+        /// Handle the "DiscardFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+        /// > and never trained on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_FeedbackSelection` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_FeedbackActionResult` messages.
+        func discardFeedback(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_FeedbackSelection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_FeedbackActionResult>
     }
 
     /// Service protocol for the "boundary.v1.Feedback" service.
@@ -209,9 +311,12 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-        /// > request and nothing is stored. A retried request with the same idempotency_key is
-        /// > acknowledged again without being counted twice.
+        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+        /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_SubmitFeedbackRequest` message.
@@ -282,6 +387,63 @@ extension Boundary_V1_Feedback {
             request: GRPCCore.ServerRequest<Boundary_V1_WatchRetrainRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_RetrainProgress>
+
+        /// Handle the "ListQuarantine" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+        /// > first, each with its verdict.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ListQuarantineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Boundary_V1_ListQuarantineResponse` message.
+        func listQuarantine(
+            request: GRPCCore.ServerRequest<Boundary_V1_ListQuarantineRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Boundary_V1_ListQuarantineResponse>
+
+        /// Handle the "ReleaseFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+        /// > released sample is not screened again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Boundary_V1_FeedbackActionResult` message.
+        func releaseFeedback(
+            request: GRPCCore.ServerRequest<Boundary_V1_FeedbackSelection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult>
+
+        /// Handle the "DiscardFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+        /// > and never trained on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Boundary_V1_FeedbackActionResult` message.
+        func discardFeedback(
+            request: GRPCCore.ServerRequest<Boundary_V1_FeedbackSelection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult>
     }
 
     /// Simple service protocol for the "boundary.v1.Feedback" service.
@@ -301,9 +463,12 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-        /// > request and nothing is stored. A retried request with the same idempotency_key is
-        /// > acknowledged again without being counted twice.
+        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+        /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
         /// - Parameters:
         ///   - request: A `Boundary_V1_SubmitFeedbackRequest` message.
@@ -376,6 +541,63 @@ extension Boundary_V1_Feedback {
             response: GRPCCore.RPCWriter<Boundary_V1_RetrainProgress>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "ListQuarantine" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+        /// > first, each with its verdict.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_ListQuarantineRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Boundary_V1_ListQuarantineResponse` to respond with.
+        func listQuarantine(
+            request: Boundary_V1_ListQuarantineRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Boundary_V1_ListQuarantineResponse
+
+        /// Handle the "ReleaseFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+        /// > released sample is not screened again.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_FeedbackSelection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Boundary_V1_FeedbackActionResult` to respond with.
+        func releaseFeedback(
+            request: Boundary_V1_FeedbackSelection,
+            context: GRPCCore.ServerContext
+        ) async throws -> Boundary_V1_FeedbackActionResult
+
+        /// Handle the "DiscardFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+        /// > and never trained on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_FeedbackSelection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Boundary_V1_FeedbackActionResult` to respond with.
+        func discardFeedback(
+            request: Boundary_V1_FeedbackSelection,
+            context: GRPCCore.ServerContext
+        ) async throws -> Boundary_V1_FeedbackActionResult
     }
 }
 
@@ -422,6 +644,39 @@ extension Boundary_V1_Feedback.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_RetrainProgress>(),
             handler: { request, context in
                 try await self.watchRetrain(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Boundary_V1_Feedback.Method.ListQuarantine.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_ListQuarantineRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_ListQuarantineResponse>(),
+            handler: { request, context in
+                try await self.listQuarantine(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Boundary_V1_Feedback.Method.ReleaseFeedback.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_FeedbackSelection>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_FeedbackActionResult>(),
+            handler: { request, context in
+                try await self.releaseFeedback(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Boundary_V1_Feedback.Method.DiscardFeedback.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_FeedbackSelection>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_FeedbackActionResult>(),
+            handler: { request, context in
+                try await self.discardFeedback(
                     request: request,
                     context: context
                 )
@@ -475,6 +730,39 @@ extension Boundary_V1_Feedback.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func listQuarantine(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_ListQuarantineRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_ListQuarantineResponse> {
+        let response = try await self.listQuarantine(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func releaseFeedback(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_FeedbackSelection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_FeedbackActionResult> {
+        let response = try await self.releaseFeedback(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func discardFeedback(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_FeedbackSelection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_FeedbackActionResult> {
+        let response = try await self.discardFeedback(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -540,6 +828,45 @@ extension Boundary_V1_Feedback.SimpleServiceProtocol {
             }
         )
     }
+
+    public func listQuarantine(
+        request: GRPCCore.ServerRequest<Boundary_V1_ListQuarantineRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Boundary_V1_ListQuarantineResponse> {
+        return GRPCCore.ServerResponse<Boundary_V1_ListQuarantineResponse>(
+            message: try await self.listQuarantine(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func releaseFeedback(
+        request: GRPCCore.ServerRequest<Boundary_V1_FeedbackSelection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult> {
+        return GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult>(
+            message: try await self.releaseFeedback(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func discardFeedback(
+        request: GRPCCore.ServerRequest<Boundary_V1_FeedbackSelection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult> {
+        return GRPCCore.ServerResponse<Boundary_V1_FeedbackActionResult>(
+            message: try await self.discardFeedback(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
 }
 
 // MARK: boundary.v1.Feedback (client)
@@ -562,9 +889,12 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-        /// > request and nothing is stored. A retried request with the same idempotency_key is
-        /// > acknowledged again without being counted twice.
+        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+        /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_SubmitFeedbackRequest` message.
@@ -655,6 +985,78 @@ extension Boundary_V1_Feedback {
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_RetrainProgress>) async throws -> Result
         ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListQuarantine" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+        /// > first, each with its verdict.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ListQuarantineRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_ListQuarantineRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_ListQuarantineResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listQuarantine<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_ListQuarantineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_ListQuarantineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_ListQuarantineResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ListQuarantineResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReleaseFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+        /// > released sample is not screened again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - serializer: A serializer for `Boundary_V1_FeedbackSelection` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_FeedbackActionResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func releaseFeedback<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_FeedbackSelection>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_FeedbackActionResult>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DiscardFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+        /// > and never trained on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - serializer: A serializer for `Boundary_V1_FeedbackSelection` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_FeedbackActionResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func discardFeedback<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_FeedbackSelection>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_FeedbackActionResult>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
     }
 
     /// Generated client for the "boundary.v1.Feedback" service.
@@ -684,9 +1086,12 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-        /// > request and nothing is stored. A retried request with the same idempotency_key is
-        /// > acknowledged again without being counted twice.
+        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+        /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_SubmitFeedbackRequest` message.
@@ -817,6 +1222,111 @@ extension Boundary_V1_Feedback {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListQuarantine" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+        /// > first, each with its verdict.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ListQuarantineRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_ListQuarantineRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_ListQuarantineResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listQuarantine<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_ListQuarantineRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_ListQuarantineRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_ListQuarantineResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ListQuarantineResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Boundary_V1_Feedback.Method.ListQuarantine.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReleaseFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+        /// > released sample is not screened again.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - serializer: A serializer for `Boundary_V1_FeedbackSelection` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_FeedbackActionResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func releaseFeedback<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_FeedbackSelection>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_FeedbackActionResult>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Boundary_V1_Feedback.Method.ReleaseFeedback.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DiscardFeedback" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+        /// > and never trained on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+        ///   - serializer: A serializer for `Boundary_V1_FeedbackSelection` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_FeedbackActionResult` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func discardFeedback<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_FeedbackSelection>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_FeedbackActionResult>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Boundary_V1_Feedback.Method.DiscardFeedback.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -827,9 +1337,12 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-    /// > request and nothing is stored. A retried request with the same idempotency_key is
-    /// > acknowledged again without being counted twice.
+    /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+    /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+    /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+    /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+    /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+    /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Boundary_V1_SubmitFeedbackRequest` message.
@@ -940,6 +1453,96 @@ extension Boundary_V1_Feedback.ClientProtocol {
             onResponse: handleResponse
         )
     }
+
+    /// Call the "ListQuarantine" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+    /// > first, each with its verdict.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_ListQuarantineRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listQuarantine<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_ListQuarantineRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ListQuarantineResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listQuarantine(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_ListQuarantineRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_ListQuarantineResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseFeedback" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+    /// > released sample is not screened again.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseFeedback<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.releaseFeedback(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_FeedbackSelection>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_FeedbackActionResult>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DiscardFeedback" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+    /// > and never trained on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func discardFeedback<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.discardFeedback(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_FeedbackSelection>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_FeedbackActionResult>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
@@ -949,9 +1552,12 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records one lasso selection. All or nothing: an unknown image id or label fails the whole
-    /// > request and nothing is stored. A retried request with the same idempotency_key is
-    /// > acknowledged again without being counted twice.
+    /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
+    /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
+    /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
+    /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+    /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
+    /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1073,6 +1679,108 @@ extension Boundary_V1_Feedback.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchRetrain(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListQuarantine" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: events with quarantined samples (refused by a gate, or screened before training), newest
+    /// > first, each with its verdict.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listQuarantine<Result>(
+        _ message: Boundary_V1_ListQuarantineRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ListQuarantineResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_ListQuarantineRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listQuarantine(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseFeedback" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: returns the quarantined samples of the selected events (or of a user) to the queue; a
+    /// > released sample is not screened again.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseFeedback<Result>(
+        _ message: Boundary_V1_FeedbackSelection,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.releaseFeedback(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DiscardFeedback" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
+    /// > and never trained on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func discardFeedback<Result>(
+        _ message: Boundary_V1_FeedbackSelection,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_FeedbackActionResult>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_FeedbackSelection>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.discardFeedback(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -25,6 +25,93 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Boundary_V1_ListQuarantineRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty selects the server's default model.
+  public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_QuarantinedEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var eventID: UInt64 = 0
+
+  public var userID: String = String()
+
+  /// The selection's label.
+  public var label: String = String()
+
+  /// RFC 3339 time the event was received.
+  public var createdAt: String = String()
+
+  /// Its samples now in quarantine.
+  public var samples: UInt32 = 0
+
+  /// Why: the gate's verdict or the screen's finding.
+  public var verdict: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_ListQuarantineResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: String = String()
+
+  public var events: [Boundary_V1_QuarantinedEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Feedback an admin acts on: the listed events, or everything one user sent (exactly one of the two).
+public nonisolated struct Boundary_V1_FeedbackSelection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty selects the server's default model.
+  public var model: String = String()
+
+  public var eventIds: [UInt64] = []
+
+  public var userID: String = String()
+
+  /// Select by user_id even when it is empty (the anonymous user).
+  public var anonymousUser: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_FeedbackActionResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Samples whose state changed.
+  public var samples: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Boundary_V1_RetrainRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -56,8 +143,16 @@ public nonisolated struct Boundary_V1_RetrainRequest: Sendable {
   /// Train and evaluate, never promote.
   public var dryRun: Bool = false
 
-  /// The candidate may be this much worse on the held-out set and still be promoted (default 0).
+  /// The candidate may be this much worse on the evaluation set and still be promoted (default 0).
   public var tolerance: Float = 0
+
+  /// Confidence of the gate's paired tests (exact McNemar), in (0, 1); 0 means 0.9. The boundary
+  /// improvement must be significant at this level; a significant regression always refuses.
+  public var confidence: Float = 0
+
+  /// Evaluation samples each class needs before the gate judges at all (base data tops up held-out
+  /// feedback); 0 means 20.
+  public var minEvaluationPerClass: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -115,13 +210,14 @@ public nonisolated struct Boundary_V1_WatchRetrainRequest: Sendable {
   public init() {}
 }
 
-/// Accuracy of one model version on one held-out set.
+/// Accuracy of one model version on the model's evaluation set.
 public nonisolated struct Boundary_V1_EvalMetrics: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Overall accuracy on the held-out set (base held-out data plus held-out feedback).
+  /// Overall accuracy on the evaluation set (held-out feedback of every version so far, topped up
+  /// with base validation data).
   public var accuracy: Double = 0
 
   /// Accuracy on the held-out boundary samples (deselected: right when the top label is not the
@@ -140,112 +236,114 @@ public nonisolated struct Boundary_V1_EvalMetrics: Sendable {
   public init() {}
 }
 
-public nonisolated struct Boundary_V1_RetrainResult: Sendable {
+public nonisolated struct Boundary_V1_RetrainResult: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The new version, when one was registered (promoted); 0 otherwise.
-  public var candidateVersion: UInt64 = 0
+  public var candidateVersion: UInt64 {
+    get {_storage._candidateVersion}
+    set {_uniqueStorage()._candidateVersion = newValue}
+  }
 
-  public var promoted: Bool = false
+  public var promoted: Bool {
+    get {_storage._promoted}
+    set {_uniqueStorage()._promoted = newValue}
+  }
 
   /// Which rule decided, in words ("not worse on held-out (0.91 vs 0.90) and better on boundary
   /// samples (0.75 vs 0.40)", "dry run", "only 3 new samples; 50 required", …).
-  public var reason: String = String()
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
 
   /// The serving version before, and the candidate.
   public var before: Boundary_V1_EvalMetrics {
-    get {_before ?? Boundary_V1_EvalMetrics()}
-    set {_before = newValue}
+    get {_storage._before ?? Boundary_V1_EvalMetrics()}
+    set {_uniqueStorage()._before = newValue}
   }
   /// Returns true if `before` has been explicitly set.
-  public var hasBefore: Bool {self._before != nil}
+  public var hasBefore: Bool {_storage._before != nil}
   /// Clears the value of `before`. Subsequent reads from it will return its default value.
-  public mutating func clearBefore() {self._before = nil}
+  public mutating func clearBefore() {_uniqueStorage()._before = nil}
 
   public var after: Boundary_V1_EvalMetrics {
-    get {_after ?? Boundary_V1_EvalMetrics()}
-    set {_after = newValue}
+    get {_storage._after ?? Boundary_V1_EvalMetrics()}
+    set {_uniqueStorage()._after = newValue}
   }
   /// Returns true if `after` has been explicitly set.
-  public var hasAfter: Bool {self._after != nil}
+  public var hasAfter: Bool {_storage._after != nil}
   /// Clears the value of `after`. Subsequent reads from it will return its default value.
-  public mutating func clearAfter() {self._after = nil}
+  public mutating func clearAfter() {_uniqueStorage()._after = nil}
 
-  public var parentVersion: UInt64 = 0
+  public var parentVersion: UInt64 {
+    get {_storage._parentVersion}
+    set {_uniqueStorage()._parentVersion = newValue}
+  }
 
   /// Samples trained on: feedback (after the held-out split) and replayed base data.
-  public var feedbackSamples: UInt32 = 0
-
-  public var replaySamples: UInt32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _before: Boundary_V1_EvalMetrics? = nil
-  fileprivate var _after: Boundary_V1_EvalMetrics? = nil
-}
-
-public nonisolated struct Boundary_V1_RetrainProgress: @unchecked Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// The job's id (unique per server run).
-  public var jobID: String {
-    get {_storage._jobID}
-    set {_uniqueStorage()._jobID = newValue}
+  public var feedbackSamples: UInt32 {
+    get {_storage._feedbackSamples}
+    set {_uniqueStorage()._feedbackSamples = newValue}
   }
 
-  /// "queued", "preparing", "training", "evaluating", "promoting", "done" or "failed".
-  public var phase: String {
-    get {_storage._phase}
-    set {_uniqueStorage()._phase = newValue}
+  public var replaySamples: UInt32 {
+    get {_storage._replaySamples}
+    set {_uniqueStorage()._replaySamples = newValue}
   }
 
-  public var epoch: UInt32 {
-    get {_storage._epoch}
-    set {_uniqueStorage()._epoch = newValue}
+  /// "promote", "refuse" or "insufficient-evidence" (empty when the retrain stopped before the gate).
+  public var decision: String {
+    get {_storage._decision}
+    set {_uniqueStorage()._decision = newValue}
   }
 
-  public var epochs: UInt32 {
-    get {_storage._epochs}
-    set {_uniqueStorage()._epochs = newValue}
+  /// The gate's confidence and its exact one-sided McNemar p-values: the candidate better on the
+  /// boundary samples, and the candidate worse on the whole evaluation set.
+  public var confidence: Double {
+    get {_storage._confidence}
+    set {_uniqueStorage()._confidence = newValue}
   }
 
-  /// Training loss and accuracy of the last epoch.
-  public var loss: Double {
-    get {_storage._loss}
-    set {_uniqueStorage()._loss = newValue}
+  public var boundaryPValue: Double {
+    get {_storage._boundaryPValue}
+    set {_uniqueStorage()._boundaryPValue = newValue}
   }
 
-  public var accuracy: Double {
-    get {_storage._accuracy}
-    set {_uniqueStorage()._accuracy = newValue}
+  public var regressionPValue: Double {
+    get {_storage._regressionPValue}
+    set {_uniqueStorage()._regressionPValue = newValue}
   }
 
-  /// Estimated seconds left.
-  public var etaSeconds: Double {
-    get {_storage._etaSeconds}
-    set {_uniqueStorage()._etaSeconds = newValue}
+  /// Per user: what they sent, what the screen flagged, what was trained on.
+  public var users: [Boundary_V1_UserFeedback] {
+    get {_storage._users}
+    set {_uniqueStorage()._users = newValue}
   }
 
-  /// Set in the final message ("done").
-  public var result: Boundary_V1_RetrainResult {
-    get {_storage._result ?? Boundary_V1_RetrainResult()}
-    set {_uniqueStorage()._result = newValue}
+  /// Samples quarantined by this retrain (screened users, or the feedback of a refused candidate).
+  public var quarantinedSamples: UInt32 {
+    get {_storage._quarantinedSamples}
+    set {_uniqueStorage()._quarantinedSamples = newValue}
   }
-  /// Returns true if `result` has been explicitly set.
-  public var hasResult: Bool {_storage._result != nil}
-  /// Clears the value of `result`. Subsequent reads from it will return its default value.
-  public mutating func clearResult() {_uniqueStorage()._result = nil}
 
-  /// Set when phase is "failed".
-  public var error: String {
-    get {_storage._error}
-    set {_uniqueStorage()._error = newValue}
+  /// Samples that could not be used (image gone or undecodable, label not the model's).
+  public var unusableSamples: UInt32 {
+    get {_storage._unusableSamples}
+    set {_uniqueStorage()._unusableSamples = newValue}
+  }
+
+  /// Evaluation samples: held-out feedback and base data.
+  public var evaluationFeedback: UInt32 {
+    get {_storage._evaluationFeedback}
+    set {_uniqueStorage()._evaluationFeedback = newValue}
+  }
+
+  public var evaluationBase: UInt32 {
+    get {_storage._evaluationBase}
+    set {_uniqueStorage()._evaluationBase = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -253,6 +351,84 @@ public nonisolated struct Boundary_V1_RetrainProgress: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Boundary_V1_UserFeedback: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  /// Pending samples of the user this retrain looked at.
+  public var samples: UInt32 = 0
+
+  /// Of those, samples whose label the serving model contradicts, and those flagged because the
+  /// model is confident and most of their nearest labelled neighbours side with it.
+  public var contradicted: UInt32 = 0
+
+  public var flagged: UInt32 = 0
+
+  /// Flags an honest reviewer of the same samples would collect (estimated on base data), and how
+  /// likely `flagged` is from one (one-sided binomial); a small value quarantines the user.
+  public var expectedFlags: Double = 0
+
+  public var screenPValue: Double = 0
+
+  /// True when the screen quarantined all the user's feedback.
+  public var quarantined: Bool = false
+
+  /// Trained on, and held back for the next retrain by the per-user share of one retrain.
+  public var trained: UInt32 = 0
+
+  public var deferred: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_RetrainProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The job's id (unique per server run).
+  public var jobID: String = String()
+
+  /// "queued", "preparing", "training", "evaluating", "promoting", "done" or "failed".
+  public var phase: String = String()
+
+  public var epoch: UInt32 = 0
+
+  public var epochs: UInt32 = 0
+
+  /// Training loss and accuracy of the last epoch.
+  public var loss: Double = 0
+
+  public var accuracy: Double = 0
+
+  /// Estimated seconds left.
+  public var etaSeconds: Double = 0
+
+  /// Set in the final message ("done").
+  public var result: Boundary_V1_RetrainResult {
+    get {_result ?? Boundary_V1_RetrainResult()}
+    set {_result = newValue}
+  }
+  /// Returns true if `result` has been explicitly set.
+  public var hasResult: Bool {self._result != nil}
+  /// Clears the value of `result`. Subsequent reads from it will return its default value.
+  public mutating func clearResult() {self._result = nil}
+
+  /// Set when phase is "failed".
+  public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _result: Boundary_V1_RetrainResult? = nil
 }
 
 /// An image the server has seen (the image_id a PredictResponse returned) or the bytes themselves.
@@ -368,7 +544,7 @@ public nonisolated struct Boundary_V1_SubmitFeedbackResponse: Sendable {
   /// True when the idempotency key had been seen: the first submission's result is returned.
   public var replayed: Bool = false
 
-  /// Samples waiting for the next retrain of this model, after this request.
+  /// Trainable samples waiting for the next retrain of this model, after this request.
   public var queueDepth: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -410,53 +586,324 @@ public nonisolated struct Boundary_V1_LabelCounts: Sendable {
   public init() {}
 }
 
-public nonisolated struct Boundary_V1_QueueStatus: Sendable {
+public nonisolated struct Boundary_V1_QueueStatus: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var model: String = String()
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
 
-  /// Samples not yet consumed by a retrain.
-  public var pending: UInt64 = 0
+  /// Samples the next retrain can train on. Every sample is in exactly one of pending, training,
+  /// held_out, consumed, quarantined, unusable or discarded; together they make `total`.
+  public var pending: UInt64 {
+    get {_storage._pending}
+    set {_uniqueStorage()._pending = newValue}
+  }
 
   /// Pending samples by label, sorted by label.
-  public var labels: [Boundary_V1_LabelCounts] = []
+  public var labels: [Boundary_V1_LabelCounts] {
+    get {_storage._labels}
+    set {_uniqueStorage()._labels = newValue}
+  }
 
   /// All samples ever received for this model.
-  public var total: UInt64 = 0
+  public var total: UInt64 {
+    get {_storage._total}
+    set {_uniqueStorage()._total = newValue}
+  }
 
   /// Feedback events received.
-  public var events: UInt64 = 0
+  public var events: UInt64 {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
 
   /// The last retrain of this model since the server started (phase "done" or "failed" with its
   /// result, or the running job's latest progress); unset when none ran.
   public var lastRetrain: Boundary_V1_RetrainProgress {
-    get {_lastRetrain ?? Boundary_V1_RetrainProgress()}
-    set {_lastRetrain = newValue}
+    get {_storage._lastRetrain ?? Boundary_V1_RetrainProgress()}
+    set {_uniqueStorage()._lastRetrain = newValue}
   }
   /// Returns true if `lastRetrain` has been explicitly set.
-  public var hasLastRetrain: Bool {self._lastRetrain != nil}
+  public var hasLastRetrain: Bool {_storage._lastRetrain != nil}
   /// Clears the value of `lastRetrain`. Subsequent reads from it will return its default value.
-  public mutating func clearLastRetrain() {self._lastRetrain = nil}
+  public mutating func clearLastRetrain() {_uniqueStorage()._lastRetrain = nil}
 
   /// RFC 3339 time of the next scheduled retrain (`serve --retrain-every`); empty when unscheduled.
-  public var nextRetrainAt: String = String()
+  public var nextRetrainAt: String {
+    get {_storage._nextRetrainAt}
+    set {_uniqueStorage()._nextRetrainAt = newValue}
+  }
+
+  /// Taken by the retrain running now.
+  public var training: UInt64 {
+    get {_storage._training}
+    set {_uniqueStorage()._training = newValue}
+  }
+
+  /// The evaluation share (1 image in 5, by id): never trained on, judged on by every gate.
+  public var heldOut: UInt64 {
+    get {_storage._heldOut}
+    set {_uniqueStorage()._heldOut = newValue}
+  }
+
+  /// Trained on by a promoted version.
+  public var consumed: UInt64 {
+    get {_storage._consumed}
+    set {_uniqueStorage()._consumed = newValue}
+  }
+
+  /// Kept out of training until an admin releases them (ListQuarantine).
+  public var quarantined: UInt64 {
+    get {_storage._quarantined}
+    set {_uniqueStorage()._quarantined = newValue}
+  }
+
+  /// Cannot be used, by reason.
+  public var unusable: UInt64 {
+    get {_storage._unusable}
+    set {_uniqueStorage()._unusable = newValue}
+  }
+
+  public var unusableReasons: Dictionary<String,UInt64> {
+    get {_storage._unusableReasons}
+    set {_uniqueStorage()._unusableReasons = newValue}
+  }
+
+  /// Discarded by an admin.
+  public var discarded: UInt64 {
+    get {_storage._discarded}
+    set {_uniqueStorage()._discarded = newValue}
+  }
+
+  /// The feedback store (all models): images whose bytes are kept, their bytes, the database files.
+  public var storedImages: UInt64 {
+    get {_storage._storedImages}
+    set {_uniqueStorage()._storedImages = newValue}
+  }
+
+  public var storedImageBytes: UInt64 {
+    get {_storage._storedImageBytes}
+    set {_uniqueStorage()._storedImageBytes = newValue}
+  }
+
+  public var databaseBytes: UInt64 {
+    get {_storage._databaseBytes}
+    set {_uniqueStorage()._databaseBytes = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _lastRetrain: Boundary_V1_RetrainProgress? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "boundary.v1"
 
+nonisolated extension Boundary_V1_ListQuarantineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListQuarantineRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_ListQuarantineRequest, rhs: Boundary_V1_ListQuarantineRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_QuarantinedEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuarantinedEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}user_id\0\u{1}label\0\u{3}created_at\0\u{1}samples\0\u{1}verdict\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.createdAt) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.samples) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.verdict) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.eventID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eventID, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 3)
+    }
+    if !self.createdAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAt, fieldNumber: 4)
+    }
+    if self.samples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.samples, fieldNumber: 5)
+    }
+    if !self.verdict.isEmpty {
+      try visitor.visitSingularStringField(value: self.verdict, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_QuarantinedEvent, rhs: Boundary_V1_QuarantinedEvent) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.createdAt != rhs.createdAt {return false}
+    if lhs.samples != rhs.samples {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_ListQuarantineResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListQuarantineResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_ListQuarantineResponse, rhs: Boundary_V1_ListQuarantineResponse) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_FeedbackSelection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeedbackSelection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}event_ids\0\u{3}user_id\0\u{3}anonymous_user\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.eventIds) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.anonymousUser) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    if !self.eventIds.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.eventIds, fieldNumber: 2)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 3)
+    }
+    if self.anonymousUser != false {
+      try visitor.visitSingularBoolField(value: self.anonymousUser, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_FeedbackSelection, rhs: Boundary_V1_FeedbackSelection) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.eventIds != rhs.eventIds {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.anonymousUser != rhs.anonymousUser {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_FeedbackActionResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeedbackActionResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}samples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.samples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.samples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.samples, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_FeedbackActionResult, rhs: Boundary_V1_FeedbackActionResult) -> Bool {
+    if lhs.samples != rhs.samples {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Boundary_V1_RetrainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RetrainRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}mode\0\u{3}unfreeze_blocks\0\u{1}epochs\0\u{3}learning_rate\0\u{3}boundary_upsampling\0\u{3}replay_ratio\0\u{3}min_new_samples\0\u{3}dry_run\0\u{1}tolerance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}mode\0\u{3}unfreeze_blocks\0\u{1}epochs\0\u{3}learning_rate\0\u{3}boundary_upsampling\0\u{3}replay_ratio\0\u{3}min_new_samples\0\u{3}dry_run\0\u{1}tolerance\0\u{1}confidence\0\u{3}min_evaluation_per_class\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -474,6 +921,8 @@ nonisolated extension Boundary_V1_RetrainRequest: SwiftProtobuf.Message, SwiftPr
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.minNewSamples) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
       case 10: try { try decoder.decodeSingularFloatField(value: &self.tolerance) }()
+      case 11: try { try decoder.decodeSingularFloatField(value: &self.confidence) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.minEvaluationPerClass) }()
       default: break
       }
     }
@@ -510,6 +959,12 @@ nonisolated extension Boundary_V1_RetrainRequest: SwiftProtobuf.Message, SwiftPr
     if self.tolerance.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.tolerance, fieldNumber: 10)
     }
+    if self.confidence.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.confidence, fieldNumber: 11)
+    }
+    if self.minEvaluationPerClass != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minEvaluationPerClass, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -524,6 +979,8 @@ nonisolated extension Boundary_V1_RetrainRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.minNewSamples != rhs.minNewSamples {return false}
     if lhs.dryRun != rhs.dryRun {return false}
     if lhs.tolerance != rhs.tolerance {return false}
+    if lhs.confidence != rhs.confidence {return false}
+    if lhs.minEvaluationPerClass != rhs.minEvaluationPerClass {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -615,87 +1072,26 @@ nonisolated extension Boundary_V1_EvalMetrics: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Boundary_V1_RetrainResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RetrainResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}candidate_version\0\u{1}promoted\0\u{1}reason\0\u{1}before\0\u{1}after\0\u{3}parent_version\0\u{3}feedback_samples\0\u{3}replay_samples\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.candidateVersion) }()
-      case 2: try { try decoder.decodeSingularBoolField(value: &self.promoted) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._before) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._after) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.parentVersion) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.feedbackSamples) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.replaySamples) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.candidateVersion != 0 {
-      try visitor.visitSingularUInt64Field(value: self.candidateVersion, fieldNumber: 1)
-    }
-    if self.promoted != false {
-      try visitor.visitSingularBoolField(value: self.promoted, fieldNumber: 2)
-    }
-    if !self.reason.isEmpty {
-      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
-    }
-    try { if let v = self._before {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    try { if let v = self._after {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.parentVersion != 0 {
-      try visitor.visitSingularUInt64Field(value: self.parentVersion, fieldNumber: 6)
-    }
-    if self.feedbackSamples != 0 {
-      try visitor.visitSingularUInt32Field(value: self.feedbackSamples, fieldNumber: 7)
-    }
-    if self.replaySamples != 0 {
-      try visitor.visitSingularUInt32Field(value: self.replaySamples, fieldNumber: 8)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Boundary_V1_RetrainResult, rhs: Boundary_V1_RetrainResult) -> Bool {
-    if lhs.candidateVersion != rhs.candidateVersion {return false}
-    if lhs.promoted != rhs.promoted {return false}
-    if lhs.reason != rhs.reason {return false}
-    if lhs._before != rhs._before {return false}
-    if lhs._after != rhs._after {return false}
-    if lhs.parentVersion != rhs.parentVersion {return false}
-    if lhs.feedbackSamples != rhs.feedbackSamples {return false}
-    if lhs.replaySamples != rhs.replaySamples {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".RetrainProgress"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}phase\0\u{1}epoch\0\u{1}epochs\0\u{1}loss\0\u{1}accuracy\0\u{3}eta_seconds\0\u{1}result\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}candidate_version\0\u{1}promoted\0\u{1}reason\0\u{1}before\0\u{1}after\0\u{3}parent_version\0\u{3}feedback_samples\0\u{3}replay_samples\0\u{1}decision\0\u{1}confidence\0\u{3}boundary_p_value\0\u{3}regression_p_value\0\u{1}users\0\u{3}quarantined_samples\0\u{3}unusable_samples\0\u{3}evaluation_feedback\0\u{3}evaluation_base\0")
 
   fileprivate class _StorageClass {
-    var _jobID: String = String()
-    var _phase: String = String()
-    var _epoch: UInt32 = 0
-    var _epochs: UInt32 = 0
-    var _loss: Double = 0
-    var _accuracy: Double = 0
-    var _etaSeconds: Double = 0
-    var _result: Boundary_V1_RetrainResult? = nil
-    var _error: String = String()
+    var _candidateVersion: UInt64 = 0
+    var _promoted: Bool = false
+    var _reason: String = String()
+    var _before: Boundary_V1_EvalMetrics? = nil
+    var _after: Boundary_V1_EvalMetrics? = nil
+    var _parentVersion: UInt64 = 0
+    var _feedbackSamples: UInt32 = 0
+    var _replaySamples: UInt32 = 0
+    var _decision: String = String()
+    var _confidence: Double = 0
+    var _boundaryPValue: Double = 0
+    var _regressionPValue: Double = 0
+    var _users: [Boundary_V1_UserFeedback] = []
+    var _quarantinedSamples: UInt32 = 0
+    var _unusableSamples: UInt32 = 0
+    var _evaluationFeedback: UInt32 = 0
+    var _evaluationBase: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -706,15 +1102,23 @@ nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftP
     private init() {}
 
     init(copying source: _StorageClass) {
-      _jobID = source._jobID
-      _phase = source._phase
-      _epoch = source._epoch
-      _epochs = source._epochs
-      _loss = source._loss
-      _accuracy = source._accuracy
-      _etaSeconds = source._etaSeconds
-      _result = source._result
-      _error = source._error
+      _candidateVersion = source._candidateVersion
+      _promoted = source._promoted
+      _reason = source._reason
+      _before = source._before
+      _after = source._after
+      _parentVersion = source._parentVersion
+      _feedbackSamples = source._feedbackSamples
+      _replaySamples = source._replaySamples
+      _decision = source._decision
+      _confidence = source._confidence
+      _boundaryPValue = source._boundaryPValue
+      _regressionPValue = source._regressionPValue
+      _users = source._users
+      _quarantinedSamples = source._quarantinedSamples
+      _unusableSamples = source._unusableSamples
+      _evaluationFeedback = source._evaluationFeedback
+      _evaluationBase = source._evaluationBase
     }
   }
 
@@ -733,15 +1137,23 @@ nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftP
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._phase) }()
-        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._epoch) }()
-        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._epochs) }()
-        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._loss) }()
-        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._accuracy) }()
-        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._etaSeconds) }()
-        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._result) }()
-        case 9: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._candidateVersion) }()
+        case 2: try { try decoder.decodeSingularBoolField(value: &_storage._promoted) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._before) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._after) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._parentVersion) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._feedbackSamples) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._replaySamples) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._decision) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._confidence) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._boundaryPValue) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._regressionPValue) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._users) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._quarantinedSamples) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._unusableSamples) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._evaluationFeedback) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._evaluationBase) }()
         default: break
         }
       }
@@ -754,55 +1166,231 @@ nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._jobID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      if _storage._candidateVersion != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._candidateVersion, fieldNumber: 1)
       }
-      if !_storage._phase.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._phase, fieldNumber: 2)
+      if _storage._promoted != false {
+        try visitor.visitSingularBoolField(value: _storage._promoted, fieldNumber: 2)
       }
-      if _storage._epoch != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._epoch, fieldNumber: 3)
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 3)
       }
-      if _storage._epochs != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._epochs, fieldNumber: 4)
-      }
-      if _storage._loss.bitPattern != 0 {
-        try visitor.visitSingularDoubleField(value: _storage._loss, fieldNumber: 5)
-      }
-      if _storage._accuracy.bitPattern != 0 {
-        try visitor.visitSingularDoubleField(value: _storage._accuracy, fieldNumber: 6)
-      }
-      if _storage._etaSeconds.bitPattern != 0 {
-        try visitor.visitSingularDoubleField(value: _storage._etaSeconds, fieldNumber: 7)
-      }
-      try { if let v = _storage._result {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      try { if let v = _storage._before {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
       } }()
-      if !_storage._error.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 9)
+      try { if let v = _storage._after {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._parentVersion != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._parentVersion, fieldNumber: 6)
+      }
+      if _storage._feedbackSamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._feedbackSamples, fieldNumber: 7)
+      }
+      if _storage._replaySamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._replaySamples, fieldNumber: 8)
+      }
+      if !_storage._decision.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._decision, fieldNumber: 9)
+      }
+      if _storage._confidence.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._confidence, fieldNumber: 10)
+      }
+      if _storage._boundaryPValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._boundaryPValue, fieldNumber: 11)
+      }
+      if _storage._regressionPValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._regressionPValue, fieldNumber: 12)
+      }
+      if !_storage._users.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._users, fieldNumber: 13)
+      }
+      if _storage._quarantinedSamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._quarantinedSamples, fieldNumber: 14)
+      }
+      if _storage._unusableSamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._unusableSamples, fieldNumber: 15)
+      }
+      if _storage._evaluationFeedback != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._evaluationFeedback, fieldNumber: 16)
+      }
+      if _storage._evaluationBase != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._evaluationBase, fieldNumber: 17)
       }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Boundary_V1_RetrainProgress, rhs: Boundary_V1_RetrainProgress) -> Bool {
+  public static func ==(lhs: Boundary_V1_RetrainResult, rhs: Boundary_V1_RetrainResult) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._jobID != rhs_storage._jobID {return false}
-        if _storage._phase != rhs_storage._phase {return false}
-        if _storage._epoch != rhs_storage._epoch {return false}
-        if _storage._epochs != rhs_storage._epochs {return false}
-        if _storage._loss != rhs_storage._loss {return false}
-        if _storage._accuracy != rhs_storage._accuracy {return false}
-        if _storage._etaSeconds != rhs_storage._etaSeconds {return false}
-        if _storage._result != rhs_storage._result {return false}
-        if _storage._error != rhs_storage._error {return false}
+        if _storage._candidateVersion != rhs_storage._candidateVersion {return false}
+        if _storage._promoted != rhs_storage._promoted {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._before != rhs_storage._before {return false}
+        if _storage._after != rhs_storage._after {return false}
+        if _storage._parentVersion != rhs_storage._parentVersion {return false}
+        if _storage._feedbackSamples != rhs_storage._feedbackSamples {return false}
+        if _storage._replaySamples != rhs_storage._replaySamples {return false}
+        if _storage._decision != rhs_storage._decision {return false}
+        if _storage._confidence != rhs_storage._confidence {return false}
+        if _storage._boundaryPValue != rhs_storage._boundaryPValue {return false}
+        if _storage._regressionPValue != rhs_storage._regressionPValue {return false}
+        if _storage._users != rhs_storage._users {return false}
+        if _storage._quarantinedSamples != rhs_storage._quarantinedSamples {return false}
+        if _storage._unusableSamples != rhs_storage._unusableSamples {return false}
+        if _storage._evaluationFeedback != rhs_storage._evaluationFeedback {return false}
+        if _storage._evaluationBase != rhs_storage._evaluationBase {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_UserFeedback: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserFeedback"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}samples\0\u{1}contradicted\0\u{1}flagged\0\u{1}quarantined\0\u{1}trained\0\u{1}deferred\0\u{3}expected_flags\0\u{3}screen_p_value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.samples) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.contradicted) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.flagged) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.quarantined) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.trained) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.deferred) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.expectedFlags) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.screenPValue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if self.samples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.samples, fieldNumber: 2)
+    }
+    if self.contradicted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.contradicted, fieldNumber: 3)
+    }
+    if self.flagged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.flagged, fieldNumber: 4)
+    }
+    if self.quarantined != false {
+      try visitor.visitSingularBoolField(value: self.quarantined, fieldNumber: 5)
+    }
+    if self.trained != 0 {
+      try visitor.visitSingularUInt32Field(value: self.trained, fieldNumber: 6)
+    }
+    if self.deferred != 0 {
+      try visitor.visitSingularUInt32Field(value: self.deferred, fieldNumber: 7)
+    }
+    if self.expectedFlags.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.expectedFlags, fieldNumber: 8)
+    }
+    if self.screenPValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.screenPValue, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_UserFeedback, rhs: Boundary_V1_UserFeedback) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.samples != rhs.samples {return false}
+    if lhs.contradicted != rhs.contradicted {return false}
+    if lhs.flagged != rhs.flagged {return false}
+    if lhs.expectedFlags != rhs.expectedFlags {return false}
+    if lhs.screenPValue != rhs.screenPValue {return false}
+    if lhs.quarantined != rhs.quarantined {return false}
+    if lhs.trained != rhs.trained {return false}
+    if lhs.deferred != rhs.deferred {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_RetrainProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetrainProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}phase\0\u{1}epoch\0\u{1}epochs\0\u{1}loss\0\u{1}accuracy\0\u{3}eta_seconds\0\u{1}result\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.phase) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.epoch) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.epochs) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.loss) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.accuracy) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.etaSeconds) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._result) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if !self.phase.isEmpty {
+      try visitor.visitSingularStringField(value: self.phase, fieldNumber: 2)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.epoch, fieldNumber: 3)
+    }
+    if self.epochs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.epochs, fieldNumber: 4)
+    }
+    if self.loss.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.loss, fieldNumber: 5)
+    }
+    if self.accuracy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.accuracy, fieldNumber: 6)
+    }
+    if self.etaSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.etaSeconds, fieldNumber: 7)
+    }
+    try { if let v = self._result {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_RetrainProgress, rhs: Boundary_V1_RetrainProgress) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.phase != rhs.phase {return false}
+    if lhs.epoch != rhs.epoch {return false}
+    if lhs.epochs != rhs.epochs {return false}
+    if lhs.loss != rhs.loss {return false}
+    if lhs.accuracy != rhs.accuracy {return false}
+    if lhs.etaSeconds != rhs.etaSeconds {return false}
+    if lhs._result != rhs._result {return false}
+    if lhs.error != rhs.error {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1091,63 +1679,181 @@ nonisolated extension Boundary_V1_LabelCounts: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Boundary_V1_QueueStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueueStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}pending\0\u{1}labels\0\u{1}total\0\u{1}events\0\u{3}last_retrain\0\u{3}next_retrain_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}pending\0\u{1}labels\0\u{1}total\0\u{1}events\0\u{3}last_retrain\0\u{3}next_retrain_at\0\u{1}training\0\u{3}held_out\0\u{1}consumed\0\u{1}quarantined\0\u{1}unusable\0\u{3}unusable_reasons\0\u{1}discarded\0\u{3}stored_images\0\u{3}stored_image_bytes\0\u{3}database_bytes\0")
+
+  fileprivate class _StorageClass {
+    var _model: String = String()
+    var _pending: UInt64 = 0
+    var _labels: [Boundary_V1_LabelCounts] = []
+    var _total: UInt64 = 0
+    var _events: UInt64 = 0
+    var _lastRetrain: Boundary_V1_RetrainProgress? = nil
+    var _nextRetrainAt: String = String()
+    var _training: UInt64 = 0
+    var _heldOut: UInt64 = 0
+    var _consumed: UInt64 = 0
+    var _quarantined: UInt64 = 0
+    var _unusable: UInt64 = 0
+    var _unusableReasons: Dictionary<String,UInt64> = [:]
+    var _discarded: UInt64 = 0
+    var _storedImages: UInt64 = 0
+    var _storedImageBytes: UInt64 = 0
+    var _databaseBytes: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _model = source._model
+      _pending = source._pending
+      _labels = source._labels
+      _total = source._total
+      _events = source._events
+      _lastRetrain = source._lastRetrain
+      _nextRetrainAt = source._nextRetrainAt
+      _training = source._training
+      _heldOut = source._heldOut
+      _consumed = source._consumed
+      _quarantined = source._quarantined
+      _unusable = source._unusable
+      _unusableReasons = source._unusableReasons
+      _discarded = source._discarded
+      _storedImages = source._storedImages
+      _storedImageBytes = source._storedImageBytes
+      _databaseBytes = source._databaseBytes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.pending) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.labels) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.total) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.events) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._lastRetrain) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.nextRetrainAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._pending) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._labels) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._total) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._events) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._lastRetrain) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._nextRetrainAt) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._training) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._heldOut) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._consumed) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._quarantined) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._unusable) }()
+        case 13: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt64>.self, value: &_storage._unusableReasons) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._discarded) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._storedImages) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._storedImageBytes) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._databaseBytes) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.model.isEmpty {
-      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
-    }
-    if self.pending != 0 {
-      try visitor.visitSingularUInt64Field(value: self.pending, fieldNumber: 2)
-    }
-    if !self.labels.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.labels, fieldNumber: 3)
-    }
-    if self.total != 0 {
-      try visitor.visitSingularUInt64Field(value: self.total, fieldNumber: 4)
-    }
-    if self.events != 0 {
-      try visitor.visitSingularUInt64Field(value: self.events, fieldNumber: 5)
-    }
-    try { if let v = self._lastRetrain {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.nextRetrainAt.isEmpty {
-      try visitor.visitSingularStringField(value: self.nextRetrainAt, fieldNumber: 7)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 1)
+      }
+      if _storage._pending != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._pending, fieldNumber: 2)
+      }
+      if !_storage._labels.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._labels, fieldNumber: 3)
+      }
+      if _storage._total != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._total, fieldNumber: 4)
+      }
+      if _storage._events != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._events, fieldNumber: 5)
+      }
+      try { if let v = _storage._lastRetrain {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._nextRetrainAt.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nextRetrainAt, fieldNumber: 7)
+      }
+      if _storage._training != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._training, fieldNumber: 8)
+      }
+      if _storage._heldOut != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._heldOut, fieldNumber: 9)
+      }
+      if _storage._consumed != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._consumed, fieldNumber: 10)
+      }
+      if _storage._quarantined != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._quarantined, fieldNumber: 11)
+      }
+      if _storage._unusable != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._unusable, fieldNumber: 12)
+      }
+      if !_storage._unusableReasons.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt64>.self, value: _storage._unusableReasons, fieldNumber: 13)
+      }
+      if _storage._discarded != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._discarded, fieldNumber: 14)
+      }
+      if _storage._storedImages != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._storedImages, fieldNumber: 15)
+      }
+      if _storage._storedImageBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._storedImageBytes, fieldNumber: 16)
+      }
+      if _storage._databaseBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._databaseBytes, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Boundary_V1_QueueStatus, rhs: Boundary_V1_QueueStatus) -> Bool {
-    if lhs.model != rhs.model {return false}
-    if lhs.pending != rhs.pending {return false}
-    if lhs.labels != rhs.labels {return false}
-    if lhs.total != rhs.total {return false}
-    if lhs.events != rhs.events {return false}
-    if lhs._lastRetrain != rhs._lastRetrain {return false}
-    if lhs.nextRetrainAt != rhs.nextRetrainAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._pending != rhs_storage._pending {return false}
+        if _storage._labels != rhs_storage._labels {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._events != rhs_storage._events {return false}
+        if _storage._lastRetrain != rhs_storage._lastRetrain {return false}
+        if _storage._nextRetrainAt != rhs_storage._nextRetrainAt {return false}
+        if _storage._training != rhs_storage._training {return false}
+        if _storage._heldOut != rhs_storage._heldOut {return false}
+        if _storage._consumed != rhs_storage._consumed {return false}
+        if _storage._quarantined != rhs_storage._quarantined {return false}
+        if _storage._unusable != rhs_storage._unusable {return false}
+        if _storage._unusableReasons != rhs_storage._unusableReasons {return false}
+        if _storage._discarded != rhs_storage._discarded {return false}
+        if _storage._storedImages != rhs_storage._storedImages {return false}
+        if _storage._storedImageBytes != rhs_storage._storedImageBytes {return false}
+        if _storage._databaseBytes != rhs_storage._databaseBytes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -6,18 +6,20 @@ import Foundation
 import Imaging
 import Logging
 import Metrics
+import Retraining
 import Serving
 import Training
 
-/// `boundary bench feedback`: durable ingest (events/s, 10 images each, fsync per event) and the
-/// head retrain from feedback to the promoted version serving, at 1 000 and 10 000 samples.
+/// `boundary bench feedback`: durable ingest (events/s, 10 new images each, at concurrency 1 and 16,
+/// group commit) and the head retrain from feedback to the promoted version serving, at 1 000 and
+/// 10 000 samples.
 struct FeedbackBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feedback",
         abstract: "Feedback ingest events/s and head-retrain time (feedback → served) on the demo model."
     )
 
-    @Option(help: "Events for the ingest figure.") var events = 300
+    @Option(help: "Events for each ingest figure.") var events = 2000
     @Option(help: "Feedback sample counts for the retrain figures.") var samples = "1000,10000"
     @Option(help: "The model directory retrained.") var model = "Sources/DefaultModel/scene-s-demo"
     @Option(help: "Threads the retrain may use.") var threads = 1
@@ -36,29 +38,62 @@ struct FeedbackBench: AsyncParsableCommand {
             return Data(try PNGEncoder.encode(RGBImage(width: 64, height: 64, pixels: demo.render(sample, split: .train))!))
         }
 
-        // Ingest: each event carries 10 new images (bytes stored) and is fsynced before returning.
-        let ingest = try SQLiteFeedbackStore(path: root.appendingPathComponent("ingest.sqlite").path)
-        let images = try (0..<100).map(png)
-        let start = Date()
-        for event in 0..<events {
-            var samples: [FeedbackSample] = []
-            var bytes: [String: Data] = [:]
-            for slot in 0..<10 {
-                var image = images[(event * 10 + slot) % images.count]
-                image.append(contentsOf: withUnsafeBytes(of: UInt64(event * 10 + slot)) { Array($0) })  // distinct ids
-                let id = Predictor.imageID(of: image)
-                bytes[id] = image
-                samples.append(FeedbackSample(imageID: id, kind: slot < 7 ? .positive : .negative, label: demo.classNames[slot]))
-            }
-            _ = try ingest.record(FeedbackEvent(model: "m", idempotencyKey: "e\(event)", userID: "bench",
-                                                label: demo.classNames[0], samples: samples, images: bytes))
+        for concurrency in [1, 16] {
+            let rate = try await ingestRate(events: events, concurrency: concurrency,
+                                            root: root.appendingPathComponent("ingest-\(concurrency)"), png: png, demo: demo)
+            report("feedback ingest through SubmitFeedback's intake, 10 new images per event, concurrency \(concurrency)",
+                   rate, "events/s")
         }
-        report("feedback ingest, 10 images per event, fsync per event", Double(events) / Date().timeIntervalSince(start), "events/s")
 
         for count in samples.split(separator: ",").compactMap({ Int($0) }) {
             let seconds = try await retrainSeconds(samples: count, root: root.appendingPathComponent("r\(count)"), png: png, demo: demo)
             report("head retrain, \(count) feedback samples, feedback to served (threads=\(threads))", seconds, "s", digits: 2)
         }
+    }
+
+    /// Events of 10 new images each (bytes Predict saw, sent by id), `concurrency` submitters at
+    /// once, through validation and group commit: each reply only after its fsynced commit.
+    func ingestRate(events: Int, concurrency: Int, root: URL, png: (Int) throws -> Data, demo: DemoDataset) async throws -> Double {
+        let registry = ModelRegistry(dataDirectory: root)
+        try registry.register(modelDirectory: URL(fileURLWithPath: model), name: "scene-s")
+        let store = try SQLiteFeedbackStore(path: root.appendingPathComponent("feedback.sqlite").path)
+        let configuration = ServingConfiguration(inferenceThreads: 1)
+        let host = ModelHost(registry: registry, configuration: configuration,
+                             metrics: ServingMetrics(factory: NOOPMetricsHandler.instance), logger: Logger(label: "bench"))
+        await host.synchronize()
+        let recent = RecentImages(capacityBytes: 1 << 30)
+        let intake = FeedbackIntake(host: host, store: store, recent: recent, policy: IntakePolicy(quota: nil))
+        defer { intake.shutdown(); host.shutdown() }
+        let images = try (0..<100).map(png)
+        var submissions: [FeedbackSubmission] = []
+        for event in 0..<events {
+            var kept: [ImageReference] = [], deselected: [ImageReference] = []
+            for slot in 0..<10 {
+                var image = images[(event * 10 + slot) % images.count]
+                image.append(contentsOf: withUnsafeBytes(of: UInt64(event * 10 + slot)) { Array($0) })  // Distinct ids.
+                let id = Predictor.imageID(of: image)
+                recent.remember(image, id: id)
+                if slot < 7 { kept.append(.id(id)) } else { deselected.append(.id(id)) }
+            }
+            submissions.append(FeedbackSubmission(label: demo.classNames[event % 10], kept: kept, deselected: deselected,
+                                                  userID: "bench", idempotencyKey: "e\(event)"))
+        }
+        let start = Date()
+        let all = submissions
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<concurrency {
+                group.addTask {
+                    for index in stride(from: lane, to: all.count, by: concurrency) {
+                        _ = try await intake.submit(all[index])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(events) / Date().timeIntervalSince(start)
+        let queue = try store.queue(model: "scene-s")
+        guard queue.total == events * 10 else { throw ValidationError("ingest stored \(queue.total) samples, expected \(events * 10)") }
+        return rate
     }
 
     /// The product's flow at `count` images: Predict them (each reply's embedding is remembered with

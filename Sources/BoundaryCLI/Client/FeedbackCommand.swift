@@ -91,6 +91,11 @@ struct QueueCommand: AsyncParsableCommand {
             throw ValidationError("queue failed: \(describe(error))")
         }
         print("\(status.model): \(status.pending) pending of \(status.total) samples from \(status.events) events")
+        print("  states: \(status.pending) pending, \(status.training) training, \(status.heldOut) held out for evaluation, "
+              + "\(status.consumed) consumed, \(status.quarantined) quarantined, \(status.unusable) unusable, \(status.discarded) discarded")
+        for (reason, count) in status.unusableReasons.sorted(by: { $0.key < $1.key }) { print("  unusable: \(count) \(reason)") }
+        print(String(format: "  store: %d images, %.1f MiB of image bytes, database %.1f MiB", status.storedImages,
+                     Double(status.storedImageBytes) / 1_048_576, Double(status.databaseBytes) / 1_048_576))
         for label in status.labels {
             print("  \(label.label): \(label.positive) kept, \(label.negative) deselected, \(label.corrected) corrected")
         }
@@ -99,5 +104,83 @@ struct QueueCommand: AsyncParsableCommand {
             print("last retrain: job \(last.jobID), \(last.phase)" + (last.hasResult ? ": \(last.result.reason)" : ""))
         }
         if !status.nextRetrainAt.isEmpty { print("next scheduled retrain: \(status.nextRetrainAt)") }
+    }
+}
+
+/// `boundary quarantine list|release|discard`: feedback kept out of training by a gate or the screen.
+struct QuarantineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarantine",
+        abstract: "List quarantined feedback (with verdicts), release it back to the queue, or discard feedback.",
+        subcommands: [List.self, Release.self, Discard.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Events with quarantined samples, newest first.")
+        @Option(help: "Model (default: the server's default model).") var model: String = ""
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let reply: Boundary_V1_ListQuarantineResponse
+            do {
+                reply = try await client.withClient { try await $0.quarantine(model: model) }
+            } catch {
+                throw ValidationError("quarantine list failed: \(describe(error))")
+            }
+            print("\(reply.model): \(reply.events.count) event(s) with quarantined samples")
+            for event in reply.events {
+                print("  event \(event.eventID)  user '\(event.userID)'  label '\(event.label)'  \(event.samples) sample(s)  \(event.createdAt)")
+                print("    \(event.verdict)")
+            }
+        }
+    }
+
+    /// Which feedback a release or discard acts on.
+    struct Selection: ParsableArguments {
+        @Argument(help: "Event ids.") var events: [UInt64] = []
+        @Option(help: "Everything one user sent (instead of event ids; \"\" for the anonymous user).") var user: String?
+        @Option(help: "Model (default: the server's default model).") var model: String = ""
+
+        var request: Boundary_V1_FeedbackSelection {
+            var request = Boundary_V1_FeedbackSelection()
+            request.model = model
+            request.eventIds = events
+            if let user {
+                request.userID = user
+                request.anonymousUser = user.isEmpty
+            }
+            return request
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Return quarantined samples to the queue (not screened again).")
+        @OptionGroup var selection: Selection
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let request = selection.request
+            do {
+                let reply = try await client.withClient { try await $0.releaseFeedback(request) }
+                print("released \(reply.samples) sample(s)")
+            } catch {
+                throw ValidationError("release failed: \(describe(error))")
+            }
+        }
+    }
+
+    struct Discard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Discard feedback for good (kept for audit, never trained on).")
+        @OptionGroup var selection: Selection
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let request = selection.request
+            do {
+                let reply = try await client.withClient { try await $0.discardFeedback(request) }
+                print("discarded \(reply.samples) sample(s)")
+            } catch {
+                throw ValidationError("discard failed: \(describe(error))")
+            }
+        }
     }
 }

@@ -22,7 +22,9 @@ struct RetrainCommand: AsyncParsableCommand {
     @Option(help: "Weight of deselected/corrected samples (boundary upsampling ×U).") var upsample: Float = 4
     @Option(help: "Replayed base samples per feedback sample.") var replayRatio: Float = 1
     @Option(help: "Do nothing below this many pending samples.") var minSamples: UInt32 = 1
-    @Option(help: "Held-out accuracy the candidate may lose and still be promoted.") var tolerance: Float = 0
+    @Option(help: "Evaluation-set accuracy the candidate may lose and still be promoted.") var tolerance: Float = 0
+    @Option(help: "Confidence of the gate's paired tests (default 0.9).") var confidence: Float = 0
+    @Option(help: "Evaluation samples each class needs before the gate judges (default 20).") var minEvaluationPerClass: UInt32 = 0
     @Flag(help: "Train and evaluate, never promote.") var dryRun = false
     @Flag(help: "Follow the running retrain instead of starting one.") var watch = false
     @Flag(inversion: .prefixedNo, help: "Stream progress until the job ends (--no-wait: start it and return).")
@@ -40,6 +42,8 @@ struct RetrainCommand: AsyncParsableCommand {
         request.replayRatio = replayRatio == 0 ? -1 : replayRatio
         request.minNewSamples = minSamples
         request.tolerance = tolerance
+        request.confidence = confidence
+        request.minEvaluationPerClass = minEvaluationPerClass
         request.dryRun = dryRun
         let wait = wait
         let last: Boundary_V1_RetrainProgress
@@ -68,9 +72,20 @@ struct RetrainCommand: AsyncParsableCommand {
         case "done":
             let result = update.result
             print(result.reason)
-            print(String(format: "held-out accuracy %.3f → %.3f; boundary %.3f → %.3f (%d boundary samples)",
-                         result.before.accuracy, result.after.accuracy, result.before.boundaryAccuracy,
-                         result.after.boundaryAccuracy, result.after.boundarySamples))
+            print(String(format: "evaluation accuracy %.3f → %.3f on %d samples (%d held-out feedback, %d base); "
+                         + "boundary %.3f → %.3f (%d boundary samples)",
+                         result.before.accuracy, result.after.accuracy, result.after.samples, result.evaluationFeedback,
+                         result.evaluationBase, result.before.boundaryAccuracy, result.after.boundaryAccuracy,
+                         result.after.boundarySamples))
+            for user in result.users {
+                print("  user '\(user.userID)': \(user.samples) sample(s), \(user.flagged) flagged of \(user.contradicted) contradicted "
+                      + String(format: "(honest ≈ %.1f, p = %.2g), ", user.expectedFlags, user.screenPValue)
+                      + "\(user.trained) trained, \(user.deferred) deferred" + (user.quarantined ? ", QUARANTINED by the screen" : ""))
+            }
+            if result.quarantinedSamples > 0 || result.unusableSamples > 0 {
+                print("  \(result.quarantinedSamples) sample(s) quarantined, \(result.unusableSamples) unusable "
+                      + "(see `boundary quarantine` and `boundary queue`)")
+            }
             if result.promoted { print("now serving version \(result.candidateVersion) (parent \(result.parentVersion))") }
         case "failed":
             print("failed: \(update.error)")

@@ -20,6 +20,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Images per class the base model is trained on.") var basePerClass = 30
         @Option(help: "Images reviewed per round.") var pool = 300
         @Option(help: "Upsampling factor U for the ×U conditions.") var upsampling: Float = 4
+        @Option(help: "Share of deselected images also corrected in the '+ corrections' conditions (0: none).")
+        var corrections = 0.5
         @Option var threads = ProcessInfo.processInfo.activeProcessorCount
         @Option(help: "Markdown file for the table.") var out = "docs/experiment-upsampling.md"
 
@@ -32,13 +34,15 @@ struct ExperimentCommand: ParsableCommand {
             settings.poolPerRound = pool
             settings.upsampling = upsampling
             settings.threads = threads
+            guard (0...1).contains(corrections) else { throw ValidationError("--corrections must be between 0 and 1") }
+            settings.correctionShare = corrections
             let started = Date()
             let experiment = UpsamplingExperiment(settings: settings)
             let results = try experiment.run { print($0) }
             let table = results.markdown(rounds: rounds)
             print(table)
             let command = "boundary experiment upsampling --seeds \(seeds) --rounds \(rounds) --base-per-class \(basePerClass) "
-                + "--pool \(pool) --upsampling \(upsampling) --threads \(threads)"
+                + "--pool \(pool) --upsampling \(upsampling) --corrections \(corrections) --threads \(threads)"
             let document = """
                 # Experiment: boundary upsampling
 
@@ -48,7 +52,8 @@ struct ExperimentCommand: ParsableCommand {
                 Demo dataset, 10 classes at \(settings.imageSize)×\(settings.imageSize), overlap \(settings.overlap). Each seed: \
                 a small CNN trained on \(basePerClass) images per class; then \(rounds) rounds of \(pool) new images each, \
                 classified by the current model and reviewed by simulated lasso (per predicted label L: truly-L images kept, \
-                the rest deselected as "not L"). After each round the model is fine-tuned on all feedback so far plus as \
+                the rest deselected as "not L"; in the "+ corrections" conditions \(Int(corrections * 100))% of the deselected \
+                images also carry their true label, as a correction). After each round the model is fine-tuned on all feedback so far plus as \
                 many replayed base images, with deselected samples weighted ×1 or ×\(upsampling) (the complementary-label \
                 loss for "not L"), head-only (\(settings.headEpochs) epochs on cached embeddings) or full \
                 (\(settings.fullEpochs) epochs). Test: \(settings.testImages) test images; boundary: the \

@@ -102,10 +102,10 @@ struct TrainCommand: ParsableCommand {
         print("best epoch \(result.bestEpoch)" + (result.bestValidationAccuracy.isNaN ? "" :
               String(format: ": val_acc %.2f%%", result.bestValidationAccuracy * 100))
               + (result.stoppedEarly ? " (stopped early)" : ""))
-        var info = ["source": data.source, "spec": network.spec.name, "epochs": String(epochs), "seed": String(seed),
-                    "train_images": String(data.train.count), "val_images": String(data.validation.count),
-                    "best_epoch": String(result.bestEpoch), "mode": headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full")]
-        if let from { info["parent"] = from }
+        let record = TrainingRecord(
+            dataSource: data.dataSource, spec: network.spec.name, epochs: epochs, seed: seed, trainImages: data.train.count,
+            validationImages: data.validation.count, bestEpoch: result.bestEpoch,
+            mode: headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full"), parent: from)
         var metricsJSON: Data?
         if data.test.count > 0 {
             let evaluation = Evaluation.run(network.inferenceModel(), images: data.test, threads: threads)
@@ -113,12 +113,12 @@ struct TrainCommand: ParsableCommand {
             metricsJSON = try evaluation.json()
         }
         let outURL = URL(fileURLWithPath: out)
-        try ModelDirectory.write(network, to: outURL, history: result.history, metrics: metricsJSON, trainingInfo: info)
+        try ModelDirectory.write(network, to: outURL, history: result.history, metrics: metricsJSON, training: record)
         print("wrote \(outURL.path)")
         if let register, let dataDirectory {
             let registry = ModelRegistry(dataDirectory: URL(fileURLWithPath: dataDirectory))
             let version = try registry.register(modelDirectory: outURL, name: register,
-                                                record: VersionRecord(lineage: info), promote: !noPromote)
+                                                record: VersionRecord(lineage: record.lineage), promote: !noPromote)
             print("registered \(register) version \(version) in \(dataDirectory)"
                   + (noPromote ? " (not serving; promote with `boundary models promote`)" : " (now serving)"))
         }

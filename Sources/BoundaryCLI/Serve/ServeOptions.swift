@@ -2,6 +2,7 @@ import ArgumentParser
 import BoundaryServer
 import DefaultModel
 import Foundation
+import Retraining
 import Serving
 
 /// `boundary serve` settings: every flag also reads an environment variable, so a container or a
@@ -43,6 +44,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Cores a retrain may use (default 1; serving keeps the rest).") var retrainThreads: Int = 1
     @Option(help: "MiB of recently predicted images kept so feedback can name them by id (default 256).")
     var rememberMb: Int = 256
+    @Option(help: "Image references one SubmitFeedback may carry (default 1000).") var feedbackMaxRefs: Int = 1000
+    @Option(help: "Feedback samples one user may add per hour, 0 for no limit (default 5000).") var feedbackQuotaPerHour: Int = 5000
+    @Option(help: "GiB of feedback image bytes kept (default 10); older images no open sample needs go first.")
+    var feedbackStoreGb: Double = 10
+    @Option(help: "Days feedback images are kept (default 180) unless an open, held-out or quarantined sample needs them.")
+    var feedbackRetentionDays: Double = 180
 
     @Option(help: "Prometheus /metrics port, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
     @Flag(help: "Do not serve /metrics.") var noMetrics = false
@@ -119,13 +126,22 @@ struct ServeOptions: ParsableArguments {
         guard (1...256).contains(retrainThreads) else { throw ValidationError("--retrain-threads must be 1...256") }
         guard (0...65536).contains(rememberMb) else { throw ValidationError("--remember-mb must be 0...65536") }
         configuration.recentImageBytes = rememberMb << 20
+        guard (1...100_000).contains(feedbackMaxRefs) else { throw ValidationError("--feedback-max-refs must be 1...100000") }
+        guard feedbackQuotaPerHour >= 0 else { throw ValidationError("--feedback-quota-per-hour must not be negative") }
+        guard feedbackStoreGb > 0, feedbackRetentionDays > 0 else {
+            throw ValidationError("--feedback-store-gb and --feedback-retention-days must be positive")
+        }
+        configuration.learning.intake = IntakePolicy(
+            maxReferences: feedbackMaxRefs, quota: feedbackQuotaPerHour > 0 ? UserQuota(samples: feedbackQuotaPerHour) : nil)
+        configuration.learning.retention = RetentionLimits(maxImageBytes: Int(feedbackStoreGb * Double(1 << 30)),
+                                                           maxAge: feedbackRetentionDays * 86_400)
         if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
             guard let interval = Self.duration(every) else {
                 throw ValidationError("--retrain-every '\(every)' is not a duration like 90s, 30m, 1h or 1d")
             }
             guard ["head", "full"].contains(retrainMode) else { throw ValidationError("--retrain-mode must be head or full") }
             guard retrainMinSamples >= 1 else { throw ValidationError("--retrain-min-samples must be at least 1") }
-            configuration.retrainSchedule = .init(
+            configuration.learning.schedule = .init(
                 interval: interval, minSamples: retrainMinSamples,
                 options: RetrainOptions(mode: retrainMode == "full" ? .full(unfreeze: nil) : .head, minNewSamples: retrainMinSamples))
         }

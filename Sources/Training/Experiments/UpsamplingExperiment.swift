@@ -10,8 +10,10 @@ import Tensor
 /// For each seed: a model is trained on a small share of the demo dataset. Each round, a fresh pool
 /// of images is classified, and lasso feedback is simulated from the true labels: for every label
 /// L, the images the model put in L are selected, those truly L kept and the rest deselected
-/// ("not L"). The model is then fine-tuned on all feedback so far (plus an equal amount of its base
-/// data, replayed) under each condition — head-only or full, boundary samples weighted ×1 or ×U —
+/// ("not L"); with corrections simulated, a share of the deselected images also carries its true
+/// label, as a reviewer who knows it would give. The model is then fine-tuned on all feedback so
+/// far (plus an equal amount of its base data, replayed) under each condition — head-only or full,
+/// boundary samples weighted ×1 or ×U, deselections alone or with corrections —
 /// and scored on the test split and on its boundary subset (images morphed toward their confusable
 /// partner). Every condition starts each round from its own previous model.
 public struct UpsamplingExperiment {
@@ -30,13 +32,20 @@ public struct UpsamplingExperiment {
         public var threads = 2
         /// Test images at least this ambiguous form the boundary set.
         public var boundaryAmbiguity = 0.2
+        /// Share of deselected images the reviewer also corrects to their true label, in the
+        /// "+ corrections" conditions; 0 runs deselections alone.
+        public var correctionShare = 0.5
         public init() {}
     }
 
     public struct Condition: Hashable, Sendable, CustomStringConvertible {
         public var full: Bool
         public var upsampling: Float
-        public var description: String { "\(full ? "full" : "head") ×\(upsampling == 1 ? "1" : String(format: "%g", upsampling))" }
+        /// Whether deselected images come with corrections (`correctionShare` of them).
+        public var corrections = false
+        public var description: String {
+            "\(full ? "full" : "head") ×\(upsampling == 1 ? "1" : String(format: "%g", upsampling))" + (corrections ? " + corrections" : "")
+        }
     }
 
     /// Accuracy on the test split and its boundary subset, per condition and round (round 0 is the
@@ -53,7 +62,16 @@ public struct UpsamplingExperiment {
     public init(settings: Settings) { self.settings = settings }
 
     public var conditions: [Condition] {
-        [false, true].flatMap { full in [Float(1), settings.upsampling].map { Condition(full: full, upsampling: $0) } }
+        (settings.correctionShare > 0 ? [false, true] : [false]).flatMap { corrections in
+            [false, true].flatMap { full in
+                [Float(1), settings.upsampling].map { Condition(full: full, upsampling: $0, corrections: corrections) }
+            }
+        }
+    }
+
+    /// Whether the reviewer corrects the deselected pool image `index` (a fixed share, by index).
+    func corrects(_ index: Int) -> Bool {
+        Double((index &* 2_654_435_761) % 1000) < settings.correctionShare * 1000
     }
 
     public func run(log: (String) -> Void = { _ in }) throws -> Results {
@@ -94,10 +112,11 @@ public struct UpsamplingExperiment {
                 for round in 0..<settings.rounds {
                     let pool = inputs(pools[round], .train)
                     let predicted = Self.predict(network.inferenceModel(), pool, threads: settings.threads)
-                    for (sample, label) in zip(pool, predicted) {
+                    for ((sample, label), source) in zip(zip(pool, predicted), pools[round]) {
                         guard case .label(let truth) = sample.target else { continue }
-                        feedback.append(LabelledInput(input: sample.input, target: truth == label ? .label(label) : .notLabel(label),
-                                                      isBoundary: truth != label))
+                        let target: Target = truth == label ? .label(label)
+                            : condition.corrections && corrects(source.index) ? .label(truth) : .notLabel(label)
+                        feedback.append(LabelledInput(input: sample.input, target: target, isBoundary: truth != label))
                     }
                     let replay = Array(base.prefix(feedback.count))
                     let config = FineTuneConfig(mode: condition.full ? .full(unfreeze: nil) : .head,

@@ -1,6 +1,13 @@
+import FeedbackStore
 import Foundation
 import Synchronization
 import Training
+
+/// How a retrain fine-tunes (head only, or the network), named here so the API layer need not
+/// import `Training`.
+public typealias RetrainMode = FineTuneConfig.Mode
+/// Accuracy of one version on the evaluation set.
+public typealias RetrainEvaluation = FineTuneEvaluation
 
 /// What a caller asks of a retrain (the gRPC layer fills in the defaults the proto documents).
 public struct RetrainOptions: Sendable {
@@ -12,14 +19,20 @@ public struct RetrainOptions: Sendable {
     public var upsampling: Float
     /// Replayed base samples per feedback training sample.
     public var replayRatio: Float
+    /// Trainable pending samples needed to start.
     public var minNewSamples: Int
     public var dryRun: Bool
-    /// How much worse on the held-out set a candidate may be and still be promoted.
-    public var tolerance: Double
+    /// What the candidate must prove (tolerance, confidence, evidence per class).
+    public var gate: GatePolicy
+    /// When a user's feedback is quarantined before training.
+    public var screen: ScreenPolicy
+    /// Largest share of one retrain's feedback one user may supply when several users sent some;
+    /// the rest waits for the next retrain.
+    public var maxUserShare: Double
 
     public init(model: String = "", mode: FineTuneConfig.Mode = .head, epochs: Int? = nil, learningRate: Float? = nil,
                 upsampling: Float = 4, replayRatio: Float = 1, minNewSamples: Int = 1, dryRun: Bool = false,
-                tolerance: Double = 0) {
+                gate: GatePolicy = GatePolicy(), screen: ScreenPolicy = ScreenPolicy(), maxUserShare: Double = 0.5) {
         self.model = model
         self.mode = mode
         self.epochs = epochs ?? (mode == .head ? 10 : 3)
@@ -28,7 +41,9 @@ public struct RetrainOptions: Sendable {
         self.replayRatio = replayRatio
         self.minNewSamples = minNewSamples
         self.dryRun = dryRun
-        self.tolerance = tolerance
+        self.gate = gate
+        self.screen = screen
+        self.maxUserShare = maxUserShare
     }
 }
 
@@ -49,6 +64,26 @@ public struct RetrainOutcome: Sendable {
     public var feedbackSamples: Int
     public var replaySamples: Int
     public var labels: [String]
+    /// The gate's decision with its paired statistics (nil when the retrain stopped before it).
+    public var verdict: GateVerdict?
+    /// Per user: samples, screened, trained, deferred, quarantined.
+    public var users: [UserScreening] = []
+    /// Samples quarantined: by the screen before training, or with the feedback of a refused candidate.
+    public var quarantinedSamples = 0
+    /// Samples that could not be used (image gone, undecodable, label not the model's).
+    public var unusableSamples = 0
+    /// Evaluation samples from held-out feedback and from base data.
+    public var evaluationFeedback = 0
+    public var evaluationBase = 0
+
+    init(parent: Int, labels: [String]) {
+        parentVersion = parent
+        self.labels = labels
+        promoted = false
+        reason = ""
+        feedbackSamples = 0
+        replaySamples = 0
+    }
 }
 
 /// One progress report; the last one of a job has `phase` done (with `outcome`) or failed.

@@ -2,6 +2,7 @@ import FeedbackStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Serving
 import Synchronization
 
 /// When the schedule fires next, for GetQueue.
@@ -13,7 +14,7 @@ public final class RetrainScheduleClock: Sendable {
 }
 
 /// The periodic fine-tuning loop (`boundary serve --retrain-every 1h --retrain-min-samples 50`):
-/// every `interval`, each served model with at least `minSamples` pending feedback samples is
+/// every `interval`, each served model with at least `minSamples` trainable pending samples is
 /// retrained with `template`'s settings, one job at a time per model.
 public struct RetrainSchedule: Service {
     let coordinator: RetrainCoordinator
@@ -58,7 +59,14 @@ public struct RetrainSchedule: Service {
     func tick() async -> [RetrainJob] {
         var started: [RetrainJob] = []
         for name in host.serving.keys.sorted() {
-            guard let pending = try? store.queue(model: name).pending, pending >= minSamples else { continue }
+            let pending: Int
+            do {
+                pending = try store.queue(model: name).pending
+            } catch {
+                logger.error("scheduled retrain: could not read the feedback queue", metadata: ["model": "\(name)", "error": "\(error)"])
+                continue
+            }
+            guard pending >= minSamples else { continue }
             var options = template
             options.model = name
             options.minNewSamples = minSamples

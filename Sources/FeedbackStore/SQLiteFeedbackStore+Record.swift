@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+
+extension SQLiteFeedbackStore {
+    /// One write transaction for the whole batch (group commit): one fsync however many events.
+    /// Each event runs in its own savepoint, so a refused event leaves the others untouched.
+    public func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
+        guard !events.isEmpty else { return [] }
+        return try pool.write { db in
+            let now = Date()
+            var results: [Result<FeedbackReceipt, FeedbackStoreError>] = []
+            for event in events {
+                var outcome: Result<FeedbackReceipt, FeedbackStoreError> = .failure(.internalInconsistency)
+                try db.inSavepoint {
+                    outcome = try Self.recordOne(db, event, quota: quota, now: now)
+                    if case .success(let receipt) = outcome, !receipt.replayed { return .commit }
+                    return .rollback
+                }
+                results.append(outcome)
+            }
+            // Queue depths after the whole batch, once per model.
+            var depths: [String: Int] = [:]
+            for model in Set(events.map(\.model)) { depths[model] = try Self.pendingCount(db, model: model) }
+            return zip(events, results).map { event, result in
+                result.map { receipt in
+                    var receipt = receipt
+                    receipt.queueDepth = depths[event.model] ?? 0
+                    return receipt
+                }
+            }
+        }
+    }
+
+    private static func recordOne(_ db: Database, _ event: FeedbackEvent, quota: UserQuota?, now: Date) throws
+        -> Result<FeedbackReceipt, FeedbackStoreError> {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, accepted, duplicates, contentHash FROM event WHERE model = ? AND idempotencyKey = ?
+            """), arguments: [event.model, event.idempotencyKey]) {
+            let stored: String? = row["contentHash"]
+            if let stored, !stored.isEmpty, stored != event.contentHash {
+                return .failure(.keyReused(key: event.idempotencyKey, eventID: row["id"]))
+            }
+            return .success(FeedbackReceipt(eventID: row["id"], accepted: row["accepted"], duplicates: row["duplicates"],
+                                            replayed: true, queueDepth: 0))
+        }
+        let unique = Array(Set(event.samples)).sorted { ($0.imageID, $0.kind.rawValue, $0.label) < ($1.imageID, $1.kind.rawValue, $1.label) }
+        if let quota {
+            let since = timestamp(now.addingTimeInterval(-quota.window))
+            let used = try Int.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(accepted), 0) FROM event WHERE model = ? AND userID = ? AND createdAt >= ?
+                """, arguments: [event.model, event.userID, since]) ?? 0
+            if used + unique.count > quota.samples {
+                return .failure(.quotaExceeded(user: event.userID, used: used, requested: unique.count, limit: quota.samples,
+                                               window: quota.window))
+            }
+        }
+        let stamp = timestamp(now)
+        let insertImage = try db.cachedStatement(sql: """
+            INSERT INTO image (id, bytes, size, createdAt) VALUES (?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, size = excluded.size, createdAt = excluded.createdAt,
+            purgedAt = NULL WHERE purgedAt IS NOT NULL
+            """)
+        for (id, bytes) in event.images {
+            try insertImage.execute(arguments: [id, bytes, bytes.count, stamp])
+        }
+        try db.execute(sql: """
+            INSERT INTO event (model, idempotencyKey, contentHash, userID, label, createdAt, accepted, duplicates)
+            VALUES (?, ?, ?, ?, ?, ?, 0, 0)
+            """, arguments: [event.model, event.idempotencyKey, event.contentHash, event.userID, event.label, stamp])
+        let eventID = db.lastInsertedRowID
+        // One query finds which of the event's samples are already open for this model.
+        var open = Set<String>()
+        for chunk in chunks(Array(Set(unique.map(\.imageID)))) {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT imageID, kind, label FROM sample WHERE model = ? AND state IN ('pending', 'training', 'held-out')
+                AND imageID IN (\(placeholders(chunk.count)))
+                """, arguments: StatementArguments([event.model] + chunk)) {
+                open.insert("\(row["imageID"] as String)\t\(row["kind"] as String)\t\(row["label"] as String)")
+            }
+        }
+        let insertSample = try db.cachedStatement(sql: """
+            INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        var accepted = 0
+        for sample in unique where !open.contains("\(sample.imageID)\t\(sample.kind.rawValue)\t\(sample.label)") {
+            let state: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
+            try insertSample.execute(arguments: [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label,
+                                                 stamp, state.rawValue])
+            accepted += 1
+        }
+        let duplicates = event.samples.count - accepted
+        try insertEmbeddings(db, event.embeddings, model: event.model, version: event.embeddingVersion)
+        try db.execute(sql: "UPDATE event SET accepted = ?, duplicates = ? WHERE id = ?",
+                       arguments: [accepted, duplicates, eventID])
+        return .success(FeedbackReceipt(eventID: eventID, accepted: accepted, duplicates: duplicates, replayed: false,
+                                        queueDepth: 0))
+    }
+
+    static func pendingCount(_ db: Database, model: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sample WHERE model = ? AND state = 'pending'", arguments: [model]) ?? 0
+    }
+}

@@ -1,0 +1,92 @@
+import FeedbackStore
+import Foundation
+import Imaging
+import Logging
+import ServiceLifecycle
+import Serving
+
+/// What a server chooses about its learning loop.
+public struct LearningLoopConfiguration: Sendable {
+    public var intake: IntakePolicy
+    public var retention: RetentionLimits
+    /// How often retention and embedding pruning run.
+    public var upkeepInterval: Duration
+    /// Cores a retrain may use; serving keeps the rest.
+    public var retrainThreads: Int
+    /// The periodic retrain, when enabled.
+    public var schedule: Schedule?
+
+    public struct Schedule: Sendable {
+        public var interval: Duration
+        /// Trainable pending samples a model needs before a scheduled retrain starts.
+        public var minSamples: Int
+        public var options: RetrainOptions
+        public init(interval: Duration, minSamples: Int, options: RetrainOptions) {
+            self.interval = interval
+            self.minSamples = minSamples
+            self.options = options
+        }
+    }
+
+    public init(intake: IntakePolicy = IntakePolicy(), retention: RetentionLimits = .default,
+                upkeepInterval: Duration = .seconds(600), retrainThreads: Int = 1, schedule: Schedule? = nil) {
+        self.intake = intake
+        self.retention = retention
+        self.upkeepInterval = upkeepInterval
+        self.retrainThreads = retrainThreads
+        self.schedule = schedule
+    }
+}
+
+/// The learning loop assembled over one feedback store: intake, retrains, their schedule and the
+/// store's upkeep. The server builder creates one and runs its services in the service group.
+public final class LearningLoop: Sendable {
+    public let intake: FeedbackIntake
+    public let retrains: RetrainCoordinator
+    /// When the retrain schedule fires next (unset without a schedule).
+    public let scheduleClock = RetrainScheduleClock()
+    public let upkeep: StoreUpkeep
+    private let schedule: RetrainSchedule?
+
+    /// Opens (creating or migrating) the SQLite store at `storePath`.
+    public init(host: ModelHost, recent: RecentImages, storePath: URL, limits: ImagingLimits,
+                configuration: LearningLoopConfiguration, logger: Logger) throws {
+        let store = try SQLiteFeedbackStore(path: storePath.path)
+        intake = FeedbackIntake(host: host, store: store, recent: recent, limits: limits, policy: configuration.intake)
+        let retrains = RetrainCoordinator(host: host, store: store, recent: recent, threads: configuration.retrainThreads,
+                                          logger: logger)
+        self.retrains = retrains
+        let clock = scheduleClock
+        upkeep = StoreUpkeep(store: store, registry: host.registry, limits: configuration.retention,
+                             interval: configuration.upkeepInterval, logger: logger)
+        schedule = configuration.schedule.map { plan in
+            RetrainSchedule(coordinator: retrains, host: host, store: store, interval: plan.interval, minSamples: plan.minSamples,
+                            template: plan.options, clock: clock, logger: logger)
+        }
+    }
+
+    /// The loop's lifecycle services, in start order.
+    public var services: [any Service] {
+        [retrains, upkeep] + (schedule.map { [$0] } ?? [])
+    }
+
+    /// Stops the loop's threads (for servers run without a service group).
+    public func shutdown() {
+        intake.shutdown()
+        retrains.shutdown()
+    }
+
+    // Admin operations on quarantined and unwanted feedback.
+
+    public func quarantined(model: String) async throws -> (model: String, events: [QuarantinedEvent]) {
+        try await intake.withStore(model: model) { store, name in try store.quarantinedEvents(model: name) }
+    }
+
+    public func release(model: String, _ selector: FeedbackSelector) async throws -> Int {
+        try await intake.withStore(model: model) { store, name in try store.release(model: name, selector) }.1
+    }
+
+    public func discard(model: String, _ selector: FeedbackSelector) async throws -> Int {
+        try await intake.withStore(model: model) { store, name in try store.discard(model: name, selector) }.1
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import Testing
+@testable import FeedbackStore
+
+@Suite struct SampleStateTests {
+    /// The evaluation share is held out when stored, never pending, and every sample is counted
+    /// in exactly one state.
+    @Test func heldOutShareJoinsTheEvaluationSetAndStatesAddUp() throws {
+        let (store, _) = try StoreFixtures.store()
+        let kept = [StoreFixtures.id(1), StoreFixtures.id(2, heldOut: true), StoreFixtures.id(3)]
+        let receipt = try store.record(StoreFixtures.event(key: "k", kept: kept, deselected: [StoreFixtures.id(4, heldOut: true)]))
+        #expect(receipt.accepted == 4 && receipt.queueDepth == 2, "held-out samples are not pending")
+        var queue = try store.queue(model: "m")
+        #expect(queue.byState[.heldOut] == 2 && queue.pending == 2)
+        let pending = try store.pendingSamples(model: "m")
+        try store.setState([pending[0].id], to: .consumed, version: 2)
+        try store.setState([pending[1].id], to: .unusable, reason: "image bytes no longer stored")
+        queue = try store.queue(model: "m")
+        #expect(queue.pending == 0 && queue.byState[.consumed] == 1 && queue.byState[.unusable] == 1)
+        #expect(queue.unusableReasons == ["image bytes no longer stored": 1])
+        #expect(queue.byState.values.reduce(0, +) == queue.total && queue.total == 4)
+    }
+
+    /// A retrain's claim survives only as long as the process: at the next open, samples left in
+    /// `training` are pending again; a conditional move leaves samples in other states alone.
+    @Test func interruptedTrainingReturnsToPending() throws {
+        var (store, path) = try StoreFixtures.store()
+        _ = try store.record(StoreFixtures.event(key: "k"))
+        let ids = try store.pendingSamples(model: "m").map(\.id)
+        try store.setState(ids, to: .training)
+        try store.setState([ids[0]], to: .consumed, version: 3, reason: nil, ifIn: .training)
+        try store.setState([ids[0]], to: .pending, version: nil, reason: nil, ifIn: .training)
+        #expect(try store.queue(model: "m").byState[.consumed] == 1, "not in training: left alone")
+        store = try SQLiteFeedbackStore(path: path)
+        let queue = try store.queue(model: "m")
+        #expect(queue.byState[.training] == 0 && queue.pending == 2)
+    }
+
+    /// Quarantine works per event (held-out samples included), lists the verdict, and only a
+    /// release brings samples back, marked so the screen leaves them alone; discard is final.
+    @Test func quarantineReleaseAndDiscard() throws {
+        let (store, _) = try StoreFixtures.store()
+        let first = try store.record(StoreFixtures.event(key: "a", kept: [StoreFixtures.id(1), StoreFixtures.id(2, heldOut: true)],
+                                                         deselected: [], user: "mallory"))
+        let second = try store.record(StoreFixtures.event(key: "b", kept: [StoreFixtures.id(3)], deselected: [], user: "ana"))
+        #expect(try store.quarantine(model: "m", .events([first.eventID]), verdict: "refused: worse") == 2)
+        var queue = try store.queue(model: "m")
+        #expect(queue.byState[.quarantined] == 2 && queue.pending == 1 && queue.byState[.heldOut] == 0)
+        let listed = try store.quarantinedEvents(model: "m")
+        #expect(listed.count == 1 && listed[0].eventID == first.eventID && listed[0].userID == "mallory")
+        #expect(listed[0].verdict == "refused: worse" && listed[0].quarantinedSamples == 2)
+        #expect(try store.release(model: "m", .user("mallory")) == 2)
+        queue = try store.queue(model: "m")
+        #expect(queue.pending == 2 && queue.byState[.heldOut] == 1, "released samples return to their evaluation share")
+        #expect(try store.pendingSamples(model: "m").filter(\.released).map(\.eventID) == [first.eventID])
+        #expect(try store.quarantinedEvents(model: "m").isEmpty)
+        #expect(try store.discard(model: "m", .events([second.eventID, 999])) == 1)
+        #expect(try store.queue(model: "m").byState[.discarded] == 1)
+        #expect(try store.quarantine(model: "other", .events([first.eventID]), verdict: "x") == 0, "events of another model")
+    }
+
+    /// Retention removes the oldest bytes first, never those an open, held-out or quarantined
+    /// sample needs; a removed image is no longer "stored" and its embeddings go with it.
+    @Test func retentionRemovesOldestUnneededImagesFirst() throws {
+        let (store, _) = try StoreFixtures.store()
+        let old = [StoreFixtures.id(1), StoreFixtures.id(2)], recent = [StoreFixtures.id(3)]
+        let consumedEvent = StoreFixtures.event(key: "old", kept: old, deselected: [])
+        _ = try store.record(consumedEvent)
+        try store.storeEmbeddings([old[0]: [1, 2]], model: "m", version: 1)
+        try store.setState(try store.pendingSamples(model: "m").map(\.id), to: .consumed, version: 2)
+        _ = try store.record(StoreFixtures.event(key: "new", kept: recent, deselected: []))
+        // Make the first images older, as the clock would have.
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE image SET createdAt = '2020-01-01T00:00:00Z' WHERE id IN (?, ?)", arguments: [old[0], old[1]])
+        }
+        let perImage = consumedEvent.images[old[0]]!.count
+        var report = try store.enforceRetention(RetentionLimits(maxImageBytes: 3 * perImage, maxAge: 1e9), now: Date())
+        #expect(report.imagesRemoved == 0, "within both limits")
+        report = try store.enforceRetention(RetentionLimits(maxImageBytes: 2 * perImage, maxAge: 1e9), now: Date())
+        #expect(report.imagesRemoved == 1 && report.bytesRemoved == perImage)
+        #expect(try store.storedImages(among: old + recent) == [old[1], recent[0]], "the oldest went first")
+        #expect(try store.embeddings(model: "m", version: 1, keys: [old[0]]).isEmpty)
+        report = try store.enforceRetention(RetentionLimits(maxImageBytes: 0, maxAge: 60), now: Date())
+        #expect(report.imagesRemoved == 1 && report.bytesPinned == perImage, "the pending sample's image is pinned")
+        #expect(try store.imageBytes(recent[0]) != nil)
+        #expect(try store.imageBytes(old[1]) == nil)
+        // Sending the bytes again restores a removed image.
+        _ = try store.record(StoreFixtures.event(key: "again", kept: [old[1]], deselected: []))
+        #expect(try store.storedImages(among: [old[1]]) == [old[1]])
+    }
+
+    /// A store written by the first schema opens with every sample in a state: consumed ones
+    /// consumed, pending ones in the evaluation share held out.
+    @Test func version1StoresMigrate() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-v1-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("feedback.sqlite").path
+        do {
+            let pool = try DatabasePool(path: path)
+            try SQLiteFeedbackStore.migrator.migrate(pool, upTo: "v1: images, events, samples, embeddings")
+            try pool.write { db in
+                for id in [StoreFixtures.id(1), StoreFixtures.id(2, heldOut: true), StoreFixtures.id(3)] {
+                    try db.execute(sql: "INSERT INTO image (id, bytes, size, createdAt) VALUES (?, x'00', 1, '2026-01-01T00:00:00Z')",
+                                   arguments: [id])
+                }
+                try db.execute(sql: """
+                    INSERT INTO event (model, idempotencyKey, userID, label, createdAt, accepted, duplicates)
+                    VALUES ('m', 'k', 'ana', 'cat', '2026-01-01T00:00:00Z', 3, 0)
+                    """)
+                for (id, consumed) in [(StoreFixtures.id(1), 2 as Int?), (StoreFixtures.id(2, heldOut: true), nil), (StoreFixtures.id(3), nil)] {
+                    try db.execute(sql: """
+                        INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, consumedByVersion)
+                        VALUES (1, 'm', ?, 'positive', 'cat', '2026-01-01T00:00:00Z', ?)
+                        """, arguments: [id, consumed])
+                }
+            }
+        }
+        let store = try SQLiteFeedbackStore(path: path)
+        let queue = try store.queue(model: "m")
+        #expect(queue.byState[.consumed] == 1 && queue.byState[.heldOut] == 1 && queue.pending == 1)
+        // Events stored before content digests replay whatever is resent under their key.
+        #expect(try store.record(StoreFixtures.event(key: "k", kept: [StoreFixtures.id(9)], deselected: [])).replayed)
+    }
+}
