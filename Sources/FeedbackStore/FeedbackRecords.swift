@@ -120,7 +120,7 @@ public struct QueueSummary: Sendable, Equatable {
     public var events = 0
     /// Pending samples by label and kind.
     public var byLabel: [String: Counts] = [:]
-    /// Images with bytes, their bytes, and the database file's size (all models).
+    /// Images with bytes, their bytes, and the disk the database and its WAL take (all models).
     public var storedImages = 0
     public var imageBytes = 0
     public var databaseBytes = 0

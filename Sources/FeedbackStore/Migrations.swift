@@ -64,6 +64,10 @@ extension SQLiteFeedbackStore {
                 try db.execute(sql: "UPDATE sample SET state = 'held-out' WHERE id = ?", arguments: [row["id"] as Int64])
             }
             try db.create(index: "sampleState", on: "sample", columns: ["model", "state"])
+            // The duplicate check at intake looks samples up by image. v1's index for its pending
+            // query goes: every index with random keys costs page writes on every insert.
+            try db.create(index: "sampleImage", on: "sample", columns: ["model", "imageID"])
+            try db.drop(index: "samplePending")
             try db.create(index: "eventUser", on: "event", columns: ["model", "userID", "createdAt"])
             try db.create(index: "sampleEvent", on: "sample", columns: ["eventID"])
             // Embeddings of base data (demo or ImageFolder samples), which have no image row.

@@ -6,6 +6,7 @@ extension SQLiteFeedbackStore {
     /// Each event runs in its own savepoint, so a refused event leaves the others untouched.
     public func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
         guard !events.isEmpty else { return [] }
+        defer { committed(bytes: events.reduce(0) { $0 + $1.images.values.reduce(0) { $0 + $1.count } + 200 * $1.samples.count }) }
         return try pool.write { db in
             let now = Date()
             var results: [Result<FeedbackReceipt, FeedbackStoreError>] = []
@@ -55,6 +56,7 @@ extension SQLiteFeedbackStore {
             }
         }
         let stamp = timestamp(now)
+        // An image stored before keeps its row; one removed by retention gets its bytes back.
         let insertImage = try db.cachedStatement(sql: """
             INSERT INTO image (id, bytes, size, createdAt) VALUES (?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, size = excluded.size, createdAt = excluded.createdAt,

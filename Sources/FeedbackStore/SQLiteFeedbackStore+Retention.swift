@@ -59,7 +59,7 @@ extension SQLiteFeedbackStore {
 
     /// Oldest first: images past the age limit, then more until the bytes fit. An image an open or
     /// quarantined sample refers to is pinned. Removal keeps the row (lineage still names it) and
-    /// drops the bytes and embeddings.
+    /// drops the bytes and embeddings; SQLite reuses the freed pages for new images.
     public func enforceRetention(_ limits: RetentionLimits, now: Date) throws -> RetentionReport {
         try pool.write { db in
             var report = RetentionReport()

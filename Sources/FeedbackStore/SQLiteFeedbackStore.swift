@@ -1,11 +1,25 @@
+import Dispatch
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded feedback store: one SQLite file in WAL mode with `synchronous=FULL`, so a commit
 /// is on disk (fsynced) before `record` returns. Readers never block the writer.
+///
+/// Checkpoints (copying committed WAL pages into the database file) run on a reader connection in
+/// the background once enough has been written, instead of inside whichever commit crossed
+/// SQLite's threshold: image bytes make commits large, and a checkpoint inside one doubled the
+/// time a submitter waited. SQLite's own autocheckpoint stays on, at a higher threshold, as the
+/// backstop.
 public final class SQLiteFeedbackStore: FeedbackStore {
     let pool: DatabasePool
     let path: String
+    private let checkpointQueue = DispatchQueue(label: "boundary-feedback-checkpoint")
+    private let checkpointState = Mutex<(running: Bool, written: Int)>((false, 0))
+    /// Bytes committed between background checkpoints.
+    static let checkpointBytes = 8 << 20
+    /// SQLite's autocheckpoint, in pages: only reached if background checkpoints fall behind.
+    static let backstopPages = 16384
 
     /// Opens (creating and migrating if needed) the store at `path`, and returns samples a killed
     /// retrain left in `training` to pending.
@@ -13,6 +27,7 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: configuration)
@@ -65,9 +80,10 @@ public final class SQLiteFeedbackStore: FeedbackStore {
                 }
                 summary.byLabel[row["label"]] = counts
             }
-            let images = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM image WHERE purgedAt IS NULL")
-            summary.storedImages = images?["n"] ?? 0
-            summary.imageBytes = images?["bytes"] ?? 0
+            let stored = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM image WHERE purgedAt IS NULL")
+            summary.storedImages = stored?["n"] ?? 0
+            summary.imageBytes = stored?["bytes"] ?? 0
+            // A file not there (no WAL yet) counts as empty.
             summary.databaseBytes = ["", "-wal"].reduce(0) { total, suffix in
                 total + ((try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0)
             }
@@ -92,6 +108,23 @@ public final class SQLiteFeedbackStore: FeedbackStore {
                                     sample: FeedbackSample(imageID: row["imageID"], kind: kind, label: row["label"]),
                                     state: state, released: row["released"], vetted: row["vetted"])
             }
+        }
+    }
+
+    /// Counts bytes committed and starts a background checkpoint once `checkpointBytes` piled up.
+    func committed(bytes: Int) {
+        let start = checkpointState.withLock { state -> Bool in
+            state.written += bytes
+            guard !state.running, state.written >= Self.checkpointBytes else { return false }
+            state = (true, 0)
+            return true
+        }
+        guard start else { return }
+        checkpointQueue.async { [self] in
+            defer { checkpointState.withLock { $0.running = false } }
+            // PASSIVE never blocks the writer or readers. A failure (e.g. the pool closing) is
+            // harmless: the next one, or SQLite's backstop autocheckpoint, does the work.
+            _ = try? pool.unsafeRead { db in try db.checkpoint(.passive) }
         }
     }
 

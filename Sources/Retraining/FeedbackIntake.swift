@@ -189,6 +189,6 @@ struct ResolvedSelection {
     func digest(userID: String) -> String {
         var lines = ["label:\(label)", "user:\(userID)"]
         lines += Set(samples).map { "\($0.kind.rawValue):\($0.imageID):\($0.label)" }.sorted()
-        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        return Predictor.hex(SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)))
     }
 }

@@ -8,14 +8,13 @@ public enum RetrainingError: Error, Equatable, Sendable, CustomStringConvertible
     case keyReused(String)
     /// A user past their intake quota (RESOURCE_EXHAUSTED).
     case quotaExceeded(String)
-    /// An admin call named events the model does not have (NOT_FOUND).
-    case unknownEvents([Int64])
+    /// The store failed (INTERNAL: the server log has it; the client is told to retry).
+    case storage(String)
 
     public var description: String {
         switch self {
         case .keyReused(let message), .quotaExceeded(let message): message
-        case .unknownEvents(let ids):
-            "no feedback events " + ids.prefix(10).map(String.init).joined(separator: ", ") + " for this model"
+        case .storage: "the feedback store failed; nothing was stored, retry later"
         }
     }
 
@@ -23,7 +22,7 @@ public enum RetrainingError: Error, Equatable, Sendable, CustomStringConvertible
         switch error {
         case .keyReused: self = .keyReused(error.description)
         case .quotaExceeded: self = .quotaExceeded(error.description)
-        case .internalInconsistency: self = .unknownEvents([])
+        case .internalInconsistency: self = .storage(error.description)
         }
     }
 }

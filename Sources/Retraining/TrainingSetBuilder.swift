@@ -61,7 +61,7 @@ struct TrainingSetBuilder {
     static func hash(_ items: [Item]) -> String {
         var digest = SHA256()
         for item in items { digest.update(data: Data("\(item.key.storageKey):\(item.input.target)\n".utf8)) }
-        return digest.finalize().map { String(format: "%02x", $0) }.joined()
+        return Predictor.hex(digest.finalize())
     }
 
     static let maxReplay = 4000

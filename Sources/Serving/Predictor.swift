@@ -87,7 +87,20 @@ public final class Predictor: Sendable {
 
     /// Lowercase hex SHA-256 of `bytes`.
     public static func imageID(of bytes: Data) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: bytes))
+    }
+
+    /// Lower-case hex of a digest. Every Predict computes one: `String(format:)` per byte cost more
+    /// than hashing the image.
+    public static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     private struct DecodedRequest: Sendable {

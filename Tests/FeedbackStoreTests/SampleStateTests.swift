@@ -119,6 +119,7 @@ import Testing
         let store = try SQLiteFeedbackStore(path: path)
         let queue = try store.queue(model: "m")
         #expect(queue.byState[.consumed] == 1 && queue.byState[.heldOut] == 1 && queue.pending == 1)
+        #expect(try store.imageBytes(StoreFixtures.id(1)) == Data([0]), "v1 rows keep their bytes")
         // Events stored before content digests replay whatever is resent under their key.
         #expect(try store.record(StoreFixtures.event(key: "k", kept: [StoreFixtures.id(9)], deselected: [])).replayed)
     }

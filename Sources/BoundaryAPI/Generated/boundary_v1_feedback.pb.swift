@@ -679,7 +679,8 @@ public nonisolated struct Boundary_V1_QueueStatus: @unchecked Sendable {
     set {_uniqueStorage()._discarded = newValue}
   }
 
-  /// The feedback store (all models): images whose bytes are kept, their bytes, the database files.
+  /// The feedback store (all models): images whose bytes are kept, their bytes, and the disk the
+  /// database and its WAL take.
   public var storedImages: UInt64 {
     get {_storage._storedImages}
     set {_uniqueStorage()._storedImages = newValue}

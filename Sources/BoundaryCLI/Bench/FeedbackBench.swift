@@ -38,17 +38,41 @@ struct FeedbackBench: AsyncParsableCommand {
             return Data(try PNGEncoder.encode(RGBImage(width: 64, height: 64, pixels: demo.render(sample, split: .train))!))
         }
 
+        let imageBytes = try (0..<100).map { try png($0).count + 8 }.reduce(0, +) / 100
+        print("# images: 64×64 PNG, \(imageBytes) bytes on average; every event stores 10 new ones, one fsync per commit")
+        // The disk's ceiling for the same bytes: one append + fdatasync per event (concurrency 1), or
+        // per 8 events (what group commit batches at concurrency 16 here).
+        for perSync in [1, 8] {
+            let seconds = try Self.appendAndSync(bytes: perSync * 10 * imageBytes, times: 200, in: root)
+            report("  ceiling: append \(perSync * 10) images' bytes + fdatasync, as events/s", Double(perSync) / seconds, "events/s")
+        }
         for concurrency in [1, 16] {
             let rate = try await ingestRate(events: events, concurrency: concurrency,
                                             root: root.appendingPathComponent("ingest-\(concurrency)"), png: png, demo: demo)
             report("feedback ingest through SubmitFeedback's intake, 10 new images per event, concurrency \(concurrency)",
                    rate, "events/s")
+            report("  image bytes made durable, concurrency \(concurrency)", rate * Double(10 * imageBytes) / 1e6, "MB/s")
         }
 
         for count in samples.split(separator: ",").compactMap({ Int($0) }) {
             let seconds = try await retrainSeconds(samples: count, root: root.appendingPathComponent("r\(count)"), png: png, demo: demo)
             report("head retrain, \(count) feedback samples, feedback to served (threads=\(threads))", seconds, "s", digits: 2)
         }
+    }
+
+    /// Mean seconds of one append of `bytes` and fdatasync to a file in `directory`.
+    static func appendAndSync(bytes: Int, times: Int, in directory: URL) throws -> Double {
+        let path = directory.appendingPathComponent("ceiling.bin").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { throw ValidationError("cannot open \(path): errno \(errno)") }
+        defer { close(fd); unlink(path) }
+        let chunk = [UInt8](repeating: 0x5a, count: bytes)
+        let start = Date()
+        for _ in 0..<times {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, bytes) }
+            guard written == bytes, fdatasync(fd) == 0 else { throw ValidationError("write/fdatasync failed: errno \(errno)") }
+        }
+        return Date().timeIntervalSince(start) / Double(times)
     }
 
     /// Events of 10 new images each (bytes Predict saw, sent by id), `concurrency` submitters at
@@ -131,8 +155,12 @@ struct FeedbackBench: AsyncParsableCommand {
             }
         }
         for (label, group) in groups {
-            _ = try await intake.submit(FeedbackSubmission(label: label, kept: group.kept, deselected: group.deselected,
-                                                           idempotencyKey: "bench-\(label)"))
+            // Selections of at most 500 references each (the intake's limit is 1,000).
+            for start in stride(from: 0, to: max(group.kept.count, group.deselected.count), by: 250) {
+                _ = try await intake.submit(FeedbackSubmission(
+                    label: label, kept: Array(group.kept.dropFirst(start).prefix(250)),
+                    deselected: Array(group.deselected.dropFirst(start).prefix(250)), idempotencyKey: "bench-\(label)-\(start)"))
+            }
         }
         let warmStart = Date()
         await coordinator.prepare()
