@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import Retraining
 import Serving
+import Tensor
 import Training
 
 /// `boundary bench feedback`: durable ingest (events/s, 10 new images each, at concurrency 1 and 16,
@@ -29,6 +30,8 @@ struct FeedbackBench: AsyncParsableCommand {
         print("warning: debug build; benchmark figures are only meaningful with `swift run -c release`")
         #endif
         BLAS.threads = 1
+        print("# \(OpenBLASCore.summary)")
+        print("# \(KernelLevel.summary); retrain threads \(threads)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("boundary-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -134,7 +137,7 @@ struct FeedbackBench: AsyncParsableCommand {
         await host.synchronize()
         let predictor = Predictor(host: host, configuration: configuration, metrics: metrics,
                                   recentImages: RecentImages(capacityBytes: 1 << 30))
-        let intake = FeedbackIntake(host: host, store: store, recent: predictor.recentImages)
+        let intake = FeedbackIntake(host: host, store: store, recent: predictor.recentImages, policy: IntakePolicy(quota: nil))
         let coordinator = RetrainCoordinator(host: host, store: store, recent: predictor.recentImages, threads: threads,
                                              logger: Logger(label: "bench"))
         defer { predictor.shutdown(); intake.shutdown(); coordinator.shutdown(); host.shutdown() }
