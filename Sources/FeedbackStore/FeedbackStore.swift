@@ -43,6 +43,8 @@ public protocol FeedbackStore: Sendable {
     func embeddings(model: String, version: Int, keys: [String]) throws -> [String: [Float]]
     /// Caches embeddings: image keys only for images the store holds; base-data keys always.
     func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws
+    /// Models the store keeps embeddings for.
+    func modelsWithEmbeddings() throws -> Set<String>
     /// Deletes the embeddings of `model`'s backbones not in `keep`. Returns the rows deleted.
     @discardableResult
     func pruneEmbeddings(model: String, keepVersions keep: Set<Int>) throws -> Int

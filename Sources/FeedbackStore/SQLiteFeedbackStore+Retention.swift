@@ -46,6 +46,12 @@ extension SQLiteFeedbackStore {
         }
     }
 
+    public func modelsWithEmbeddings() throws -> Set<String> {
+        try pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT model FROM embedding UNION SELECT DISTINCT model FROM baseEmbedding"))
+        }
+    }
+
     public func pruneEmbeddings(model: String, keepVersions keep: Set<Int>) throws -> Int {
         try pool.write { db in
             let kept = keep.isEmpty ? "-1" : keep.map(String.init).joined(separator: ",")  // Integers only: safe to inline.

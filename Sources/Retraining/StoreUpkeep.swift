@@ -46,9 +46,12 @@ public struct StoreUpkeep: Service {
                     "images_removed": "\(report.imagesRemoved)", "bytes_removed": "\(report.bytesRemoved)",
                     "bytes_pinned": "\(report.bytesPinned)"])
             }
-            for model in try registry.modelNames() {
-                // A version's backbone is its own, or its parent's for head-only retrains.
-                let kept = Set(try registry.versions(of: model).map { version in
+            let registered = Set(try registry.modelNames())
+            for model in registered.union(try store.modelsWithEmbeddings()).sorted() {
+                // A version's backbone is its own, or its parent's for head-only retrains; a model
+                // no longer registered keeps none.
+                let versions = registered.contains(model) ? try registry.versions(of: model) : []
+                let kept = Set(versions.map { version in
                     registry.record(of: model, version: version).lineage["backbone_version"].flatMap(Int.init) ?? version
                 })
                 let deleted = try store.pruneEmbeddings(model: model, keepVersions: kept)

@@ -69,8 +69,10 @@ import Testing
             #expect(info.versions.last?.lineage["training_set_sha256"]?.count == 64)
             // A head-only candidate shares the parent's backbone (and its cached embeddings).
             #expect(info.versions.last?.lineage["backbone_version"] == (mode == .head ? "1" : nil))
+            #expect(result.evaluationFeedback > 0 && result.evaluationBase > 0, "held-out feedback joins the evaluation set")
             let queue = try await client.queue()
-            #expect(queue.pending < queue.total, "trained samples are consumed")
+            #expect(queue.pending == 0 && queue.consumed == UInt64(result.feedbackSamples), "the queue drains: trained samples are consumed")
+            #expect(queue.heldOut == UInt64(result.evaluationFeedback), "held-out samples stay in the evaluation set")
         }
     }
 

@@ -44,6 +44,7 @@ final class SlowCommitStore: FeedbackStore {
     func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws {
         try inner.storeEmbeddings(vectors, model: model, version: version)
     }
+    func modelsWithEmbeddings() throws -> Set<String> { try inner.modelsWithEmbeddings() }
     func pruneEmbeddings(model: String, keepVersions keep: Set<Int>) throws -> Int { try inner.pruneEmbeddings(model: model, keepVersions: keep) }
     func enforceRetention(_ limits: RetentionLimits, now: Date) throws -> RetentionReport { try inner.enforceRetention(limits, now: now) }
 }
