@@ -80,8 +80,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Durable feedback storage behind a protocol; SQLite (GRDB, WAL, synchronous=FULL) by default.
-        .target(name: "FeedbackStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
-                swiftSettings: swiftSettings),
+        .target(name: "FeedbackStore", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         // The serving runtime: the on-disk model registry, immutable model snapshots swapped
         // atomically, decode workers and the dynamic batcher. No gRPC, no network, no feedback.
         .target(

@@ -17,6 +17,7 @@ enum ErrorMapping {
             switch error {
             case .keyReused: return RPCError(code: .alreadyExists, message: error.description)
             case .quotaExceeded: return RPCError(code: .resourceExhausted, message: error.description)
+            case .imagesGone: return RPCError(code: .notFound, message: error.description)
             case .storage(let detail):
                 logger.error("feedback store failure", metadata: ["method": "\(method)", "error": "\(detail)"])
                 return RPCError(code: .internalError, message: error.description)

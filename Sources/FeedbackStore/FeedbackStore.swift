@@ -10,7 +10,8 @@ public protocol FeedbackStore: Sendable {
     /// nothing. An event whose idempotency key was seen for its model returns the first receipt
     /// (`replayed`), or `.keyReused` when its content differs. Samples identical to an open one
     /// (pending, training or held-out) are counted as duplicates and not stored again. With a
-    /// quota, an event that would take its user past it fails with `.quotaExceeded`.
+    /// quota, an event that would take its user past it fails with `.quotaExceeded`. Samples
+    /// identical to quarantined or discarded ones are duplicates too.
     func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>]
     /// Which of `imageIDs` the store holds bytes for.
     func storedImages(among imageIDs: [String]) throws -> Set<String>
@@ -110,6 +111,8 @@ public enum FeedbackStoreError: Error, Sendable, Equatable, CustomStringConverti
     /// The user would pass their intake quota.
     case quotaExceeded(user: String, used: Int, requested: Int, limit: Int, window: TimeInterval)
     case internalInconsistency
+    /// Images named by id that retention removed before the commit.
+    case imagesGone([String])
 
     public var description: String {
         switch self {
@@ -121,6 +124,8 @@ public enum FeedbackStoreError: Error, Sendable, Equatable, CustomStringConverti
                 + "the quota of \(limit); retry later or split the selection"
         case .internalInconsistency:
             "the feedback store returned no result"
+        case .imagesGone(let ids):
+            "images no longer stored: \(ids.prefix(10).joined(separator: ", ")); send the image bytes instead"
         }
     }
 }

@@ -70,11 +70,26 @@ extension SQLiteFeedbackStore {
             VALUES (?, ?, ?, ?, ?, ?, 0, 0)
             """, arguments: [event.model, event.idempotencyKey, event.contentHash, event.userID, event.label, stamp])
         let eventID = db.lastInsertedRowID
-        // One query finds which of the event's samples are already open for this model.
+        // Images named by id must still be stored: retention may have removed one since the intake
+        // checked (the client is told to send the bytes).
+        let named = Set(unique.map(\.imageID)).subtracting(event.images.keys)
+        if !named.isEmpty {
+            var stored = Set<String>()
+            for chunk in chunks(Array(named)) {
+                stored.formUnion(try String.fetchAll(db, sql: """
+                    SELECT id FROM image WHERE purgedAt IS NULL AND id IN (\(placeholders(chunk.count)))
+                    """, arguments: StatementArguments(chunk)))
+            }
+            let gone = named.subtracting(stored)
+            if !gone.isEmpty { return .failure(.imagesGone(gone.sorted())) }
+        }
+        // One query finds which of the event's samples are already known for this model: open
+        // ones, and quarantined or discarded ones (resending them under a new key changes nothing).
         var open = Set<String>()
         for chunk in chunks(Array(Set(unique.map(\.imageID)))) {
             for row in try Row.fetchAll(db, sql: """
-                SELECT imageID, kind, label FROM sample WHERE model = ? AND state IN ('pending', 'training', 'held-out')
+                SELECT imageID, kind, label FROM sample WHERE model = ?
+                AND state IN ('pending', 'training', 'held-out', 'quarantined', 'discarded')
                 AND imageID IN (\(placeholders(chunk.count)))
                 """, arguments: StatementArguments([event.model] + chunk)) {
                 open.insert("\(row["imageID"] as String)\t\(row["kind"] as String)\t\(row["label"] as String)")

@@ -1,19 +1,22 @@
 import Dispatch
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 
 /// The embedded feedback store: one SQLite file in WAL mode with `synchronous=FULL`, so a commit
 /// is on disk (fsynced) before `record` returns. Readers never block the writer.
 ///
-/// Checkpoints (copying committed WAL pages into the database file) run on a reader connection in
-/// the background once enough has been written, instead of inside whichever commit crossed
+/// Checkpoints (copying committed WAL pages into the database file) run on a connection of their
+/// own in the background once enough has been written, instead of inside whichever commit crossed
 /// SQLite's threshold: image bytes make commits large, and a checkpoint inside one doubled the
-/// time a submitter waited. SQLite's own autocheckpoint stays on, at a higher threshold, as the
-/// backstop.
+/// time a submitter waited. (GRDB's reader connections are read-only and cannot checkpoint.)
+/// SQLite's own autocheckpoint stays on, at a higher threshold, as the backstop.
 public final class SQLiteFeedbackStore: FeedbackStore {
     let pool: DatabasePool
     let path: String
+    private let checkpointer: DatabaseQueue
+    private let logger: Logger
     private let checkpointQueue = DispatchQueue(label: "boundary-feedback-checkpoint")
     private let checkpointState = Mutex<(running: Bool, written: Int)>((false, 0))
     /// Bytes committed between background checkpoints.
@@ -23,7 +26,7 @@ public final class SQLiteFeedbackStore: FeedbackStore {
 
     /// Opens (creating and migrating if needed) the store at `path`, and returns samples a killed
     /// retrain left in `training` to pending.
-    public init(path: String) throws {
+    public init(path: String, logger: Logger = Logger(label: "boundary.feedback-store")) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -32,6 +35,8 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         self.path = path
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        self.logger = logger
+        checkpointer = try DatabaseQueue(path: path)
         _ = try resetInterruptedTraining()
     }
 
@@ -122,9 +127,13 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         guard start else { return }
         checkpointQueue.async { [self] in
             defer { checkpointState.withLock { $0.running = false } }
-            // PASSIVE never blocks the writer or readers. A failure (e.g. the pool closing) is
-            // harmless: the next one, or SQLite's backstop autocheckpoint, does the work.
-            _ = try? pool.unsafeRead { db in try db.checkpoint(.passive) }
+            do {
+                // PASSIVE never waits for the writer or readers.
+                try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            } catch {
+                // Nothing is lost: the next one, or SQLite's backstop autocheckpoint, does the work.
+                logger.warning("background WAL checkpoint failed", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
         }
     }
 

@@ -22,13 +22,18 @@ struct Promotion {
         let parentDirectory = registry.directory(of: parent.name, version: parent.version)
         let before = outcome.before, after = outcome.after
         let metrics = ["accuracy": after?.accuracy ?? 0, "boundary_accuracy": after?.boundaryAccuracy ?? 0]
-        // The parent's record carries the base data's source, which later retrains replay.
-        try ModelDirectory.write(network, to: staging, metrics: try JSONSerialization.data(withJSONObject: metrics),
-                                 training: try TrainingRecord.load(from: parentDirectory))
         let mode = switch options.mode {
         case .head: "head"
         case .full(let unfreeze): unfreeze.map { "full-unfreeze-\($0)" } ?? "full"
         }
+        // The base data's source carries over (later retrains replay it); the rest describes this retrain.
+        let parentRecord = try TrainingRecord.load(from: parentDirectory)
+        let record = parentRecord.map { parent in
+            TrainingRecord(dataSource: parent.dataSource, spec: parent.spec, epochs: options.epochs, mode: "retrain-" + mode,
+                           parent: "v\(self.parent.version)")
+        }
+        try ModelDirectory.write(network, to: staging, metrics: try JSONSerialization.data(withJSONObject: metrics),
+                                 training: record)
         let feedbackIDs = training.compactMap { $0.stored?.id }.sorted()
         var lineage: [String: String] = [
             "source": "retrain of v\(parent.version) on feedback",

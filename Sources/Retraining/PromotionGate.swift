@@ -126,6 +126,13 @@ public enum PromotionGate {
         }
         let bstats = "\(f(boundary.candidateAccuracy)) vs \(f(boundary.parentAccuracy)) on \(boundary.samples) boundary samples, "
             + "\(boundary.onlyCandidate) fixed, \(boundary.onlyParent) broken, McNemar p=\(p(boundary.pCandidateBetter))"
+        guard boundary.onlyCandidate + boundary.onlyParent > 0 else {
+            // Both versions get the same boundary samples right: nothing to blame the feedback for.
+            verdict.decision = .insufficientEvidence
+            verdict.reason = "too little evidence to judge: both versions agree on every held-out boundary sample (\(bstats)); "
+                + "the feedback stays queued"
+            return verdict
+        }
         guard boundary.onlyCandidate > boundary.onlyParent else {
             verdict.reason = "refused: not better on the held-out boundary samples (\(bstats))"
             return verdict

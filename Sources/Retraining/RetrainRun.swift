@@ -21,12 +21,15 @@ struct RetrainRun {
     func execute() throws -> RetrainOutcome {
         var outcome = RetrainOutcome(parent: parent.version, labels: parent.labels)
         job.publish(RetrainUpdate(jobID: job.id, phase: .preparing))
-        let pending = try store.pendingSamples(model: parent.name)
-        guard pending.count >= options.minNewSamples else {
-            outcome.reason = "only \(pending.count) trainable feedback samples; at least \(options.minNewSamples) required"
+        let candidates = try store.pendingSamples(model: parent.name)
+        guard candidates.count >= options.minNewSamples else {
+            outcome.reason = "only \(candidates.count) trainable feedback samples; at least \(options.minNewSamples) required"
             return outcome
         }
-        try store.setState(pending.map(\.id), to: .training)
+        // Claim only what is still pending (an admin may have quarantined or discarded some since
+        // the read); one retrain per model runs at a time, so every `training` sample is ours.
+        try store.setState(candidates.map(\.id), to: .training, version: nil, reason: nil, ifIn: .pending)
+        let pending = try store.samples(model: parent.name, in: [.training])
         // Whatever is still claimed when this returns or throws goes back to pending.
         defer {
             do {
@@ -82,7 +85,9 @@ struct RetrainRun {
         let heldOut = try builder.feedback(try store.samples(model: parent.name, in: [.heldOut]))
         try markUnusable(heldOut.unusable)
         let evaluation = heldOut.usable + evaluationBase
-        let trusted = heldOut.usable.map { $0.stored!.vetted } + evaluationBase.map { _ in true }
+        // Without base data nothing else can judge: held-out feedback of this batch counts too
+        // (the screen and the boundary rule remain), and the verdict says so.
+        let trusted = heldOut.usable.map { $0.stored!.vetted || evaluationBase.isEmpty } + evaluationBase.map { _ in true }
         outcome.evaluationFeedback = heldOut.usable.count
         outcome.evaluationBase = evaluationBase.count
         let replayCount = options.replayRatio > 0
@@ -129,10 +134,11 @@ struct RetrainRun {
                                            isBoundary: inputs.map(\.isBoundary), isTrusted: trusted, perClass: perClass,
                                            policy: options.gate)
         outcome.verdict = verdict
-        outcome.reason = verdict.reason
+        outcome.reason = verdict.reason + (evaluationBase.isEmpty ? " [no base data: this batch's held-out feedback judged too]" : "")
         let trainedIDs = train.map { $0.stored!.id }
         switch verdict.decision {
         case .insufficientEvidence:
+            if options.dryRun { outcome.reason = "dry run: the gate would wait for more evidence (\(verdict.reason))" }
             return outcome  // Not the feedback's fault: it stays queued.
         case .refuse where options.dryRun, .promote where options.dryRun:
             outcome.reason = "dry run: the gate would \(verdict.promotes ? "promote" : "refuse") (\(verdict.reason))"
@@ -151,6 +157,18 @@ struct RetrainRun {
             outcome.promoted = true
             return outcome
         }
+    }
+
+    /// The largest per-user cap c with c ≤ share × (what all users train under that cap), at least
+    /// 1: the share holds after deferring, not just before.
+    static func shareCap(_ counts: [Int], share: Double) -> Int {
+        var low = 1, high = max(counts.max() ?? 1, 1)
+        while low < high {
+            let mid = (low + high + 1) / 2
+            let total = counts.reduce(0) { $0 + min($1, mid) }
+            if Double(mid) <= share * Double(total) { low = mid } else { high = mid - 1 }
+        }
+        return low
     }
 
     /// Accuracy and per-class accuracy on the trusted samples, boundary accuracy on every held-out
@@ -176,9 +194,9 @@ struct RetrainRun {
     /// When several users sent feedback, each may supply at most `maxUserShare` of this retrain's;
     /// the rest (their newest) waits for the next one. Returns the deferred samples.
     private func deferOverShare(_ train: inout [TrainingSetBuilder.Item], users: inout [String: UserScreening]) -> [StoredSample] {
-        let contributors = Set(train.map { $0.stored!.userID })
-        guard contributors.count > 1, options.maxUserShare < 1 else { return [] }
-        let cap = max(1, Int((options.maxUserShare * Double(train.count)).rounded(.up)))
+        let counts = Dictionary(grouping: train, by: { $0.stored!.userID }).mapValues(\.count)
+        guard counts.count > 1, options.maxUserShare < 1 else { return [] }
+        let cap = Self.shareCap(Array(counts.values), share: options.maxUserShare)
         var taken: [String: Int] = [:]
         var deferred: [StoredSample] = []
         train = train.filter { item in

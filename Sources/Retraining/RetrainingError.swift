@@ -8,12 +8,14 @@ public enum RetrainingError: Error, Equatable, Sendable, CustomStringConvertible
     case keyReused(String)
     /// A user past their intake quota (RESOURCE_EXHAUSTED).
     case quotaExceeded(String)
+    /// Images named by id are gone (NOT_FOUND: send the bytes).
+    case imagesGone(String)
     /// The store failed (INTERNAL: the server log has it; the client is told to retry).
     case storage(String)
 
     public var description: String {
         switch self {
-        case .keyReused(let message), .quotaExceeded(let message): message
+        case .keyReused(let message), .quotaExceeded(let message), .imagesGone(let message): message
         case .storage: "the feedback store failed; nothing was stored, retry later"
         }
     }
@@ -22,6 +24,7 @@ public enum RetrainingError: Error, Equatable, Sendable, CustomStringConvertible
         switch error {
         case .keyReused: self = .keyReused(error.description)
         case .quotaExceeded: self = .quotaExceeded(error.description)
+        case .imagesGone: self = .imagesGone(error.description)
         case .internalInconsistency: self = .storage(error.description)
         }
     }

@@ -90,6 +90,21 @@ import Testing
         #expect(try store.storedImages(among: [old[1]]) == [old[1]])
     }
 
+    /// Quarantined and discarded judgements stay put: the same content under a new key is a
+    /// duplicate, and an image named by id that retention removed fails the event.
+    @Test func refusedFeedbackCannotBeResentAndRemovedImagesAreNamed() throws {
+        let (store, _) = try StoreFixtures.store()
+        let first = try store.record(StoreFixtures.event(key: "a", kept: [StoreFixtures.id(1)], deselected: [], user: "eve"))
+        try store.quarantine(model: "m", .events([first.eventID]), verdict: "refused")
+        let again = try store.record(StoreFixtures.event(key: "b", kept: [StoreFixtures.id(1)], deselected: [], user: "eve"))
+        #expect(again.accepted == 0 && again.duplicates == 1)
+        try store.discard(model: "m", .user("eve"))
+        _ = try store.enforceRetention(RetentionLimits(maxImageBytes: 0, maxAge: 1e9), now: Date())
+        var byID = StoreFixtures.event(key: "c", kept: [StoreFixtures.id(1)], deselected: [], user: "ana")
+        byID.images = [:]  // Named by id only; the image is gone.
+        #expect(throws: FeedbackStoreError.imagesGone([StoreFixtures.id(1)])) { try store.record(byID) }
+    }
+
     /// A store written by the first schema opens with every sample in a state: consumed ones
     /// consumed, pending ones in the evaluation share held out.
     @Test func version1StoresMigrate() throws {

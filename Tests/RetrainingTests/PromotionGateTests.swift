@@ -2,6 +2,18 @@ import Testing
 @testable import Retraining
 
 @Suite struct PromotionGateTests {
+    /// One user's share of a retrain holds after the rest is deferred.
+    @Test func theShareCapHoldsAfterDeferring() {
+        #expect(RetrainRun.shareCap([90, 10], share: 0.5) == 10, "90 and 10 → 10 each: 50%")
+        #expect(RetrainRun.shareCap([2, 1], share: 0.5) == 1)
+        #expect(RetrainRun.shareCap([30, 30, 30], share: 0.5) == 30, "equal users are never deferred")
+        for counts in [[50, 7, 3], [100, 1], [8, 8, 1]] {
+            let cap = RetrainRun.shareCap(counts, share: 0.4)
+            let trained = counts.map { min($0, cap) }
+            #expect(Double(trained.max()!) <= 0.4 * Double(trained.reduce(0, +)) || cap == 1, "\(counts) → cap \(cap)")
+        }
+    }
+
     /// Builds per-sample results: `same` samples both get right, then the discordant ones, then
     /// `boundary` of the listed kinds marked as boundary samples.
     struct Case {
@@ -83,6 +95,10 @@ import Testing
         c.add(10, parent: false, candidate: true, boundary: true)
         let fewPerClass = c.decide(perClass: ["a": 50, "b": 3])
         #expect(fewPerClass.decision == .insufficientEvidence && fewPerClass.reason.contains("'b' has 3"), "\(fewPerClass.reason)")
+        var agreeing = Case()
+        agreeing.add(90, parent: true, candidate: true)
+        agreeing.add(2, parent: true, candidate: true, boundary: true)
+        #expect(agreeing.decide().decision == .insufficientEvidence, "both right on every boundary sample blames nobody")
         var noBoundary = Case()
         noBoundary.add(100, parent: true, candidate: true)
         #expect(noBoundary.decide().decision == .insufficientEvidence)

@@ -157,10 +157,10 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+        /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+        /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+        /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
         /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
         /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
@@ -276,8 +276,8 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-        /// > and never trained on.
+        /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+        /// > for audit and never trained on.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Boundary_V1_FeedbackSelection` messages.
@@ -311,10 +311,10 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+        /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+        /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+        /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
         /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
         /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
@@ -430,8 +430,8 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-        /// > and never trained on.
+        /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+        /// > for audit and never trained on.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
@@ -463,10 +463,10 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+        /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+        /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+        /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
         /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
         /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
@@ -584,8 +584,8 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-        /// > and never trained on.
+        /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+        /// > for audit and never trained on.
         ///
         /// - Parameters:
         ///   - request: A `Boundary_V1_FeedbackSelection` message.
@@ -889,10 +889,10 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+        /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+        /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+        /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
         /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
         /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
@@ -1038,8 +1038,8 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-        /// > and never trained on.
+        /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+        /// > for audit and never trained on.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
@@ -1086,10 +1086,10 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-        /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-        /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-        /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+        /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+        /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+        /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+        /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
         /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
         /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
         ///
@@ -1297,8 +1297,8 @@ extension Boundary_V1_Feedback {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-        /// > and never trained on.
+        /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+        /// > for audit and never trained on.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
@@ -1337,10 +1337,10 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-    /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-    /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-    /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+    /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+    /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+    /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+    /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
     /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
     /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
     ///
@@ -1518,8 +1518,8 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-    /// > and never trained on.
+    /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+    /// > for audit and never trained on.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Boundary_V1_FeedbackSelection` message.
@@ -1552,10 +1552,10 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Records one lasso selection. All or nothing: an unknown image id or label, a contradiction
-    /// > (one image kept and deselected, corrected to the selection's own label, kept and corrected)
-    /// > or more references than the server's limit fails the whole request with INVALID_ARGUMENT and
-    /// > nothing is stored. A retried request with the same idempotency_key and content is acknowledged
+    /// > Records one lasso selection. All or nothing — nothing is stored when any part is refused: an
+    /// > unknown (or no longer stored) image id → NOT_FOUND; an unknown label, a contradiction (one
+    /// > image kept and deselected, corrected to the selection's own label, kept and corrected), bad
+    /// > image bytes or more references than the server's limit → INVALID_ARGUMENT. A retried request with the same idempotency_key and content is acknowledged
     /// > again without being counted twice; the same key with other content is ALREADY_EXISTS. A user
     /// > past the server's per-user quota gets RESOURCE_EXHAUSTED.
     ///
@@ -1757,8 +1757,8 @@ extension Boundary_V1_Feedback.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Admin: discards the selected feedback (pending, held-out or quarantined); it is kept for audit
-    /// > and never trained on.
+    /// > Admin: discards the selected feedback (pending, training, held-out or quarantined); it is kept
+    /// > for audit and never trained on.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -216,8 +216,8 @@ public nonisolated struct Boundary_V1_EvalMetrics: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Overall accuracy on the evaluation set (held-out feedback of every version so far, topped up
-  /// with base validation data).
+  /// Accuracy on the trusted part of the evaluation set: base validation data and held-out feedback
+  /// of events a gate already accepted (all held-out feedback when the model has no base data).
   public var accuracy: Double = 0
 
   /// Accuracy on the held-out boundary samples (deselected: right when the top label is not the
@@ -228,7 +228,7 @@ public nonisolated struct Boundary_V1_EvalMetrics: Sendable {
 
   public var boundarySamples: UInt32 = 0
 
-  /// Accuracy per label over the held-out samples naming it.
+  /// Accuracy per label over the trusted evaluation samples naming it.
   public var perClass: Dictionary<String,Double> = [:]
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -252,8 +252,9 @@ public nonisolated struct Boundary_V1_RetrainResult: @unchecked Sendable {
     set {_uniqueStorage()._promoted = newValue}
   }
 
-  /// Which rule decided, in words ("not worse on held-out (0.91 vs 0.90) and better on boundary
-  /// samples (0.75 vs 0.40)", "dry run", "only 3 new samples; 50 required", …).
+  /// Which rule decided, in words, with the counts and p-values ("promoted: not worse on the
+  /// evaluation set (…) and better on the boundary (…)", "refused: …", "too little evidence to
+  /// judge: …", "dry run: …", "only 3 trainable feedback samples; at least 50 required", …).
   public var reason: String {
     get {_storage._reason}
     set {_uniqueStorage()._reason = newValue}

@@ -128,8 +128,8 @@ struct ServeOptions: ParsableArguments {
         configuration.recentImageBytes = rememberMb << 20
         guard (1...100_000).contains(feedbackMaxRefs) else { throw ValidationError("--feedback-max-refs must be 1...100000") }
         guard feedbackQuotaPerHour >= 0 else { throw ValidationError("--feedback-quota-per-hour must not be negative") }
-        guard feedbackStoreGb > 0, feedbackRetentionDays > 0 else {
-            throw ValidationError("--feedback-store-gb and --feedback-retention-days must be positive")
+        guard (0.001...1_000_000).contains(feedbackStoreGb), (0.001...100_000).contains(feedbackRetentionDays) else {
+            throw ValidationError("--feedback-store-gb must be 0.001...1000000 and --feedback-retention-days 0.001...100000")
         }
         configuration.learning.intake = IntakePolicy(
             maxReferences: feedbackMaxRefs, quota: feedbackQuotaPerHour > 0 ? UserQuota(samples: feedbackQuotaPerHour) : nil)
