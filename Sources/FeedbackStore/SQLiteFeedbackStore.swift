@@ -36,7 +36,10 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
         self.logger = logger
-        checkpointer = try DatabaseQueue(path: path)
+        // FULL here too: the checkpointer must fsync the database before SQLite may reuse the WAL.
+        var checkpointing = Configuration()
+        checkpointing.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
         _ = try resetInterruptedTraining()
     }
 
