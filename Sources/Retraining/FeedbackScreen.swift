@@ -101,24 +101,11 @@ public struct FeedbackScreen: Sendable {
             }
         }
         for (user, var report) in byUser {
-            report.pValue = Self.binomialUpperTail(report.flagged, of: report.contradicted, rate: honestRate)
+            report.pValue = Binomial.upperTail(report.flagged, of: report.contradicted, rate: honestRate)
             report.quarantined = report.flagged >= policy.minFlagged && report.pValue < policy.significance
             byUser[user] = report
         }
         return (byUser.values.sorted { $0.userID < $1.userID }, flagged)
-    }
-
-    /// P(X ≥ k) for X ~ Binomial(n, p).
-    static func binomialUpperTail(_ k: Int, of n: Int, rate p: Double) -> Double {
-        guard k > 0, n > 0 else { return 1 }
-        guard k <= n, p < 1 else { return k <= n ? 1 : 0 }
-        var total = 0.0
-        for i in k...n {
-            let choose: Double = lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1))
-            let powers: Double = Double(i) * Foundation.log(p) + Double(n - i) * Foundation.log(1 - p)
-            total += exp(choose + powers)
-        }
-        return min(1, total)
     }
 
     /// The per-sample tests over one reference set.

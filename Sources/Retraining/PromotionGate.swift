@@ -47,17 +47,8 @@ public struct PairedComparison: Sendable, Equatable {
     public var pCandidateBetter: Double { Self.upperTail(onlyCandidate, of: onlyCandidate + onlyParent) }
     public var pCandidateWorse: Double { Self.upperTail(onlyParent, of: onlyCandidate + onlyParent) }
 
-    /// P(X ≥ k) for X ~ Binomial(n, ½), summed in log space so n in the thousands stays exact enough.
-    static func upperTail(_ k: Int, of n: Int) -> Double {
-        guard n > 0, k > 0 else { return 1 }
-        guard k <= n else { return 0 }
-        let logHalf = Double(n) * log(0.5)
-        var total = 0.0
-        for i in k...n {
-            total += exp(lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1)) + logHalf)
-        }
-        return min(1, total)
-    }
+    /// P(X ≥ k) for X ~ Binomial(n, ½).
+    static func upperTail(_ k: Int, of n: Int) -> Double { Binomial.upperTail(k, of: n, rate: 0.5) }
 }
 
 /// The gate's decision and every number it used.
