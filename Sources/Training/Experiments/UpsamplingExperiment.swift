@@ -111,7 +111,7 @@ public struct UpsamplingExperiment {
                 var feedback: [LabelledInput] = []
                 for round in 0..<settings.rounds {
                     let pool = inputs(pools[round], .train)
-                    let predicted = Self.predict(network.inferenceModel(), pool, threads: settings.threads)
+                    let predicted = FineTuner.predict(network.inferenceModel(), pool, threads: settings.threads)
                     for ((sample, label), source) in zip(zip(pool, predicted), pools[round]) {
                         guard case .label(let truth) = sample.target else { continue }
                         let target: Target = truth == label ? .label(label)
@@ -147,25 +147,6 @@ public struct UpsamplingExperiment {
                            .conv(out: 64, kernel: 3, stride: 1, padding: 1, bias: false), .batchNorm, .relu,
                            .globalAvgPool, .dense(out: nil)],
                   labels: labels)
-    }
-
-    static func predict(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Int] {
-        let session = InferenceSession(model: model, threads: threads)
-        let classes = model.classCount
-        var labels: [Int] = []
-        for start in stride(from: 0, to: samples.count, by: 32) {
-            let batch = samples[start..<min(start + 32, samples.count)]
-            let input = batch.flatMap(\.input)
-            var probabilities = [Float](repeating: 0, count: batch.count * classes)
-            input.withUnsafeBufferPointer { input in
-                probabilities.withUnsafeMutableBufferPointer { session.run(input.baseAddress!, batch: batch.count, probabilities: $0.baseAddress!) }
-            }
-            for row in 0..<batch.count {
-                let scores = probabilities[row * classes..<(row + 1) * classes]
-                labels.append(scores.indices.max { scores[$0] < scores[$1] }! - row * classes)
-            }
-        }
-        return labels
     }
 }
 
