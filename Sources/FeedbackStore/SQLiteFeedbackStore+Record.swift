@@ -56,14 +56,14 @@ extension SQLiteFeedbackStore {
             }
         }
         let stamp = timestamp(now)
-        // An image stored before keeps its row; one removed by retention gets its bytes back.
-        let insertImage = try db.cachedStatement(sql: """
-            INSERT INTO image (id, bytes, size, createdAt) VALUES (?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, size = excluded.size, createdAt = excluded.createdAt,
-            purgedAt = NULL WHERE purgedAt IS NOT NULL
-            """)
-        for (id, bytes) in event.images {
-            try insertImage.execute(arguments: [id, bytes, bytes.count, stamp])
+        // One statement for all of the event's images. An image stored before keeps its row; one
+        // removed by retention gets its bytes back.
+        for chunk in chunks(event.images.sorted { $0.key < $1.key }, size: rowsPerStatement) {
+            try db.execute(sql: """
+                INSERT INTO image (id, bytes, size, createdAt) VALUES \(rows(chunk.count, columns: 4))
+                ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, size = excluded.size, createdAt = excluded.createdAt,
+                purgedAt = NULL WHERE purgedAt IS NOT NULL
+                """, arguments: StatementArguments(chunk.flatMap { [$0.key, $0.value, $0.value.count, stamp] as [any DatabaseValueConvertible] }))
         }
         try db.execute(sql: """
             INSERT INTO event (model, idempotencyKey, contentHash, userID, label, createdAt, accepted, duplicates)
@@ -95,16 +95,16 @@ extension SQLiteFeedbackStore {
                 open.insert("\(row["imageID"] as String)\t\(row["kind"] as String)\t\(row["label"] as String)")
             }
         }
-        let insertSample = try db.cachedStatement(sql: """
-            INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, state) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        var accepted = 0
-        for sample in unique where !open.contains("\(sample.imageID)\t\(sample.kind.rawValue)\t\(sample.label)") {
-            let state: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
-            try insertSample.execute(arguments: [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label,
-                                                 stamp, state.rawValue])
-            accepted += 1
+        let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
+        for chunk in chunks(fresh, size: rowsPerStatement) {
+            try db.execute(sql: """
+                INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, state) VALUES \(rows(chunk.count, columns: 7))
+                """, arguments: StatementArguments(chunk.flatMap { sample -> [any DatabaseValueConvertible] in
+                    let state: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
+                    return [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label, stamp, state.rawValue]
+                }))
         }
+        let accepted = fresh.count
         let duplicates = event.samples.count - accepted
         try insertEmbeddings(db, event.embeddings, model: event.model, version: event.embeddingVersion)
         try db.execute(sql: "UPDATE event SET accepted = ?, duplicates = ? WHERE id = ?",
@@ -113,7 +113,9 @@ extension SQLiteFeedbackStore {
                                         queueDepth: 0))
     }
 
+    /// Pending samples of `model`, from the counts the v3 triggers keep (O(1), not a scan).
     static func pendingCount(_ db: Database, model: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sample WHERE model = ? AND state = 'pending'", arguments: [model]) ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT n FROM sampleCount WHERE model = ? AND state = 'pending'"),
+                         arguments: [model]) ?? 0
     }
 }

@@ -23,17 +23,29 @@ public final class SQLiteFeedbackStore: FeedbackStore {
     static let checkpointBytes = 8 << 20
     /// SQLite's autocheckpoint, in pages: only reached if background checkpoints fall behind.
     static let backstopPages = 16384
+    /// The writer connection's page cache (SQLite's default is 2 MiB).
+    static let writerCacheKiB = 65536
 
     /// Opens (creating and migrating if needed) the store at `path`, and returns samples a killed
     /// retrain left in `training` to pending.
     public init(path: String, logger: Logger = Logger(label: "boundary.feedback-store")) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         self.path = path
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Not in prepareDatabase: GRDB switches the writer to WAL *after* it, and sets
+        // `synchronous = NORMAL` as it does (a commit then is not fsynced: power loss could drop
+        // acknowledged feedback). FULL syncs the WAL before every commit returns.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer's index pages stay in memory instead of being read back for every insert.
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
+            guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
+                throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "SQLite refused synchronous=FULL on \(path)")
+            }
+        }
         try Self.migrator.migrate(pool)
         self.logger = logger
         // FULL here too: the checkpointer must fsync the database before SQLite may reuse the WAL.
@@ -144,9 +156,19 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         Array(repeating: "?", count: count).joined(separator: ",")
     }
 
-    /// SQLite limits bound parameters per statement; lists are sent in chunks of 500.
-    static func chunks<T>(_ values: [T]) -> [[T]] {
-        stride(from: 0, to: values.count, by: 500).map { Array(values[$0..<min($0 + 500, values.count)]) }
+    /// SQLite limits bound parameters per statement; lists are sent in chunks (of 500 values, or
+    /// `size` rows).
+    static func chunks<T>(_ values: [T], size: Int = 500) -> [[T]] {
+        stride(from: 0, to: values.count, by: size).map { Array(values[$0..<min($0 + size, values.count)]) }
+    }
+
+    /// Rows per multi-row INSERT: one statement per event's images or samples in practice.
+    static let rowsPerStatement = 200
+
+    /// `(?, ?, …), (?, ?, …)…`: `count` rows of `columns` placeholders, for a multi-row INSERT.
+    static func rows(_ count: Int, columns: Int) -> String {
+        let row = "(" + placeholders(columns) + ")"
+        return Array(repeating: row, count: count).joined(separator: ",")
     }
 
     static func timestamp(_ date: Date = Date()) -> String {

@@ -108,6 +108,16 @@ enum StoreFixtures {
         #expect(try store.embeddings(model: "m", version: 5, keys: ["demo:val:3"]) == ["demo:val:3": [1, 1, 1]])
     }
 
+    /// A commit is fsynced before `record` returns: the connection that writes runs with
+    /// `synchronous = FULL` (GRDB's pool sets NORMAL when it enables WAL, after our own set-up).
+    @Test func theWriterSyncsEveryCommit() throws {
+        let (store, _) = try StoreFixtures.store()
+        let writerSetting = try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(writerSetting == 2)
+        let journal = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+
     /// What was acknowledged is there after the store is closed and reopened.
     @Test func acknowledgedFeedbackSurvivesReopening() throws {
         var (store, path) = try StoreFixtures.store()

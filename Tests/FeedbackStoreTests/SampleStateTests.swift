@@ -60,6 +60,44 @@ import Testing
         #expect(try store.quarantine(model: "other", .events([first.eventID]), verdict: "x") == 0, "events of another model")
     }
 
+    /// The per-state counts the triggers keep (and every reply's queue depth) agree with a count
+    /// of the rows after inserts, claims, consumption, quarantine, release, discard and a restart.
+    @Test func stateCountsFollowEveryChange() throws {
+        var (store, path) = try StoreFixtures.store()
+        func check(_ step: String) throws {
+            let kept = try store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT model, state, n FROM sampleCount WHERE n != 0 ORDER BY model, state")
+                    .map { "\($0["model"] as String)/\($0["state"] as String)=\($0["n"] as Int)" }
+            }
+            let counted = try store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT model, state, COUNT(*) AS n FROM sample GROUP BY model, state ORDER BY model, state")
+                    .map { "\($0["model"] as String)/\($0["state"] as String)=\($0["n"] as Int)" }
+            }
+            #expect(kept == counted, "after \(step)")
+        }
+        let first = try store.record(StoreFixtures.event(key: "a", kept: (1...6).map { StoreFixtures.id($0) },
+                                                         deselected: [StoreFixtures.id(7, heldOut: true)], user: "mallory"))
+        #expect(first.queueDepth == 6)
+        let second = try store.record(StoreFixtures.event(key: "b", kept: [StoreFixtures.id(8), StoreFixtures.id(1)], deselected: []))
+        #expect(second.queueDepth == 7 && second.duplicates == 1, "the duplicate is not counted twice")
+        try check("record")
+        let pending = try store.pendingSamples(model: "m").map(\.id)
+        try store.setState(Array(pending.prefix(4)), to: .training)
+        try check("claim")
+        try store.setState(Array(pending.prefix(2)), to: .consumed, version: 2, reason: nil, ifIn: .training)
+        try check("consume")
+        _ = try store.quarantine(model: "m", .user("mallory"), verdict: "refused")
+        try check("quarantine")
+        _ = try store.release(model: "m", .user("mallory"))
+        try check("release")
+        _ = try store.discard(model: "m", .events([second.eventID]))
+        try check("discard")
+        store = try SQLiteFeedbackStore(path: path)
+        try check("reopen")
+        let third = try store.record(StoreFixtures.event(key: "c", kept: [StoreFixtures.id(9)], deselected: []))
+        #expect(third.queueDepth == (try store.queue(model: "m").pending))
+    }
+
     /// Retention removes the oldest bytes first, never those an open, held-out or quarantined
     /// sample needs; a removed image is no longer "stored" and its embeddings go with it.
     @Test func retentionRemovesOldestUnneededImagesFirst() throws {
