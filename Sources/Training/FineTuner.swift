@@ -102,23 +102,15 @@ public enum FineTuner {
     public static func runHead(_ network: Network, embeddings: [Float], samples: [LabelledInput], config: FineTuneConfig,
                                progress: (_ epoch: Int, _ loss: Double, _ accuracy: Double) -> Void = { _, _, _ in }) {
         guard !samples.isEmpty else { return }
-        var generator = SeededGenerator(seed: config.seed)
-        let weights = samples.map { $0.isBoundary ? config.boundaryWeight : 1 }
-        network.freezeBackbone()
         defer { network.freeze(upTo: 0) }
-        let size = network.embeddingSize
-        precondition(embeddings.count == samples.count * size, "one embedding per sample")
-        let stepper = Optimizer(config: OptimizerConfig(kind: .adamW(), learningRate: config.learningRate, weightDecay: 1e-4),
-                                parameters: network.parameters)
-        epochs(samples, config: config, generator: &generator, progress: progress) { batch, _ in
-            var input = [Float](repeating: 0, count: batch.count * size)
-            for (row, index) in batch.enumerated() {
-                input.replaceSubrange(row * size..<(row + 1) * size, with: embeddings[index * size..<(index + 1) * size])
-            }
-            return input.withUnsafeBufferPointer {
-                network.headStep(embeddings: $0.baseAddress!, targets: batch.map { samples[$0].target },
-                                 weights: batch.map { weights[$0] }, optimizer: stepper)
-            }
+        let trainer = HeadTrainer(network: network, config: TrainingConfig(
+            epochs: config.epochs, batchSize: config.batchSize, optimizer: .adamW(), learningRate: config.learningRate,
+            weightDecay: 1e-4, cosineSchedule: false, gradientClipNorm: nil, labelSmoothing: 0, patience: nil,
+            seed: config.seed, threads: config.threads))
+        let examples = HeadExamples(embeddings: embeddings, targets: samples.map(\.target),
+                                    weights: samples.map { $0.isBoundary ? config.boundaryWeight : 1 })
+        _ = trainer.run(train: examples) { update in
+            if let epoch = update.finished { progress(epoch.epoch, epoch.trainLoss, epoch.trainAccuracy) }
         }
     }
 
@@ -184,26 +176,8 @@ public enum FineTuner {
 
     /// The model's top class for each sample.
     public static func predict(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Int] {
-        let session = InferenceSession(model: model, threads: threads)
-        let classes = model.classCount
-        let perImage = samples.first?.input.count ?? 0
-        var predicted: [Int] = []
-        for start in stride(from: 0, to: samples.count, by: 32) {
-            let batch = samples[start..<min(start + 32, samples.count)]
-            var input = [Float](); input.reserveCapacity(batch.count * perImage)
-            for sample in batch { input += sample.input }
-            var probabilities = [Float](repeating: 0, count: batch.count * classes)
-            input.withUnsafeBufferPointer { input in
-                probabilities.withUnsafeMutableBufferPointer { output in
-                    session.run(input.baseAddress!, batch: batch.count, probabilities: output.baseAddress!)
-                }
-            }
-            for row in 0..<batch.count {
-                let scores = probabilities[row * classes..<(row + 1) * classes]
-                predicted.append(scores.indices.max { scores[$0] < scores[$1] }! - row * classes)
-            }
-        }
-        return predicted
+        let predictions = Predictions.compute(model, inputs: samples.map(\.input), threads: threads)
+        return (0..<predictions.count).map(predictions.predictedLabel)
     }
 
     /// Whether each prediction satisfies its sample's target (for `.notLabel(k)`: anything but k).
@@ -247,26 +221,7 @@ public enum FineTuner {
 
     /// Embeddings [N, E] of `samples` through `model`.
     public static func embed(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Float] {
-        guard !samples.isEmpty else { return [] }
-        let session = InferenceSession(model: model, threads: threads)
-        let size = model.embeddingSize, classes = model.classCount
-        let perImage = samples[0].input.count
-        var embeddings = [Float](repeating: 0, count: samples.count * size)
-        for start in stride(from: 0, to: samples.count, by: 32) {
-            let count = min(32, samples.count - start)
-            var input = [Float](); input.reserveCapacity(count * perImage)
-            for sample in samples[start..<start + count] { input += sample.input }
-            var probabilities = [Float](repeating: 0, count: count * classes)
-            input.withUnsafeBufferPointer { input in
-                probabilities.withUnsafeMutableBufferPointer { output in
-                    embeddings.withUnsafeMutableBufferPointer { embeddings in
-                        session.run(input.baseAddress!, batch: count, probabilities: output.baseAddress!,
-                                    embeddings: embeddings.baseAddress! + start * size)
-                    }
-                }
-            }
-        }
-        return embeddings
+        Predictions.compute(model, inputs: samples.map(\.input), threads: threads, withEmbeddings: true).embeddings
     }
 
     /// Copies one [C, H, W] image into a batch, mirrored left-right when `flip`.

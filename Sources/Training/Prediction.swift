@@ -26,23 +26,46 @@ public struct Predictions: Sendable {
     /// Runs `model` over `images` in batches on `threads` workers.
     public static func compute(_ model: InferenceModel, images: DecodedImages, threads: Int,
                                batchSize: Int = 32, withEmbeddings: Bool = false) -> Predictions {
+        let loader = BatchLoader(images: images, spec: PreprocessSpec(model.spec.input), batchSize: batchSize)
+        return sweep(model, count: images.count, threads: threads, withEmbeddings: withEmbeddings) { run in
+            loader.forEachBatch(epoch: 0, shuffle: false) { batch in run(batch.input, batch.count) }
+        }
+    }
+
+    /// Runs `model` over already preprocessed inputs, each [C, H, W] in the model's layout.
+    public static func compute(_ model: InferenceModel, inputs: [[Float]], threads: Int,
+                               batchSize: Int = 32, withEmbeddings: Bool = false) -> Predictions {
+        sweep(model, count: inputs.count, threads: threads, withEmbeddings: withEmbeddings) { run in
+            var batch: [Float] = []
+            for start in stride(from: 0, to: inputs.count, by: batchSize) {
+                let rows = inputs[start..<min(start + batchSize, inputs.count)]
+                batch.removeAll(keepingCapacity: true)
+                for input in rows { batch += input }
+                batch.withUnsafeBufferPointer { run($0.baseAddress!, rows.count) }
+            }
+        }
+    }
+
+    /// The one forward loop every evaluation, prediction and embedding pass shares: `batches`
+    /// hands each batch [n, C, H, W] in order to `run`, which writes its rows of the result.
+    private static func sweep(_ model: InferenceModel, count: Int, threads: Int, withEmbeddings: Bool,
+                              batches: ((UnsafePointer<Float>, Int) -> Void) -> Void) -> Predictions {
         let k = model.classCount, e = model.embeddingSize
-        var result = Predictions(classCount: k, probabilities: Array(repeating: 0, count: images.count * k),
-                                 embeddings: withEmbeddings ? Array(repeating: 0, count: images.count * e) : [],
+        var result = Predictions(classCount: k, probabilities: Array(repeating: 0, count: count * k),
+                                 embeddings: withEmbeddings ? Array(repeating: 0, count: count * e) : [],
                                  embeddingSize: e)
-        guard images.count > 0 else { return result }
-        let spec = PreprocessSpec(model.spec.input)
-        let loader = BatchLoader(images: images, spec: spec, batchSize: batchSize)
+        guard count > 0 else { return result }
         let session = InferenceSession(model: model, threads: threads)
         var offset = 0
-        loader.forEachBatch(epoch: 0, shuffle: false) { batch in
+        batches { input, n in
+            precondition(offset + n <= count, "more rows than announced")
             result.probabilities.withUnsafeMutableBufferPointer { p in
                 result.embeddings.withUnsafeMutableBufferPointer { emb in
-                    session.run(batch.input, batch: batch.count, probabilities: p.baseAddress! + offset * k,
+                    session.run(input, batch: n, probabilities: p.baseAddress! + offset * k,
                                 embeddings: withEmbeddings ? emb.baseAddress! + offset * e : nil)
                 }
             }
-            offset += batch.count
+            offset += n
         }
         return result
     }

@@ -63,7 +63,7 @@ struct TrainingBench: ParsableCommand {
         for i in 0..<n { for j in 0..<e { embeddings[i * e + j] = rng.nextNormal() + (j % 10 == labels[i] ? 1.5 : 0) } }
         let head = HeadTrainer(network: network, config: TrainingConfig(epochs: 5, batchSize: 256, patience: nil, threads: threads))
         t0 = DispatchTime.now().uptimeNanoseconds
-        let headResult = head.run(trainEmbeddings: embeddings, trainLabels: labels, valEmbeddings: [], valLabels: [])
+        let headResult = head.run(train: HeadExamples(embeddings: embeddings, labels: labels))
         report("head-only epoch \(n)x\(e) embeddings", seconds(since: t0) / Double(headResult.history.count), "s", digits: 3)
     }
 

@@ -91,8 +91,8 @@ struct TrainCommand: ParsableCommand {
             let trainEmbeddings = HeadTrainer.embed(network, images: data.train, threads: threads)
             let valEmbeddings = HeadTrainer.embed(network, images: data.validation, threads: threads)
             result = HeadTrainer(network: network, config: config).run(
-                trainEmbeddings: trainEmbeddings, trainLabels: data.train.labels,
-                valEmbeddings: valEmbeddings, valLabels: data.validation.labels, progress: bar.update)
+                train: HeadExamples(embeddings: trainEmbeddings, labels: data.train.labels),
+                validation: HeadExamples(embeddings: valEmbeddings, labels: data.validation.labels), progress: bar.update)
         } else {
             if let unfreeze { network.freezeAllBut(lastBlocks: unfreeze) }
             result = try ClassifierTrainer(network: network, config: config).run(
