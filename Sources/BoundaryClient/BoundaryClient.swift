@@ -10,7 +10,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
     private let models: Boundary_V1_Models.Client<Transport>
     private let health: Grpc_Health_V1_Health.Client<Transport>
     private let feedback: Boundary_V1_Feedback.Client<Transport>
-    private let metadata: Metadata
+    private var metadata: Metadata
 
     /// - Parameters:
     ///   - client: a running `GRPCClient` (its `runConnections()` must be in progress).
@@ -20,9 +20,20 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         models = Boundary_V1_Models.Client(wrapping: client)
         health = Grpc_Health_V1_Health.Client(wrapping: client)
         feedback = Boundary_V1_Feedback.Client(wrapping: client)
+        metadata = Self.metadata(token: token)
+    }
+
+    /// The same connection presenting another token (several reviewers through one client).
+    public func authenticated(as token: String?) -> BoundaryClient {
+        var copy = self
+        copy.metadata = Self.metadata(token: token)
+        return copy
+    }
+
+    private static func metadata(token: String?) -> Metadata {
         var metadata = Metadata()
         if let token, !token.isEmpty { metadata.addString("Bearer \(token)", forKey: "authorization") }
-        self.metadata = metadata
+        return metadata
     }
 
     /// Classifies one encoded image.

@@ -25,12 +25,13 @@ struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
 
     func submitFeedback(request: Boundary_V1_SubmitFeedbackRequest, context: ServerContext) async throws
         -> Boundary_V1_SubmitFeedbackResponse {
-        try await mapped("SubmitFeedback") {
+        let user = try Caller.feedbackUser(requested: request.userID, caller: Caller.current)
+        return try await mapped("SubmitFeedback") {
             let receipt = try await loop.intake.submit(FeedbackSubmission(
                 model: request.model, label: request.label,
                 kept: try request.kept.map(Self.reference), deselected: try request.deselected.map(Self.reference),
                 corrections: try request.corrections.map { (try Self.reference($0.image), $0.label) },
-                userID: request.userID, idempotencyKey: request.idempotencyKey))
+                userID: user, idempotencyKey: request.idempotencyKey))
             var reply = Boundary_V1_SubmitFeedbackResponse()
             reply.eventID = String(receipt.eventID)
             reply.accepted = UInt32(receipt.accepted)

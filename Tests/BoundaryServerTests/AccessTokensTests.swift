@@ -1,4 +1,5 @@
 @testable import BoundaryServer
+import GRPCCore
 import Testing
 
 @Suite struct AccessTokensTests {
@@ -47,6 +48,41 @@ import Testing
         for secret in [Self.adminToken, Self.predictToken, "tooShort", "0123456789abcdef"] {
             #expect(error?.description.contains(secret) == false)
         }
+    }
+
+    /// `NAME=ROLE:TOKEN` names whom a token belongs to; unnamed tokens stay anonymous.
+    @Test func namedTokensCarryTheirName() throws {
+        let tokens = try AccessTokens.parse("ana.b@lab-1 = feedback:\(Self.feedbackToken)\nadmin:\(Self.adminToken)\n")
+        #expect(tokens.caller(forBearer: Self.feedbackToken) == Caller(name: "ana.b@lab-1", roles: [.feedback, .predict]))
+        #expect(tokens.caller(forBearer: Self.adminToken) == Caller(name: nil, roles: [.admin, .feedback, .predict]))
+        #expect(tokens.caller(forBearer: Self.predictToken) == nil)
+    }
+
+    @Test(arguments: [
+        ("=feedback:\(feedbackToken)", 1),
+        ("ana b=feedback:\(feedbackToken)", 1),
+        ("ana/b=feedback:\(feedbackToken)", 1),
+        ("\(String(repeating: "n", count: 65))=feedback:\(feedbackToken)", 1),
+        ("ana=feedback:\(feedbackToken)\nana=admin:\(adminToken)", 2),
+        ("ana=:\(feedbackToken)", 1),
+    ])
+    func badNamesAreReportedByLine(text: String, line: Int) {
+        let error = #expect(throws: AccessTokensError.self) { try AccessTokens.parse(text) }
+        #expect(error?.line == line)
+        #expect(error?.description.contains(Self.feedbackToken) == false)
+    }
+
+    /// Whom feedback is recorded as, for each kind of caller.
+    @Test func feedbackIsRecordedAsTheTokensName() throws {
+        let eve = Caller(name: "eve", roles: Role.feedback.granted), ops = Caller(name: "ops", roles: Role.admin.granted)
+        #expect(try Caller.feedbackUser(requested: "", caller: eve) == "eve")
+        #expect(try Caller.feedbackUser(requested: "eve", caller: eve) == "eve")
+        let refused = #expect(throws: RPCError.self) { try Caller.feedbackUser(requested: "mallory", caller: eve) }
+        #expect(refused?.code == .permissionDenied && refused?.message.contains("'eve'") == true)
+        #expect(try Caller.feedbackUser(requested: "imported", caller: ops) == "imported")
+        #expect(try Caller.feedbackUser(requested: "", caller: ops) == "ops")
+        #expect(try Caller.feedbackUser(requested: "anyone", caller: Caller(name: nil, roles: Role.feedback.granted)) == "anyone")
+        #expect(try Caller.feedbackUser(requested: "anyone", caller: nil) == "anyone")
     }
 
     @Test func emptyAndCommentOnlyTextGivesNoTokens() throws {

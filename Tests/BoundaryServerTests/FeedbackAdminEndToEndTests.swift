@@ -50,6 +50,42 @@ import Testing
         }
     }
 
+    /// A named token speaks for its reviewer: feedback is recorded as the token's name, another
+    /// user_id is refused (so quotas and the screen cannot be dodged by inventing ids), and only
+    /// an admin token records feedback for someone else; anonymous tokens work as before.
+    @Test func namedTokensSpeakForTheirReviewer() async throws {
+        let eve = "eve-token-0123456789abcdef", ops = "ops-token-0123456789abcdef", anonymous = "anon-token-0123456789abcdef"
+        let tokens = try AccessTokens.parse("eve=feedback:\(eve)\nops=admin:\(ops)\nfeedback:\(anonymous)\n")
+        let server = try await TestServer(tokens: tokens,
+                                          learning: LearningLoopConfiguration(intake: IntakePolicy(quota: UserQuota(samples: 3, window: 3600))))
+        try await server.withInProcessClient(token: ops) { admin in
+            let ids = try await Self.ids(admin, 7, seed: 90)
+            let asEve = admin.authenticated(as: eve)
+            _ = try await asEve.submitFeedback(label: "circle", kept: [.id(ids[0]), .id(ids[1])], idempotencyKey: "e1")
+            let impersonation = await statusCode {
+                _ = try await asEve.submitFeedback(label: "circle", kept: [.id(ids[2])], userID: "mallory", idempotencyKey: "e2")
+            }
+            #expect(impersonation == .permissionDenied)
+            _ = try await asEve.submitFeedback(label: "circle", kept: [.id(ids[2])], userID: "eve", idempotencyKey: "e3")
+            let overQuota = await statusCode {
+                _ = try await asEve.submitFeedback(label: "circle", kept: [.id(ids[3])], idempotencyKey: "e4")
+            }
+            #expect(overQuota == .resourceExhausted, "all three samples were counted as eve's")
+            _ = try await admin.authenticated(as: anonymous)
+                .submitFeedback(label: "circle", kept: [.id(ids[4])], userID: "someone", idempotencyKey: "a1")
+            _ = try await admin.submitFeedback(label: "circle", kept: [.id(ids[5])], userID: "imported", idempotencyKey: "o1")
+            _ = try await admin.submitFeedback(label: "circle", kept: [.id(ids[6])], idempotencyKey: "o2")
+            func discarded(_ user: String) async throws -> UInt32 {
+                var selection = Boundary_V1_FeedbackSelection()
+                selection.userID = user
+                return try await admin.discardFeedback(selection).samples
+            }
+            var counts: [String: UInt32] = [:]
+            for user in ["eve", "mallory", "someone", "imported", "ops"] { counts[user] = try await discarded(user) }
+            #expect(counts == ["eve": 3, "mallory": 0, "someone": 1, "imported": 1, "ops": 1])
+        }
+    }
+
     @Test func aUserPastTheQuotaIsToldToComeBackLater() async throws {
         let server = try await Self.server(quota: UserQuota(samples: 3, window: 3600))
         try await server.withInProcessClient { client in

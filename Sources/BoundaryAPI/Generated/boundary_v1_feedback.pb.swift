@@ -516,7 +516,9 @@ public nonisolated struct Boundary_V1_SubmitFeedbackRequest: Sendable {
   /// Optional true labels, e.g. for deselected images whose class the reviewer knows.
   public var corrections: [Boundary_V1_Correction] = []
 
-  /// Who gave the feedback (free-form, recorded for audit).
+  /// Who gave the feedback (recorded for audit; quotas, shares and the screen count per user).
+  /// With a named token (`NAME=ROLE:TOKEN`) it is the token's name: leave it empty or send the
+  /// name; anything else is PERMISSION_DENIED unless the token is an admin's.
   public var userID: String = String()
 
   /// Client-chosen key, unique per selection; a retry with the same key is not counted again.

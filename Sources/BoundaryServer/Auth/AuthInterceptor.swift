@@ -22,29 +22,33 @@ public struct AuthInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        try authorize(metadata: request.metadata, method: context.descriptor)
-        return try await next(request, context)
+        let caller = try authorize(metadata: request.metadata, method: context.descriptor)
+        // Unary handlers run inside `next`, so they see the caller (SubmitFeedback records it).
+        return try await Caller.$current.withValue(caller) { try await next(request, context) }
     }
 
-    /// Throws the `RPCError` a client should see, or returns if the call may proceed.
-    func authorize(metadata: Metadata, method: MethodDescriptor) throws {
-        guard case .role(let required) = policy.requirement(for: method) else { return }
+    /// Throws the `RPCError` a client should see, or returns who is calling (nil when the method
+    /// needs no token).
+    @discardableResult
+    func authorize(metadata: Metadata, method: MethodDescriptor) throws -> Caller? {
+        guard case .role(let required) = policy.requirement(for: method) else { return nil }
         guard let token = Self.bearerToken(in: metadata) else {
             throw RPCError(
                 code: .unauthenticated,
                 message: "missing bearer token: send 'authorization: Bearer <token>' metadata"
             )
         }
-        guard let roles = tokens.roles(forBearer: token) else {
+        guard let caller = tokens.caller(forBearer: token) else {
             logger.notice("rejected an invalid bearer token", metadata: ["method": "\(method.fullyQualifiedMethod)"])
             throw RPCError(code: .unauthenticated, message: "invalid bearer token")
         }
-        guard roles.contains(required) else {
+        guard caller.roles.contains(required) else {
             throw RPCError(
                 code: .permissionDenied,
                 message: "method \(method.fullyQualifiedMethod) needs the '\(required.rawValue)' role"
             )
         }
+        return caller
     }
 
     /// The token from the first `authorization` value using the `Bearer` scheme (case-insensitive,
