@@ -11,8 +11,10 @@ public protocol FeedbackStore: Sendable {
     /// (`replayed`), or `.keyReused` when its content differs. Samples identical to an open one
     /// (pending, training or held-out) are counted as duplicates and not stored again. With a
     /// quota, an event that would take its user past it fails with `.quotaExceeded`. Samples
-    /// identical to quarantined or discarded ones are duplicates too.
-    func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>]
+    /// identical to quarantined or discarded ones are duplicates too. An image's samples are
+    /// held out (the evaluation share) by its id, while its label has fewer held-out samples than
+    /// the policy's cap, and always as the image's earlier samples were.
+    func record(_ events: [FeedbackEvent], policy: RecordPolicy) throws -> [Result<FeedbackReceipt, FeedbackStoreError>]
     /// Which of `imageIDs` the store holds bytes for.
     func storedImages(among imageIDs: [String]) throws -> Set<String>
     /// The bytes of an image, nil when unknown or removed by retention.
@@ -56,8 +58,8 @@ public protocol FeedbackStore: Sendable {
 
 extension FeedbackStore {
     /// Stores one event (a batch of one).
-    public func record(_ event: FeedbackEvent, quota: UserQuota? = nil) throws -> FeedbackReceipt {
-        guard let result = try record([event], quota: quota).first else { throw FeedbackStoreError.internalInconsistency }
+    public func record(_ event: FeedbackEvent, policy: RecordPolicy = RecordPolicy()) throws -> FeedbackReceipt {
+        guard let result = try record([event], policy: policy).first else { throw FeedbackStoreError.internalInconsistency }
         return try result.get()
     }
 
@@ -76,6 +78,23 @@ public struct UserQuota: Sendable, Equatable {
     public init(samples: Int, window: TimeInterval = 3600) {
         self.samples = samples
         self.window = window
+    }
+}
+
+/// What `record` enforces beyond validity.
+public struct RecordPolicy: Sendable, Equatable {
+    /// Samples one user may add per window; nil: unlimited.
+    public var quota: UserQuota?
+    /// Held-out samples per (model, label) at most: once a label's evaluation share is this big,
+    /// its new images are trained on instead, so the evaluation set (whose images retention never
+    /// removes) stays bounded. nil: no cap.
+    public var maxHeldOutPerLabel: Int?
+
+    public static let defaultMaxHeldOutPerLabel = 500
+
+    public init(quota: UserQuota? = nil, maxHeldOutPerLabel: Int? = RecordPolicy.defaultMaxHeldOutPerLabel) {
+        self.quota = quota
+        self.maxHeldOutPerLabel = maxHeldOutPerLabel
     }
 }
 

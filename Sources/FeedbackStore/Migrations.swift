@@ -79,26 +79,28 @@ extension SQLiteFeedbackStore {
                 t.primaryKey(["key", "model", "version"])
             }
         }
-        migrator.registerMigration("v3: sample counts per state, kept by triggers") { db in
+        migrator.registerMigration("v3: sample counts per state and label, kept by triggers") { db in
             // The queue depth every SubmitFeedback reply carries was a COUNT(*) over the pending
-            // samples inside the commit: its cost grew with the queue. Triggers keep the counts in
-            // the same transaction as every change of a sample's state, whoever makes it.
+            // samples inside the commit, a cost that grew with the queue; the held-out cap needs
+            // each label's held-out count at intake. Triggers keep both in the same transaction as
+            // every change of a sample's state, whoever makes it.
             try db.execute(sql: """
-                CREATE TABLE sampleCount (model TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL,
-                                          PRIMARY KEY (model, state)) WITHOUT ROWID;
-                INSERT INTO sampleCount (model, state, n) SELECT model, state, COUNT(*) FROM sample GROUP BY model, state;
+                CREATE TABLE sampleCount (model TEXT NOT NULL, state TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,
+                                          PRIMARY KEY (model, state, label)) WITHOUT ROWID;
+                INSERT INTO sampleCount (model, state, label, n)
+                    SELECT model, state, label, COUNT(*) FROM sample GROUP BY model, state, label;
                 CREATE TRIGGER sampleCountInsert AFTER INSERT ON sample BEGIN
-                    INSERT INTO sampleCount (model, state, n) VALUES (new.model, new.state, 1)
-                    ON CONFLICT (model, state) DO UPDATE SET n = n + 1;
+                    INSERT INTO sampleCount (model, state, label, n) VALUES (new.model, new.state, new.label, 1)
+                    ON CONFLICT (model, state, label) DO UPDATE SET n = n + 1;
                 END;
                 CREATE TRIGGER sampleCountDelete AFTER DELETE ON sample BEGIN
-                    UPDATE sampleCount SET n = n - 1 WHERE model = old.model AND state = old.state;
+                    UPDATE sampleCount SET n = n - 1 WHERE model = old.model AND state = old.state AND label = old.label;
                 END;
-                CREATE TRIGGER sampleCountUpdate AFTER UPDATE OF model, state ON sample
-                WHEN old.model IS NOT new.model OR old.state IS NOT new.state BEGIN
-                    UPDATE sampleCount SET n = n - 1 WHERE model = old.model AND state = old.state;
-                    INSERT INTO sampleCount (model, state, n) VALUES (new.model, new.state, 1)
-                    ON CONFLICT (model, state) DO UPDATE SET n = n + 1;
+                CREATE TRIGGER sampleCountUpdate AFTER UPDATE OF model, state, label ON sample
+                WHEN old.model IS NOT new.model OR old.state IS NOT new.state OR old.label IS NOT new.label BEGIN
+                    UPDATE sampleCount SET n = n - 1 WHERE model = old.model AND state = old.state AND label = old.label;
+                    INSERT INTO sampleCount (model, state, label, n) VALUES (new.model, new.state, new.label, 1)
+                    ON CONFLICT (model, state, label) DO UPDATE SET n = n + 1;
                 END;
                 """)
         }

@@ -4,7 +4,7 @@ import GRDB
 extension SQLiteFeedbackStore {
     /// One write transaction for the whole batch (group commit): one fsync however many events.
     /// Each event runs in its own savepoint, so a refused event leaves the others untouched.
-    public func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
+    public func record(_ events: [FeedbackEvent], policy: RecordPolicy) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
         guard !events.isEmpty else { return [] }
         defer { committed(bytes: events.reduce(0) { $0 + $1.images.values.reduce(0) { $0 + $1.count } + 200 * $1.samples.count }) }
         return try pool.write { db in
@@ -13,7 +13,7 @@ extension SQLiteFeedbackStore {
             for event in events {
                 var outcome: Result<FeedbackReceipt, FeedbackStoreError> = .failure(.internalInconsistency)
                 try db.inSavepoint {
-                    outcome = try Self.recordOne(db, event, quota: quota, now: now)
+                    outcome = try Self.recordOne(db, event, policy: policy, now: now)
                     if case .success(let receipt) = outcome, !receipt.replayed { return .commit }
                     return .rollback
                 }
@@ -32,7 +32,7 @@ extension SQLiteFeedbackStore {
         }
     }
 
-    private static func recordOne(_ db: Database, _ event: FeedbackEvent, quota: UserQuota?, now: Date) throws
+    private static func recordOne(_ db: Database, _ event: FeedbackEvent, policy: RecordPolicy, now: Date) throws
         -> Result<FeedbackReceipt, FeedbackStoreError> {
         if let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, accepted, duplicates, contentHash FROM event WHERE model = ? AND idempotencyKey = ?
@@ -45,7 +45,7 @@ extension SQLiteFeedbackStore {
                                             replayed: true, queueDepth: 0))
         }
         let unique = Array(Set(event.samples)).sorted { ($0.imageID, $0.kind.rawValue, $0.label) < ($1.imageID, $1.kind.rawValue, $1.label) }
-        if let quota {
+        if let quota = policy.quota {
             let since = timestamp(now.addingTimeInterval(-quota.window))
             let used = try Int.fetchOne(db, sql: """
                 SELECT COALESCE(SUM(accepted), 0) FROM event WHERE model = ? AND userID = ? AND createdAt >= ?
@@ -83,25 +83,41 @@ extension SQLiteFeedbackStore {
             let gone = named.subtracting(stored)
             if !gone.isEmpty { return .failure(.imagesGone(gone.sorted())) }
         }
-        // One query finds which of the event's samples are already known for this model: open
-        // ones, and quarantined or discarded ones (resending them under a new key changes nothing).
+        // One query finds what the store already holds for the event's images: samples identical
+        // to open ones, and to quarantined or discarded ones (resending them under a new key
+        // changes nothing), are duplicates; and an image keeps the split its earlier samples got.
         var open = Set<String>()
+        var split: [String: SampleState] = [:]
         for chunk in chunks(Array(Set(unique.map(\.imageID)))) {
             for row in try Row.fetchAll(db, sql: """
-                SELECT imageID, kind, label FROM sample WHERE model = ?
-                AND state IN ('pending', 'training', 'held-out', 'quarantined', 'discarded')
-                AND imageID IN (\(placeholders(chunk.count)))
+                SELECT imageID, kind, label, state FROM sample WHERE model = ? AND imageID IN (\(placeholders(chunk.count)))
                 """, arguments: StatementArguments([event.model] + chunk)) {
-                open.insert("\(row["imageID"] as String)\t\(row["kind"] as String)\t\(row["label"] as String)")
+                let image: String = row["imageID"], state: String = row["state"]
+                if ["pending", "training", "held-out", "quarantined", "discarded"].contains(state) {
+                    open.insert("\(image)\t\(row["kind"] as String)\t\(row["label"] as String)")
+                }
+                if state == SampleState.heldOut.rawValue { split[image] = .heldOut }
+                else if ["pending", "training", "consumed"].contains(state), split[image] == nil { split[image] = .pending }
             }
         }
         let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
-        for chunk in chunks(fresh, size: rowsPerStatement) {
+        var heldOutCounts: [String: Int] = [:]
+        func state(of sample: FeedbackSample) throws -> SampleState {
+            if let decided = split[sample.imageID] { return decided }
+            var decided: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
+            if decided == .heldOut, let cap = policy.maxHeldOutPerLabel {
+                let count = try heldOutCounts[sample.label] ?? heldOutCount(db, model: event.model, label: sample.label)
+                if count >= cap { decided = .pending } else { heldOutCounts[sample.label] = count + 1 }
+            }
+            split[sample.imageID] = decided  // Every sample of one image lands on the same side.
+            return decided
+        }
+        let states = try fresh.map(state)
+        for chunk in chunks(Array(zip(fresh, states)), size: rowsPerStatement) {
             try db.execute(sql: """
                 INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, state) VALUES \(rows(chunk.count, columns: 7))
-                """, arguments: StatementArguments(chunk.flatMap { sample -> [any DatabaseValueConvertible] in
-                    let state: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
-                    return [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label, stamp, state.rawValue]
+                """, arguments: StatementArguments(chunk.flatMap { sample, state -> [any DatabaseValueConvertible] in
+                    [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label, stamp, state.rawValue]
                 }))
         }
         let accepted = fresh.count
@@ -113,9 +129,16 @@ extension SQLiteFeedbackStore {
                                         queueDepth: 0))
     }
 
-    /// Pending samples of `model`, from the counts the v3 triggers keep (O(1), not a scan).
+    /// Pending samples of `model`, from the counts the v3 triggers keep (one row per label, not a
+    /// scan of the samples).
     static func pendingCount(_ db: Database, model: String) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT n FROM sampleCount WHERE model = ? AND state = 'pending'"),
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(n), 0) FROM sampleCount WHERE model = ? AND state = 'pending'"),
                          arguments: [model]) ?? 0
+    }
+
+    /// Held-out samples of `model` with `label`, from the same counts.
+    static func heldOutCount(_ db: Database, model: String, label: String) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT n FROM sampleCount WHERE model = ? AND state = 'held-out' AND label = ?"),
+                         arguments: [model, label]) ?? 0
     }
 }

@@ -62,9 +62,22 @@ extension SQLiteFeedbackStore {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT id, imageID FROM sample WHERE state = 'quarantined' AND eventID IN (\(Self.placeholders(chunk.count)))
                     """, arguments: StatementArguments(chunk))
+                // Back to the side of the split the image's other samples are on, or its id's.
+                var split: [String: SampleState] = [:]
+                let images = Array(Set(rows.map { $0["imageID"] as String }))
+                for part in Self.chunks(images) {
+                    for other in try Row.fetchAll(db, sql: """
+                        SELECT imageID, state FROM sample WHERE model = ? AND state IN ('held-out', 'pending', 'training', 'consumed')
+                        AND imageID IN (\(Self.placeholders(part.count)))
+                        """, arguments: StatementArguments([model] + part)) {
+                        let image: String = other["imageID"]
+                        if other["state"] == SampleState.heldOut.rawValue { split[image] = .heldOut }
+                        else if split[image] == nil { split[image] = .pending }
+                    }
+                }
                 for row in rows {
-                    // Back to the state the image's evaluation share gives it.
-                    let state: SampleState = EvaluationSplit.isHeldOut(row["imageID"]) ? .heldOut : .pending
+                    let image: String = row["imageID"]
+                    let state = split[image] ?? (EvaluationSplit.isHeldOut(image) ? .heldOut : .pending)
                     try db.execute(sql: "UPDATE sample SET state = ?, reason = NULL, released = 1 WHERE id = ?",
                                    arguments: [state.rawValue, row["id"] as Int64])
                 }

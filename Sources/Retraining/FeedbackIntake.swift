@@ -39,11 +39,19 @@ public struct IntakePolicy: Sendable, Equatable {
     public var maxReferences: Int
     /// Samples one user may add per window; nil: unlimited.
     public var quota: UserQuota?
+    /// Held-out (evaluation) samples per label at most; later images of a full label train.
+    public var maxHeldOutPerLabel: Int?
 
-    public init(maxReferences: Int = 1000, quota: UserQuota? = UserQuota(samples: 5000, window: 3600)) {
+    public static let defaultMaxHeldOutPerLabel = RecordPolicy.defaultMaxHeldOutPerLabel
+
+    public init(maxReferences: Int = 1000, quota: UserQuota? = UserQuota(samples: 5000, window: 3600),
+                maxHeldOutPerLabel: Int? = IntakePolicy.defaultMaxHeldOutPerLabel) {
         self.maxReferences = maxReferences
         self.quota = quota
+        self.maxHeldOutPerLabel = maxHeldOutPerLabel
     }
+
+    var record: RecordPolicy { RecordPolicy(quota: quota, maxHeldOutPerLabel: maxHeldOutPerLabel) }
 }
 
 /// Validates feedback against the served model and stores it durably, all or nothing: every label
@@ -68,7 +76,7 @@ public final class FeedbackIntake: Sendable {
         self.limits = limits
         self.policy = policy
         worker = WorkerPool(name: "boundary-feedback", workers: 2)
-        commits = GroupCommit(store: store, quota: policy.quota)
+        commits = GroupCommit(store: store, policy: policy.record)
     }
 
     public func shutdown() {

@@ -10,16 +10,16 @@ import Synchronization
 final class GroupCommit: Sendable {
     private typealias Waiter = (event: FeedbackEvent, continuation: CheckedContinuation<FeedbackReceipt, any Error>)
     private let store: any FeedbackStore
-    private let quota: UserQuota?
+    private let policy: RecordPolicy
     /// One thread: the writes block on fsync and stay off the cooperative pool.
     private let writer = WorkerPool(name: "boundary-feedback-commit", workers: 1)
     private let state = Mutex<(waiting: [Waiter], writing: Bool)>(([], false))
     /// Events per transaction at most, so one commit's latency stays bounded.
     static let maxBatch = 256
 
-    init(store: any FeedbackStore, quota: UserQuota?) {
+    init(store: any FeedbackStore, policy: RecordPolicy) {
         self.store = store
-        self.quota = quota
+        self.policy = policy
     }
 
     func record(_ event: FeedbackEvent) async throws -> FeedbackReceipt {
@@ -49,7 +49,7 @@ final class GroupCommit: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let results = try store.record(batch.map { $0.event }, quota: quota)
+                let results = try store.record(batch.map { $0.event }, policy: policy)
                 guard results.count == batch.count else { throw FeedbackStoreError.internalInconsistency }
                 for (waiter, result) in zip(batch, results) {
                     waiter.continuation.resume(with: result.mapError { RetrainingError($0) as any Error })

@@ -78,7 +78,7 @@ enum StoreFixtures {
         let events = [StoreFixtures.event(key: "a", user: "u1"),
                       StoreFixtures.event(key: "b", kept: [StoreFixtures.id(5)], deselected: [], user: "u2"),
                       StoreFixtures.event(key: "c", kept: (10..<20).map { StoreFixtures.id($0) }, deselected: [], user: "u2")]
-        let results = try store.record(events, quota: UserQuota(samples: 5))
+        let results = try store.record(events, policy: RecordPolicy(quota: UserQuota(samples: 5)))
         #expect(results.count == 3)
         #expect((try? results[0].get())?.accepted == 3)
         #expect((try? results[1].get())?.accepted == 1)

@@ -66,12 +66,13 @@ import Testing
         var (store, path) = try StoreFixtures.store()
         func check(_ step: String) throws {
             let kept = try store.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT model, state, n FROM sampleCount WHERE n != 0 ORDER BY model, state")
-                    .map { "\($0["model"] as String)/\($0["state"] as String)=\($0["n"] as Int)" }
+                try Row.fetchAll(db, sql: "SELECT model, state, label, n FROM sampleCount WHERE n != 0 ORDER BY model, state, label")
+                    .map { "\($0["model"] as String)/\($0["state"] as String)/\($0["label"] as String)=\($0["n"] as Int)" }
             }
             let counted = try store.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT model, state, COUNT(*) AS n FROM sample GROUP BY model, state ORDER BY model, state")
-                    .map { "\($0["model"] as String)/\($0["state"] as String)=\($0["n"] as Int)" }
+                try Row.fetchAll(db, sql: """
+                    SELECT model, state, label, COUNT(*) AS n FROM sample GROUP BY model, state, label ORDER BY model, state, label
+                    """).map { "\($0["model"] as String)/\($0["state"] as String)/\($0["label"] as String)=\($0["n"] as Int)" }
             }
             #expect(kept == counted, "after \(step)")
         }
@@ -96,6 +97,35 @@ import Testing
         try check("reopen")
         let third = try store.record(StoreFixtures.event(key: "c", kept: [StoreFixtures.id(9)], deselected: []))
         #expect(third.queueDepth == (try store.queue(model: "m").pending))
+    }
+
+    /// Each label holds out at most the cap; past it, images whose id would hold them out are
+    /// trained on. An image stays on the side of the split its earlier samples took, so no image
+    /// is trained on by one version and judged by the next.
+    @Test func theEvaluationShareIsCappedPerLabelAndStaysWithItsImage() throws {
+        let (store, _) = try StoreFixtures.store()
+        let policy = RecordPolicy(maxHeldOutPerLabel: 2)
+        let held = (1...4).map { StoreFixtures.id($0, heldOut: true) }
+        _ = try store.record(StoreFixtures.event(key: "cat", label: "cat", kept: held, deselected: []), policy: policy)
+        var queue = try store.queue(model: "m")
+        #expect(queue.byState[.heldOut] == 2 && queue.pending == 2, "two held out, the rest past the cap trains")
+        let trained = try store.pendingSamples(model: "m").map(\.sample.imageID)
+        _ = try store.record(StoreFixtures.event(key: "dog", label: "dog", kept: (5...6).map { StoreFixtures.id($0, heldOut: true) },
+                                                 deselected: []), policy: policy)
+        #expect(try store.queue(model: "m").byState[.heldOut] == 4, "the cap is per label")
+        let judged = held.filter { !trained.contains($0) }
+        // "dog" is full, but an image held out under "cat" stays held out; one trained on under
+        // "cat" stays on the training side for "bird", which has room.
+        _ = try store.record(StoreFixtures.event(key: "again", label: "dog", kept: [], deselected: [judged[0]]), policy: policy)
+        _ = try store.record(StoreFixtures.event(key: "bird", label: "bird", kept: [trained[0]], deselected: []), policy: policy)
+        queue = try store.queue(model: "m")
+        #expect(queue.byState[.heldOut] == 5 && queue.pending == 3)
+        let heldOut = try store.samples(model: "m", in: [.heldOut]).map(\.sample.imageID)
+        #expect(heldOut.filter { $0 == judged[0] }.count == 2 && !heldOut.contains(trained[0]))
+        // No cap: every image whose id says so is held out.
+        _ = try store.record(StoreFixtures.event(key: "fish", label: "fish", kept: (7...9).map { StoreFixtures.id($0, heldOut: true) },
+                                                 deselected: []), policy: RecordPolicy(maxHeldOutPerLabel: nil))
+        #expect(try store.queue(model: "m").byState[.heldOut] == 8)
     }
 
     /// Retention removes the oldest bytes first, never those an open, held-out or quarantined

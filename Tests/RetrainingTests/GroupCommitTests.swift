@@ -18,10 +18,10 @@ final class SlowCommitStore: FeedbackStore {
         self.commitSeconds = commitSeconds
     }
 
-    func record(_ events: [FeedbackEvent], quota: UserQuota?) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
+    func record(_ events: [FeedbackEvent], policy: RecordPolicy) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
         batches.withLock { $0.append(events.count) }
         Thread.sleep(forTimeInterval: commitSeconds)
-        return try inner.record(events, quota: quota)
+        return try inner.record(events, policy: policy)
     }
 
     func storedImages(among imageIDs: [String]) throws -> Set<String> { try inner.storedImages(among: imageIDs) }
@@ -60,7 +60,7 @@ final class SlowCommitStore: FeedbackStore {
     /// own receipt, and every acknowledged event is stored.
     @Test func concurrentSubmissionsShareCommits() async throws {
         let store = try SlowCommitStore(commitSeconds: 0.05)
-        let commits = GroupCommit(store: store, quota: nil)
+        let commits = GroupCommit(store: store, policy: RecordPolicy(quota: nil))
         defer { commits.shutdown() }
         let receipts = try await withThrowingTaskGroup(of: FeedbackStoreTypes.Receipt.self) { group in
             for n in 0..<32 { group.addTask { try await commits.record(Self.event(n)) } }
@@ -78,7 +78,7 @@ final class SlowCommitStore: FeedbackStore {
     /// One event's refusal (here: its user's quota) reaches only its own caller.
     @Test func aRefusedEventFailsOnlyItsCaller() async throws {
         let store = try SlowCommitStore(commitSeconds: 0.02)
-        let commits = GroupCommit(store: store, quota: UserQuota(samples: 2))
+        let commits = GroupCommit(store: store, policy: RecordPolicy(quota: UserQuota(samples: 2)))
         defer { commits.shutdown() }
         var outcomes: [String] = []
         for (n, user) in [(1, "a"), (2, "a"), (3, "a"), (4, "b")] {

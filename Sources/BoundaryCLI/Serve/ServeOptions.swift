@@ -46,6 +46,8 @@ struct ServeOptions: ParsableArguments {
     var rememberMb: Int = 256
     @Option(help: "Image references one SubmitFeedback may carry (default 1000).") var feedbackMaxRefs: Int = 1000
     @Option(help: "Feedback samples one user may add per hour, 0 for no limit (default 5000).") var feedbackQuotaPerHour: Int = 5000
+    @Option(help: "Held-out (evaluation) feedback samples per label at most, 0 for no cap (default 500); later images of a full label are trained on.")
+    var maxHeldOutPerLabel: Int = IntakePolicy.defaultMaxHeldOutPerLabel
     @Option(help: "GiB of feedback image bytes kept (default 10); older images no open sample needs go first.")
     var feedbackStoreGb: Double = 10
     @Option(help: "Days feedback images are kept (default 180) unless an open, held-out or quarantined sample needs them.")
@@ -128,11 +130,13 @@ struct ServeOptions: ParsableArguments {
         configuration.recentImageBytes = rememberMb << 20
         guard (1...100_000).contains(feedbackMaxRefs) else { throw ValidationError("--feedback-max-refs must be 1...100000") }
         guard feedbackQuotaPerHour >= 0 else { throw ValidationError("--feedback-quota-per-hour must not be negative") }
+        guard maxHeldOutPerLabel >= 0 else { throw ValidationError("--max-held-out-per-label must not be negative") }
         guard (0.001...1_000_000).contains(feedbackStoreGb), (0.001...100_000).contains(feedbackRetentionDays) else {
             throw ValidationError("--feedback-store-gb must be 0.001...1000000 and --feedback-retention-days 0.001...100000")
         }
         configuration.learning.intake = IntakePolicy(
-            maxReferences: feedbackMaxRefs, quota: feedbackQuotaPerHour > 0 ? UserQuota(samples: feedbackQuotaPerHour) : nil)
+            maxReferences: feedbackMaxRefs, quota: feedbackQuotaPerHour > 0 ? UserQuota(samples: feedbackQuotaPerHour) : nil,
+            maxHeldOutPerLabel: maxHeldOutPerLabel > 0 ? maxHeldOutPerLabel : nil)
         configuration.learning.retention = RetentionLimits(maxImageBytes: Int(feedbackStoreGb * Double(1 << 30)),
                                                            maxAge: feedbackRetentionDays * 86_400)
         if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
