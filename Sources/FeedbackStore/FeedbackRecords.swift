@@ -48,8 +48,9 @@ public struct FeedbackSample: Sendable, Hashable {
     }
 }
 
-/// The fixed share of images kept out of training for evaluation, decided by image id so one
-/// image is never trained on by one retrain and judged by the next.
+/// The share of images kept out of training for evaluation, decided by image id so one image is
+/// never trained on by one retrain and judged by the next. `record` applies it with a cap per
+/// label, and keeps an image on the side its earlier samples took (`RecordPolicy`).
 public enum EvaluationSplit {
     public static let share = 5  // 1 image in 5.
 
