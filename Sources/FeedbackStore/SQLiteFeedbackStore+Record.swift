@@ -92,12 +92,18 @@ extension SQLiteFeedbackStore {
             for row in try Row.fetchAll(db, sql: """
                 SELECT imageID, kind, label, state FROM sample WHERE model = ? AND imageID IN (\(placeholders(chunk.count)))
                 """, arguments: StatementArguments([event.model] + chunk)) {
-                let image: String = row["imageID"], state: String = row["state"]
-                if ["pending", "training", "held-out", "quarantined", "discarded"].contains(state) {
+                let image: String = row["imageID"]
+                guard let state = SampleState(rawValue: row["state"]) else { continue }
+                switch state {
+                case .pending, .training, .heldOut, .quarantined, .discarded:
                     open.insert("\(image)\t\(row["kind"] as String)\t\(row["label"] as String)")
+                case .consumed, .unusable: break
                 }
-                if state == SampleState.heldOut.rawValue { split[image] = .heldOut }
-                else if ["pending", "training", "consumed"].contains(state), split[image] == nil { split[image] = .pending }
+                switch state {
+                case .heldOut: split[image] = .heldOut
+                case .pending, .training, .consumed: split[image] = split[image] ?? .pending
+                case .quarantined, .discarded, .unusable: break  // Either side once: the id decides again.
+                }
             }
         }
         let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
