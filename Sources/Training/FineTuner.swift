@@ -114,8 +114,8 @@ public enum FineTuner {
         }
     }
 
-    /// The epoch loop both modes share: shuffle, step through mini-batches of sample indices,
-    /// report the epoch's mean loss and accuracy.
+    /// The full fine-tune's epoch loop: shuffle, step through mini-batches of sample indices,
+    /// report the epoch's mean loss and accuracy. (Head-only training is `HeadTrainer`'s.)
     static func epochs(_ samples: [LabelledInput], config: FineTuneConfig, generator: inout SeededGenerator,
                        progress: (_ epoch: Int, _ loss: Double, _ accuracy: Double) -> Void,
                        step: (_ batch: [Int], _ generator: inout SeededGenerator) -> ClassificationLoss.Result) {

@@ -3,7 +3,8 @@ import Imaging
 import NeuralNet
 import Tensor
 
-/// Probabilities (and optionally embeddings) of a model over a set of decoded images.
+/// Probabilities (and optionally embeddings) of a model over decoded images or preprocessed
+/// inputs: every evaluation, prediction and embedding pass outside serving runs through here.
 public struct Predictions: Sendable {
     public let classCount: Int
     /// [N, classes]
