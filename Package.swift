@@ -98,12 +98,12 @@ let package = Package(
         ),
         // The learning loop: feedback intake (validation, quotas, group commit), sample states, the
         // training-set builder, screening, the promotion gate, quarantine, promotion with lineage,
-        // the retrain schedule and store upkeep. The only module that knows FeedbackStore and DemoData
+        // the retrain schedule, store upkeep, and the review listing reviewers lasso from. The only module that knows FeedbackStore and DemoData
         // among the server's; it sits between Serving and BoundaryServer.
         .target(
             name: "Retraining",
             dependencies: [
-                "Serving", "FeedbackStore", "DemoData", "Training", "NeuralNet", "Imaging", "Tensor",
+                "Serving", "FeedbackStore", "DemoData", "Training", "NeuralNet", "Imaging", "Tensor", "Reports",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),

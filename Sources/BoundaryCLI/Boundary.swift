@@ -13,6 +13,7 @@ struct Boundary: AsyncParsableCommand {
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
         subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
+                      ReviewCommand.self,
                       RetrainCommand.self,
                       DemoDataCommand.self, TrainCommand.self,
                       EvalCommand.self, ReportCommand.self, ExperimentCommand.self, Bench.self]

@@ -10,6 +10,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
     private let models: Boundary_V1_Models.Client<Transport>
     private let health: Grpc_Health_V1_Health.Client<Transport>
     private let feedback: Boundary_V1_Feedback.Client<Transport>
+    private let review: Boundary_V1_Review.Client<Transport>
     private var metadata: Metadata
 
     /// - Parameters:
@@ -20,6 +21,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         models = Boundary_V1_Models.Client(wrapping: client)
         health = Grpc_Health_V1_Health.Client(wrapping: client)
         feedback = Boundary_V1_Feedback.Client(wrapping: client)
+        review = Boundary_V1_Review.Client(wrapping: client)
         metadata = Self.metadata(token: token)
     }
 
@@ -109,6 +111,19 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         request.userID = userID
         request.idempotencyKey = idempotencyKey
         return try await feedback.submitFeedback(request, metadata: metadata)
+    }
+
+    /// One page of recently predicted images for reviewers (see `Boundary_V1_ListCandidatesRequest`).
+    public func listCandidates(_ request: Boundary_V1_ListCandidatesRequest) async throws -> Boundary_V1_ListCandidatesResponse {
+        try await review.listCandidates(request, metadata: metadata)
+    }
+
+    /// A JPEG thumbnail of a remembered or stored image, at most `maxSide` pixels on its longest side.
+    public func thumbnail(imageID: String, maxSide: Int = 0) async throws -> Boundary_V1_Thumbnail {
+        var request = Boundary_V1_GetThumbnailRequest()
+        request.imageID = imageID
+        request.maxSide = UInt32(clamping: maxSide)
+        return try await review.getThumbnail(request, metadata: metadata)
     }
 
     /// Pending feedback of `model` (empty: the default model).

@@ -83,14 +83,15 @@ public final class BoundaryServerBuilder: Sendable {
         loop.shutdown()
     }
 
-    /// The gRPC services: Inference, Models, Feedback, Health and Reflection.
+    /// The gRPC services: Inference, Models, Feedback, Review, Health and Reflection.
     public func services() throws -> [any RegistrableRPCService] {
-        let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "grpc.health.v1.Health",
-                     "grpc.reflection.v1.ServerReflection"]
+        let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "boundary.v1.Review",
+                     "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
             FeedbackService(loop: loop, logger: logger),
+            ReviewService(catalog: loop.review, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]

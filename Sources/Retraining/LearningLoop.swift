@@ -38,14 +38,16 @@ public struct LearningLoopConfiguration: Sendable {
     }
 }
 
-/// The learning loop assembled over one feedback store: intake, retrains, their schedule and the
-/// store's upkeep. The server builder creates one and runs its services in the service group.
+/// The learning loop assembled over one feedback store: intake, retrains, their schedule, the
+/// store's upkeep and the review listing. The server builder creates one and runs its services in the service group.
 public final class LearningLoop: Sendable {
     public let intake: FeedbackIntake
     public let retrains: RetrainCoordinator
     /// When the retrain schedule fires next (unset without a schedule).
     public let scheduleClock = RetrainScheduleClock()
     public let upkeep: StoreUpkeep
+    /// Recent predictions for reviewers, and thumbnails.
+    public let review: ReviewCatalog
     private let schedule: RetrainSchedule?
 
     /// Opens (creating or migrating) the SQLite store at `storePath`.
@@ -53,6 +55,7 @@ public final class LearningLoop: Sendable {
                 configuration: LearningLoopConfiguration, logger: Logger) throws {
         let store = try SQLiteFeedbackStore(path: storePath.path)
         intake = FeedbackIntake(host: host, store: store, recent: recent, limits: limits, policy: configuration.intake)
+        review = ReviewCatalog(host: host, recent: recent, store: store)
         let retrains = RetrainCoordinator(host: host, store: store, recent: recent, threads: configuration.retrainThreads,
                                           logger: logger)
         self.retrains = retrains
@@ -74,6 +77,7 @@ public final class LearningLoop: Sendable {
     public func shutdown() {
         intake.shutdown()
         retrains.shutdown()
+        review.shutdown()
     }
 
     // Admin operations on quarantined and unwanted feedback.

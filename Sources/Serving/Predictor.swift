@@ -73,17 +73,24 @@ public final class Predictor: Sendable {
         } else {
             output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: true)
         }
-        if let embedding = output.embedding {
-            recentImages.remember(request.image, id: decoded.imageID, embedding: RecentImages.Embedding(
-                model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding))
-        }
         let ranked = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: request.topK,
                                      threshold: snapshot.boundaryThreshold)
+        if let embedding = output.embedding {
+            let top = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: Self.reviewedLabels,
+                                      threshold: snapshot.boundaryThreshold)
+            recentImages.remember(request.image, id: decoded.imageID, embedding: RecentImages.Embedding(
+                model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding),
+                seen: RecentImages.Seen(model: snapshot.name, version: snapshot.version, labels: top.labels, margin: top.margin,
+                                        isBoundary: top.isBoundary))
+        }
         return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
                           labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,
                           embedding: request.includeEmbedding ? output.embedding : nil, decodeSeconds: decoded.seconds,
                           inferenceSeconds: output.seconds, batchSize: output.batchSize)
     }
+
+    /// Labels a review listing shows per image.
+    static let reviewedLabels = 3
 
     /// Lowercase hex SHA-256 of `bytes`.
     public static func imageID(of bytes: Data) -> String {

@@ -88,6 +88,8 @@ import Testing
         ("boundary.v1.Feedback", "ListQuarantine", .role(.admin)),
         ("boundary.v1.Feedback", "ReleaseFeedback", .role(.admin)),
         ("boundary.v1.Feedback", "DiscardFeedback", .role(.admin)),
+        ("boundary.v1.Review", "ListCandidates", .role(.feedback)),
+        ("boundary.v1.Review", "GetThumbnail", .role(.feedback)),
         ("grpc.health.v1.Health", "Watch", .open),
         ("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo", .open),
         ("grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo", .open),

@@ -35,6 +35,8 @@ public struct AuthorizationPolicy: Sendable {
         "boundary.v1.Feedback/ListQuarantine": .role(.admin),
         "boundary.v1.Feedback/ReleaseFeedback": .role(.admin),
         "boundary.v1.Feedback/DiscardFeedback": .role(.admin),
+        // Reviewers see every client's recent images: the role that may label them.
+        "boundary.v1.Review": .role(.feedback),
         "grpc.health.v1.Health": .open,
         "grpc.reflection.v1.ServerReflection": .open,
         "grpc.reflection.v1alpha.ServerReflection": .open,
