@@ -205,7 +205,7 @@ let package = Package(
             .product(name: "NIOHPACK", package: "swift-nio-http2"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "RetrainingTests", dependencies: [
-            "Retraining", "Serving", "BoundaryTestSupport", "FeedbackStore", "NeuralNet", "Imaging", "Training", "DemoData",
+            "Retraining", "Serving", "BoundaryTestSupport", "FeedbackStore", "NeuralNet", "Imaging", "Training", "DemoData", "Tensor",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryHTTP2Tests", dependencies: [

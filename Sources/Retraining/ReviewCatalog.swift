@@ -140,16 +140,20 @@ public final class ReviewCatalog: Sendable {
     }
 
     /// The cached map for `key`, refitted when the number of embeddings under its backbone moved
-    /// by more than a tenth since the last fit (a fit is O(n·E²)).
+    /// by more than a tenth since the last fit, or the fit is older than `mapLifetime` (a full
+    /// memory keeps its size while its images change).
     private func map(_ key: MapKey, _ candidates: [RecentImages.Candidate]) -> EmbeddingMap {
         let vectors = candidates.compactMap { $0.embedding?.backbone == key.backbone ? $0.embedding?.vector : nil }
-        if let cached = maps.withLock({ $0[key] }), abs(vectors.count - cached.fittedOn) * 10 <= cached.fittedOn {
+        if let cached = maps.withLock({ $0[key] }), abs(vectors.count - cached.fittedOn) * 10 <= cached.fittedOn,
+           Date().timeIntervalSince(cached.fittedAt) < Self.mapLifetime {
             return cached
         }
         let map = EmbeddingMap(fitting: vectors)
         maps.withLock { $0[key] = map }
         return map
     }
+
+    static let mapLifetime: TimeInterval = 300
 }
 
 /// Two principal axes of a set of embeddings: where each image sits on the review map.
@@ -158,9 +162,16 @@ struct EmbeddingMap: Sendable {
     let axes: [[Float]]
     let explainedVariance: [Double]
     let fittedOn: Int
+    let fittedAt = Date()
+
+    /// Points a fit looks at, at most: the axes of an evenly spaced sample are as good for a map,
+    /// and a fit costs O(n·E²) (2,000 × 512² is about 0.5 G multiply-adds).
+    static let maxFitPoints = 2000
 
     init(fitting vectors: [[Float]]) {
-        let fit = PCA.fit(vectors, components: 2)
+        let step = max(1, (vectors.count + Self.maxFitPoints - 1) / Self.maxFitPoints)
+        let sample = stride(from: 0, to: vectors.count, by: step).map { vectors[$0] }
+        let fit = PCA.fit(sample, components: 2)
         mean = fit.mean
         axes = fit.axes
         explainedVariance = fit.explainedVarianceRatio

@@ -46,6 +46,12 @@ public final class RecentImages: Sendable {
         public var imageID: String
         public var seen: Seen
         public var embedding: Embedding?
+
+        public init(imageID: String, seen: Seen, embedding: Embedding?) {
+            self.imageID = imageID
+            self.seen = seen
+            self.embedding = embedding
+        }
     }
 
     private struct State {
