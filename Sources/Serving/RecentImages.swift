@@ -15,6 +15,12 @@ public final class RecentImages: Sendable {
         public var model: String
         public var backbone: Int
         public var vector: [Float]
+
+        public init(model: String, backbone: Int, vector: [Float]) {
+            self.model = model
+            self.backbone = backbone
+            self.vector = vector
+        }
     }
 
     /// What the last Predict of an image said.
