@@ -8,6 +8,15 @@ import Serving
 public enum ImageReference: Sendable, Equatable {
     case id(String)
     case bytes(Data)
+
+    /// `raw` as the lower-case 64 hex digits Predict returns, or INVALID_ARGUMENT naming it.
+    static func normalizedID(_ raw: String) throws -> String {
+        let id = raw.lowercased()
+        guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
+            throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
+        }
+        return id
+    }
 }
 
 /// One lasso selection as the API receives it.
@@ -119,10 +128,7 @@ public final class FeedbackIntake: Sendable {
                     images[id] = bytes
                     return id
                 case .id(let raw):
-                    let id = raw.lowercased()
-                    guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
-                        throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
-                    }
+                    let id = try ImageReference.normalizedID(raw)
                     if let bytes = recent.bytes(for: id) { images[id] = bytes } else { unresolved.append(id) }
                     // Kept with the feedback, so a head retrain needs no forward pass even after a restart.
                     if let vector = recent.embedding(for: id, model: model, backbone: backbone) { embeddings[id] = vector }

@@ -120,10 +120,7 @@ public final class ReviewCatalog: Sendable {
         guard (1...Self.maxThumbnailSide).contains(side) else {
             throw ServingError.invalidArgument("max_side \(maxSide) is out of range: send 1-\(Self.maxThumbnailSide), or 0 for \(Self.defaultThumbnailSide)")
         }
-        let id = raw.lowercased()
-        guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
-            throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
-        }
+        let id = try ImageReference.normalizedID(raw)
         let recent = recent, store = store
         return try await worker.run {
             guard let bytes = try recent.bytes(for: id) ?? store.imageBytes(id) else { throw ServingError.unknownImages([id]) }
