@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.36.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -152,24 +156,44 @@ let package = Package(
         ),
         // The committed demo model, shipped as a resource so `boundary serve` finds it from anywhere.
         .target(name: "DefaultModel", resources: [.copy("scene-s-demo")], swiftSettings: swiftSettings),
-        // Prometheus text exposition over a minimal HTTP/1.1 listener on its own port.
+        // The HTTP/JSON API: server types generated from openapi/boundary.yaml by
+        // scripts/generate-openapi (committed), and thin handlers mapping them onto the same domain
+        // operations, bearer roles and error messages as the gRPC services. No HTTP server here.
         .target(
-            name: "PrometheusEndpoint",
+            name: "BoundaryHTTPAPI",
             dependencies: [
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "BoundaryServer", "Serving", "Retraining", "Training",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP server (Hummingbird 2): the API's routes, the review web app embedded in the
+        // binary, /metrics, and security headers. Only the executable (and tests) depend on it.
+        .target(
+            name: "BoundaryWeb",
+            dependencies: [
+                "BoundaryHTTPAPI", "BoundaryServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The web app's files are embedded by scripts/embed-web-assets, not bundled beside the binary.
+            exclude: ["Resources"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
-                "Serving", "Retraining", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "PrometheusEndpoint",
+                "Serving", "Retraining", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
                 "FeedbackStore", "DefaultModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -220,11 +244,16 @@ let package = Package(
         .testTarget(name: "FeedbackStoreTests", dependencies: [
             "FeedbackStore", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "PrometheusEndpointTests", dependencies: [
-            "PrometheusEndpoint",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .testTarget(name: "BoundaryWebTests", dependencies: [
+            "BoundaryWeb", "BoundaryServer", "BoundaryAPI", "BoundaryClient", "Serving", "Retraining", "BoundaryTestSupport", "DemoData",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryAPITests", dependencies: [
             "BoundaryAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),

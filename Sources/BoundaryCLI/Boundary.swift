@@ -12,7 +12,7 @@ struct Boundary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
-        subcommands: [ServeCommand.self, PredictCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
+        subcommands: [ServeCommand.self, PredictCommand.self, IngestCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
                       ReviewCommand.self,
                       RetrainCommand.self,
                       DemoDataCommand.self, TrainCommand.self,

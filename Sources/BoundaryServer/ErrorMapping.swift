@@ -6,8 +6,8 @@ import Serving
 /// Domain errors → gRPC status. Each domain case maps to exactly one code and carries its own
 /// actionable message; anything unexpected becomes INTERNAL with a generic message (the details go
 /// to the server log, never to the client).
-enum ErrorMapping {
-    static func rpcError(for error: any Error, method: String, logger: Logger) -> RPCError {
+public enum ErrorMapping {
+    public static func rpcError(for error: any Error, method: String, logger: Logger) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
@@ -35,7 +35,7 @@ enum ErrorMapping {
         }
     }
 
-    static func code(for error: ServingError) -> RPCError.Code {
+    public static func code(for error: ServingError) -> RPCError.Code {
         switch error {
         case .unknownModel, .unknownVersion, .unknownImages: .notFound
         case .unknownLabel: .invalidArgument

@@ -22,14 +22,9 @@ struct ModelsService: Boundary_V1_Models.SimpleServiceProtocol {
 
     func setServingVersion(request: Boundary_V1_SetServingVersionRequest, context: ServerContext) async throws -> Boundary_V1_ModelInfo {
         do {
-            guard !request.model.isEmpty else {
-                throw ServingError.invalidArgument("model is required: name the model whose serving version changes")
-            }
-            guard request.version > 0, request.version <= UInt64(Int.max) else {
-                throw ServingError.invalidArgument("version must be a kept version number (1 or more)")
-            }
+            let version = try RequestValidation.servingVersion(model: request.model, version: request.version)
             let before = host.servingVersions[request.model]
-            _ = try await host.setServingVersion(Int(request.version), of: request.model)
+            _ = try await host.setServingVersion(version, of: request.model)
             logger.notice("serving version changed by admin", metadata: [
                 "model": "\(request.model)", "from": "\(before.map(String.init) ?? "none")", "to": "\(request.version)",
                 "peer": "\(context.remotePeer)",

@@ -43,19 +43,6 @@ enum QueueMapping {
     }
 
     static func selector(_ request: Boundary_V1_FeedbackSelection) throws -> FeedbackSelector {
-        let byUser = !request.userID.isEmpty || request.anonymousUser
-        switch (request.eventIds.isEmpty, byUser) {
-        case (false, false):
-            guard request.eventIds.allSatisfy({ $0 <= UInt64(Int64.max) }) else {
-                throw ServingError.invalidArgument("an event id is out of range")
-            }
-            return .events(request.eventIds.map { Int64($0) })
-        case (true, true):
-            return .user(request.userID)
-        case (false, true):
-            throw ServingError.invalidArgument("select feedback by event_ids or by user_id, not both")
-        case (true, false):
-            throw ServingError.invalidArgument("select feedback: set event_ids, or user_id (anonymous_user for the empty user)")
-        }
+        try RequestValidation.selector(eventIDs: request.eventIds, userID: request.userID, anonymousUser: request.anonymousUser)
     }
 }

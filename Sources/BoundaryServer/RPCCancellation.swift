@@ -8,13 +8,47 @@ import Synchronization
 /// went away, the deadline passed, and the server is shutting down. The first two should stop the
 /// work (a cancelled request leaves its batch); the third must not — in-flight requests finish.
 public final class DrainState: Sendable {
-    private let draining = Mutex(false)
+    private struct State {
+        var draining = false
+        /// Run once when draining begins: long-lived streams (the HTTP API's event streams) end
+        /// there instead of holding the shutdown open.
+        var observers: [UInt64: @Sendable () -> Void] = [:]
+        var nextKey: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    public var isDraining: Bool { draining.withLock { $0 } }
+    public var isDraining: Bool { state.withLock { $0.draining } }
 
-    public func begin() { draining.withLock { $0 = true } }
+    public func begin() {
+        let observers = state.withLock { state -> [@Sendable () -> Void] in
+            guard !state.draining else { return [] }
+            state.draining = true
+            defer { state.observers = [:] }
+            return Array(state.observers.values)
+        }
+        for observer in observers { observer() }
+    }
+
+    /// Calls `action` when draining begins (at once if it has); the returned key cancels it.
+    @discardableResult
+    public func onBegin(_ action: @escaping @Sendable () -> Void) -> UInt64? {
+        let key = state.withLock { state -> UInt64? in
+            guard !state.draining else { return nil }
+            state.nextKey += 1
+            state.observers[state.nextKey] = action
+            return state.nextKey
+        }
+        if key == nil { action() }
+        return key
+    }
+
+    public func cancelObserver(_ key: UInt64?) {
+        guard let key else { return }
+        _ = state.withLock { $0.observers.removeValue(forKey: key) }
+    }
 }
 
 /// Runs `body`, abandoning it with CANCELLED when gRPC cancels the RPC — unless the server is

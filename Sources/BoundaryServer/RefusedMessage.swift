@@ -77,7 +77,7 @@ public enum RefusedMessage: Equatable, Sendable {
         return bytes + [UInt8(value)]
     }
 
-    static func megabytes(_ bytes: Int) -> String {
+    public static func megabytes(_ bytes: Int) -> String {
         bytes >= 1 << 20 ? String(format: "%.1f MiB (%d bytes)", Double(bytes) / 1_048_576, bytes) : "\(bytes) bytes"
     }
 }

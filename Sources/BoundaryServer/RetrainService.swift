@@ -7,33 +7,25 @@ import Serving
 /// that train), kept apart from the intake methods.
 enum RetrainMapping {
     static func options(_ request: Boundary_V1_RetrainRequest) throws -> RetrainOptions {
-        guard request.learningRate >= 0, request.boundaryUpsampling >= 0, request.tolerance >= 0 else {
-            throw ServingError.invalidArgument("learning_rate, boundary_upsampling and tolerance must not be negative")
-        }
-        guard request.epochs <= 1000 else { throw ServingError.invalidArgument("epochs must be at most 1000") }
-        guard request.confidence == 0 || (request.confidence > 0 && request.confidence < 1) else {
-            throw ServingError.invalidArgument("confidence must be between 0 and 1 (exclusive); 0 means 0.9")
-        }
-        guard request.tolerance <= 1, request.minEvaluationPerClass <= 100_000 else {
-            throw ServingError.invalidArgument("tolerance must be at most 1 and min_evaluation_per_class at most 100000")
-        }
-        let mode: RetrainMode
+        var fields = RequestValidation.RetrainFields()
         switch request.mode {
-        case .head: mode = .head
-        case .full: mode = .full(unfreeze: request.unfreezeBlocks > 0 ? Int(request.unfreezeBlocks) : nil)
+        case .head: fields.mode = .head
+        case .full: fields.mode = .full
         case .UNRECOGNIZED(let value):
             throw ServingError.invalidArgument("unknown retrain mode \(value); use HEAD (0) or FULL (1)")
         }
-        return RetrainOptions(
-            model: request.model, mode: mode, epochs: request.epochs > 0 ? Int(request.epochs) : nil,
-            learningRate: request.learningRate > 0 ? request.learningRate : nil,
-            upsampling: request.boundaryUpsampling > 0 ? request.boundaryUpsampling : 4,
-            replayRatio: request.replayRatio == 0 ? 1 : max(0, request.replayRatio),
-            minNewSamples: max(1, Int(request.minNewSamples)), dryRun: request.dryRun,
-            gate: GatePolicy(tolerance: Double(request.tolerance),
-                             confidence: request.confidence > 0 ? Double(request.confidence) : GatePolicy().confidence,
-                             minEvaluationPerClass: request.minEvaluationPerClass > 0
-                                 ? Int(request.minEvaluationPerClass) : GatePolicy().minEvaluationPerClass))
+        fields.model = request.model
+        fields.unfreezeBlocks = request.unfreezeBlocks
+        fields.epochs = request.epochs
+        fields.learningRate = request.learningRate
+        fields.boundaryUpsampling = request.boundaryUpsampling
+        fields.replayRatio = request.replayRatio
+        fields.minNewSamples = request.minNewSamples
+        fields.dryRun = request.dryRun
+        fields.tolerance = request.tolerance
+        fields.confidence = request.confidence
+        fields.minEvaluationPerClass = request.minEvaluationPerClass
+        return try RequestValidation.retrainOptions(fields)
     }
 
     static func progress(_ update: RetrainUpdate) -> Boundary_V1_RetrainProgress {

@@ -48,6 +48,7 @@ struct ReviewService: Boundary_V1_Review.SimpleServiceProtocol {
                     candidate.y = position.y
                 }
                 candidate.predictedAt = time.string(from: entry.seen.at)
+                candidate.queued = UInt32(clamping: entry.queued)
                 return candidate
             }
             return reply

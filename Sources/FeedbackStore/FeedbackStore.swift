@@ -19,6 +19,9 @@ public protocol FeedbackStore: Sendable {
     func storedImages(among imageIDs: [String]) throws -> Set<String>
     /// The bytes of an image, nil when unknown or removed by retention.
     func imageBytes(_ imageID: String) throws -> Data?
+    /// For each of `imageIDs` that has samples of `model` a retrain will still use (pending,
+    /// training or held out), how many: what a reviewer's grid marks as already queued.
+    func openSampleCounts(model: String, imageIDs: [String]) throws -> [String: Int]
     /// Sample counts per state, pending ones per label, and the store's size.
     func queue(model: String) throws -> QueueSummary
     /// Samples of `model` in `states`, oldest first, with who sent them.

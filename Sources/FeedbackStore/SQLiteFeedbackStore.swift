@@ -68,6 +68,23 @@ public final class SQLiteFeedbackStore: FeedbackStore {
         }
     }
 
+    public func openSampleCounts(model: String, imageIDs: [String]) throws -> [String: Int] {
+        guard !imageIDs.isEmpty else { return [:] }
+        let open = [SampleState.pending, .training, .heldOut].map(\.rawValue)
+        return try pool.read { db in
+            var counts: [String: Int] = [:]
+            for chunk in Self.chunks(imageIDs) {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT imageID, COUNT(*) AS n FROM sample
+                    WHERE model = ? AND imageID IN (\(Self.placeholders(chunk.count))) AND state IN (?, ?, ?)
+                    GROUP BY imageID
+                    """, arguments: StatementArguments([model] + chunk + open))
+                for row in rows { counts[row["imageID"]] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     public func imageBytes(_ imageID: String) throws -> Data? {
         try pool.read { db in
             try Data.fetchOne(db, sql: "SELECT bytes FROM image WHERE id = ? AND purgedAt IS NULL", arguments: [imageID])

@@ -21,7 +21,7 @@ public struct CandidateQuery: Sendable {
     public var pageToken: String
 
     public static let defaultPageSize = 100
-    public static let maxPageSize = 1000
+    public static let maxPageSize = 5000
 
     public init(model: String = "", predictedLabel: String = "", boundaryOnly: Bool = false, order: Order = .marginAscending,
                 pageSize: Int = 0, pageToken: String = "") {
@@ -41,6 +41,8 @@ public struct CandidatePage: Sendable {
         public var seen: RecentImages.Seen
         /// (x, y) on the map; nil when the image was embedded by another backbone.
         public var position: (x: Float, y: Float)?
+        /// Samples of this image a retrain will still use (pending, training, held out).
+        public var queued: Int
     }
 
     public var model: String
@@ -104,11 +106,13 @@ public final class ReviewCatalog: Sendable {
             let start = after.map { token in matching.firstIndex { token.isBefore(all[$0]) } ?? matching.count } ?? 0
             let page = matching[start..<min(start + size, matching.count)].map { all[$0] }
             let more = start + page.count < matching.count
+            let queued = try store.openSampleCounts(model: model, imageIDs: page.map(\.imageID))
             return CandidatePage(
                 model: model,
                 entries: page.map { candidate in
                     CandidatePage.Entry(imageID: candidate.imageID, seen: candidate.seen,
-                                        position: candidate.embedding.flatMap { $0.backbone == backbone ? map.place($0.vector) : nil })
+                                        position: candidate.embedding.flatMap { $0.backbone == backbone ? map.place($0.vector) : nil },
+                                        queued: queued[candidate.imageID] ?? 0)
                 },
                 nextPageToken: more ? page.last.map { PageToken(after: $0, order: query.order).text } ?? "" : "",
                 total: matching.count, explainedVariance: map.explainedVariance)

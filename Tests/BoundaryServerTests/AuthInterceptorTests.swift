@@ -44,8 +44,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (Call.listModels, nil, RPCError.Code.unauthenticated, "missing bearer token: send 'authorization: Bearer <token>' metadata"),
-        (.listModels, "Basic \(adminToken)", .unauthenticated, "missing bearer token: send 'authorization: Bearer <token>' metadata"),
+        (Call.listModels, nil, RPCError.Code.unauthenticated, "missing bearer token: send the header 'authorization: Bearer <token>'"),
+        (.listModels, "Basic \(adminToken)", .unauthenticated, "missing bearer token: send the header 'authorization: Bearer <token>'"),
         (.listModels, "Bearer wrong-0123456789abcdef", .unauthenticated, "invalid bearer token"),
         (.setServingVersion, "Bearer \(predictToken)", .permissionDenied, "method boundary.v1.Models/SetServingVersion needs the 'admin' role"),
     ] as [(Call, String?, RPCError.Code, String)])

@@ -62,7 +62,7 @@ import Testing
             #expect(try await page(size: 1, order: .newestFirst).candidates.first?.imageID == again.imageID,
                     "a prediction made again is the newest")
 
-            #expect(await statusCode { _ = try await page(size: 5000) } == .invalidArgument)
+            #expect(await statusCode { _ = try await page(size: 5001) } == .invalidArgument)
             #expect(await statusCode { _ = try await page("m:zz:not-a-token") } == .invalidArgument)
             let marginToken = try await page(size: 2).nextPageToken
             #expect(await statusCode { _ = try await page(marginToken, order: .newestFirst) } == .invalidArgument,

@@ -26,6 +26,7 @@ final class SlowCommitStore: FeedbackStore {
 
     func storedImages(among imageIDs: [String]) throws -> Set<String> { try inner.storedImages(among: imageIDs) }
     func imageBytes(_ imageID: String) throws -> Data? { try inner.imageBytes(imageID) }
+    func openSampleCounts(model: String, imageIDs: [String]) throws -> [String: Int] { try inner.openSampleCounts(model: model, imageIDs: imageIDs) }
     func queue(model: String) throws -> QueueSummary { try inner.queue(model: model) }
     func samples(model: String, in states: Set<SampleState>) throws -> [StoredSample] { try inner.samples(model: model, in: states) }
     func setState(_ ids: [Int64], to state: SampleState, version: Int?, reason: String?, ifIn current: SampleState?) throws {

@@ -41,7 +41,7 @@ public nonisolated struct Boundary_V1_ListCandidatesRequest: Sendable {
 
   public var order: Boundary_V1_ListCandidatesRequest.Order = .marginAscending
 
-  /// Candidates per page: 0 means 100; at most 1,000.
+  /// Candidates per page: 0 means 100; at most 5,000.
   public var pageSize: UInt32 = 0
 
   /// `next_page_token` of the previous page; empty for the first. A page starts after the last
@@ -120,6 +120,10 @@ public nonisolated struct Boundary_V1_Candidate: Sendable {
 
   /// RFC 3339 time of the prediction.
   public var predictedAt: String = String()
+
+  /// Feedback samples on this image a retrain will still use (pending, training or held out): the
+  /// grid marks it as already queued.
+  public var queued: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -245,7 +249,7 @@ nonisolated extension Boundary_V1_ListCandidatesRequest.Order: SwiftProtobuf._Pr
 
 nonisolated extension Boundary_V1_Candidate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Candidate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}image_id\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}positioned\0\u{1}x\0\u{1}y\0\u{3}predicted_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}image_id\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}positioned\0\u{1}x\0\u{1}y\0\u{3}predicted_at\0\u{1}queued\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -262,6 +266,7 @@ nonisolated extension Boundary_V1_Candidate: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularFloatField(value: &self.x) }()
       case 8: try { try decoder.decodeSingularFloatField(value: &self.y) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.predictedAt) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.queued) }()
       default: break
       }
     }
@@ -295,6 +300,9 @@ nonisolated extension Boundary_V1_Candidate: SwiftProtobuf.Message, SwiftProtobu
     if !self.predictedAt.isEmpty {
       try visitor.visitSingularStringField(value: self.predictedAt, fieldNumber: 9)
     }
+    if self.queued != 0 {
+      try visitor.visitSingularUInt32Field(value: self.queued, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -308,6 +316,7 @@ nonisolated extension Boundary_V1_Candidate: SwiftProtobuf.Message, SwiftProtobu
     if lhs.x != rhs.x {return false}
     if lhs.y != rhs.y {return false}
     if lhs.predictedAt != rhs.predictedAt {return false}
+    if lhs.queued != rhs.queued {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -16,7 +16,7 @@ struct ReviewCommand: AsyncParsableCommand {
         @Option(help: "Only images whose top label is this one.") var label: String = ""
         @Flag(help: "Only images under the model's boundary threshold.") var boundaryOnly = false
         @Flag(help: "Newest first instead of smallest margin first.") var newest = false
-        @Option(help: "Candidates per page (1-1000).") var pageSize: Int = 20
+        @Option(help: "Candidates per page (1-5000).") var pageSize: Int = 20
         @Option(help: "next_page_token of the previous page.") var pageToken: String = ""
         @OptionGroup var client: ClientOptions
 

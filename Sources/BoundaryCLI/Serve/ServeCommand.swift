@@ -2,23 +2,25 @@ import ArgumentParser
 import BLAS
 import BoundaryHTTP2
 import BoundaryServer
+import BoundaryWeb
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import Prometheus
-import PrometheusEndpoint
 import ServiceLifecycle
 import Tensor
 import Serving
+import Synchronization
 
-/// `boundary serve`: the gRPC service over HTTP/2 (optionally TLS), Prometheus metrics on their
-/// own port, and graceful shutdown on SIGTERM/SIGINT. With no flags it serves the committed demo
-/// model on 127.0.0.1:50051.
+/// `boundary serve`: the gRPC service over HTTP/2 (optionally TLS), the HTTP/JSON API with the
+/// review web app and /metrics on the HTTP port, /metrics alone on the metrics port, and graceful
+/// shutdown on SIGTERM/SIGINT. With no flags it serves the committed demo model on
+/// 127.0.0.1:50051 (gRPC) and 127.0.0.1:8080 (HTTP).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the models in the data directory over gRPC (Predict, Models, Health, Reflection)."
+        abstract: "Serve the models in the data directory over gRPC and HTTP/JSON, with the review web app."
     )
 
     @OptionGroup var options: ServeOptions
@@ -52,24 +54,34 @@ struct ServeCommand: AsyncParsableCommand {
             address: try Self.socketAddress(host: options.resolvedHost, port: options.resolvedPort()),
             security: security, limits: BoundaryHTTP2Server.Limits(configuration)))
         var services = builder.lifecycleServices(server: server)
-        var metricsServer: PrometheusMetricsServer?
+        let ports = ListeningPorts()
+        let httpPort = try options.resolvedHTTPPort()
+        if httpPort != 0 {
+            let router = try BoundaryWebServer.router(builder: builder, metrics: options.noMetrics ? nil : metrics)
+            // Before the gRPC server in shutdown order's reverse: HTTP stops taking requests first.
+            services.insert(BoundaryWebServer.service(router: router, host: options.resolvedHTTPHost, port: httpPort,
+                                                      drain: builder.drain, logger: logger) { ports.set(\.http, $0) },
+                            at: services.count - 1)
+        }
         if !options.noMetrics {
-            let endpoint = PrometheusMetricsServer(host: options.resolvedHost, port: try options.resolvedMetricsPort(),
-                                                   registry: metrics, logger: logger)
-            metricsServer = endpoint
-            services.insert(endpoint, at: 0)
+            services.insert(BoundaryWebServer.service(router: BoundaryWebServer.metricsRouter(registry: metrics),
+                                                      host: options.resolvedHost, port: try options.resolvedMetricsPort(),
+                                                      drain: builder.drain, logger: logger) { ports.set(\.metrics, $0) },
+                            at: 0)
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       cancellationSignals: [], logger: logger))
-        let host = options.resolvedHost
-        let announcedMetrics = metricsServer
+        let host = options.resolvedHost, httpHost = options.resolvedHTTPHost
+        let expected = (http: httpPort != 0, metrics: !options.noMetrics)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 guard let address = try await server.listeningAddress else { return }
                 let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
+                let bound = try await ports.wait(http: expected.http, metrics: expected.metrics)
                 var line = "boundary: gRPC listening on \(host):\(port)"
-                if let announcedMetrics { line += ", metrics on http://\(host):\(try await announcedMetrics.listeningPort())/metrics" }
+                if let http = bound.http { line += ", review app and HTTP API on http://\(httpHost):\(http)/" }
+                if let metrics = bound.metrics { line += ", metrics on http://\(host):\(metrics)/metrics" }
                 line += "; serving " + served.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")
                 print(line)
                 fflush(nil)
@@ -103,5 +115,24 @@ struct ServeCommand: AsyncParsableCommand {
         factory.defaultDurationHistogramBuckets = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
             .map { Duration.microseconds(Int64($0 * 1_000_000)) }
         return factory
+    }
+}
+
+/// The HTTP and metrics ports once bound (they may have been asked for as 0), for the start-up line.
+final class ListeningPorts: Sendable {
+    struct Bound { var http: Int?; var metrics: Int? }
+    private let bound = Mutex(Bound())
+
+    func set(_ key: WritableKeyPath<Bound, Int?> & Sendable, _ port: Int) {
+        bound.withLock { $0[keyPath: key] = port }
+    }
+
+    /// Polls, so a server that fails to bind (and cancels this) never leaves it hanging.
+    func wait(http: Bool, metrics: Bool) async throws -> Bound {
+        while true {
+            let now = bound.withLock { $0 }
+            if (!http || now.http != nil) && (!metrics || now.metrics != nil) { return now }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }

@@ -53,8 +53,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Days feedback images are kept (default 180) unless an open, held-out or quarantined sample needs them.")
     var feedbackRetentionDays: Double = 180
 
-    @Option(help: "Prometheus /metrics port, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
-    @Flag(help: "Do not serve /metrics.") var noMetrics = false
+    @Option(help: "HTTP/JSON API, review web app and /metrics port, 0 to turn HTTP off (env BOUNDARY_HTTP_PORT; default 8080).")
+    var httpPort: Int?
+    @Option(help: "Address of the HTTP port, plaintext: keep it on loopback or behind a TLS proxy (env BOUNDARY_HTTP_HOST; default 127.0.0.1).")
+    var httpHost: String?
+    @Option(help: "Prometheus /metrics alone on this port too, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
+    @Flag(help: "Do not serve /metrics (on either port).") var noMetrics = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env BOUNDARY_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -72,6 +76,8 @@ struct ServeOptions: ParsableArguments {
     var resolvedHost: String { host ?? env("BOUNDARY_HOST") ?? "127.0.0.1" }
     func resolvedPort() throws -> Int { try number(port, "BOUNDARY_PORT", 50051) }
     func resolvedMetricsPort() throws -> Int { try number(metricsPort, "BOUNDARY_METRICS_PORT", 9464) }
+    func resolvedHTTPPort() throws -> Int { try number(httpPort, "BOUNDARY_HTTP_PORT", 8080) }
+    var resolvedHTTPHost: String { httpHost ?? env("BOUNDARY_HTTP_HOST") ?? "127.0.0.1" }
     var resolvedDataDirectory: URL { URL(fileURLWithPath: dataDir ?? env("BOUNDARY_DATA_DIR") ?? "boundary-data") }
     var resolvedLogLevel: String { logLevel ?? env("BOUNDARY_LOG_LEVEL") ?? "info" }
     var resolvedTLS: (cert: String, key: String)? {
@@ -164,9 +170,11 @@ struct ServeOptions: ParsableArguments {
 
     /// Refuses to expose an unauthenticated admin API beyond this machine by accident.
     func checkExposure(tokens: AccessTokens?) throws {
-        let loopback = ["127.0.0.1", "::1", "localhost"].contains(resolvedHost)
-        if tokens == nil, !loopback, !allowUnauthenticated {
-            throw ValidationError("listening on \(resolvedHost) without tokens would let anyone change the serving model; "
+        let loopback = ["127.0.0.1", "::1", "localhost"]
+        var exposed = [resolvedHost]
+        if try resolvedHTTPPort() != 0 { exposed.append(resolvedHTTPHost) }
+        for host in exposed where tokens == nil && !loopback.contains(host) && !allowUnauthenticated {
+            throw ValidationError("listening on \(host) without tokens would let anyone change the serving model; "
                                   + "pass --tokens-file (or BOUNDARY_TOKENS), or --allow-unauthenticated if that is intended")
         }
     }

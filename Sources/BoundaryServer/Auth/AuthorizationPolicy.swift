@@ -32,6 +32,8 @@ public struct AuthorizationPolicy: Sendable {
         "boundary.v1.Feedback/SubmitFeedback": .role(.feedback),
         "boundary.v1.Feedback/GetQueue": .role(.feedback),
         "boundary.v1.Feedback/Retrain": .role(.admin),
+        // Progress of a retrain is what GetQueue's last_retrain already shows reviewers.
+        "boundary.v1.Feedback/WatchRetrain": .role(.feedback),
         "boundary.v1.Feedback/ListQuarantine": .role(.admin),
         "boundary.v1.Feedback/ReleaseFeedback": .role(.admin),
         "boundary.v1.Feedback/DiscardFeedback": .role(.admin),

@@ -19,7 +19,7 @@ public struct Caller: Sendable, Equatable {
     /// be left empty or repeat it, and only an admin token may record feedback for someone else
     /// (importing another tool's labels). Anonymous tokens, and a server without tokens, record
     /// whatever `user_id` says, as before names existed.
-    static func feedbackUser(requested: String, caller: Caller?) throws -> String {
+    public static func feedbackUser(requested: String, caller: Caller?) throws -> String {
         guard let caller, let name = caller.name else { return requested }
         if requested.isEmpty || requested == name || caller.roles.contains(.admin) { return requested.isEmpty ? name : requested }
         throw RPCError(code: .permissionDenied,

@@ -1,0 +1,103 @@
+import BoundaryServer
+import Foundation
+import HTTPTypes
+import Logging
+import OpenAPIRuntime
+import Serving
+
+/// Runs around every operation: the bearer-token check (the same ``BearerAuthorizer`` as gRPC, by
+/// the operation's gRPC method), the body-size limit, and the mapping of every failure to a JSON
+/// error with an HTTP status. Nothing thrown reaches the HTTP server as a bare 500.
+public struct HTTPAPIMiddleware: ServerMiddleware {
+    let authorizer: BearerAuthorizer?
+    let limits: HTTPBodyLimits
+    let logger: Logger
+
+    /// `authorizer` nil: authentication is off, as on the gRPC port.
+    public init(authorizer: BearerAuthorizer?, limits: HTTPBodyLimits, logger: Logger) {
+        self.authorizer = authorizer
+        self.limits = limits
+        self.logger = logger
+    }
+
+    public func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        do {
+            let caller = try authorizer?.authorize(authorization: request.headerFields[values: .authorization],
+                                                   method: OperationMethods.method(for: operationID))
+            let limit = limits.bytes(forOperation: operationID)
+            if let declared = request.headerFields[.contentLength].flatMap(Int.init), declared > limit {
+                throw BodyTooLarge(limit: limit, bytes: declared)
+            }
+            let limited = body.map { HTTPBodyLimit.limited($0, to: limit) }
+            var (response, responseBody) = try await Caller.$current.withValue(caller) {
+                try await next(request, limited, metadata)
+            }
+            if operationID == "getThumbnail", response.status == .ok {
+                // Image ids name content, so a thumbnail never changes.
+                response.headerFields[.cacheControl] = "private, max-age=86400, immutable"
+            }
+            if response.headerFields[.contentType]?.hasPrefix("text/event-stream") == true {
+                response.headerFields[.cacheControl] = "no-cache"
+            }
+            return (response, responseBody)
+        } catch {
+            return failureResponse(error, operationID: operationID)
+        }
+    }
+
+    func failureResponse(_ error: any Error, operationID: String) -> (HTTPResponse, HTTPBody?) {
+        let status: Int
+        let failure: Components.Schemas.Failure
+        if let serverError = error as? ServerError {
+            if serverError.operationInput == nil, !(serverError.underlyingError is BodyTooLarge) {
+                // The request never became an operation's input: it does not match the API.
+                (status, failure) = (400, .init(code: .invalidArgument, message: RequestProblem.describe(serverError)))
+            } else {
+                (status, failure) = FailureMapping.failure(for: serverError.underlyingError, operation: operationID, logger: logger)
+            }
+        } else {
+            (status, failure) = FailureMapping.failure(for: error, operation: operationID, logger: logger)
+        }
+        var response = HTTPResponse(status: .init(code: status))
+        response.headerFields[.contentType] = "application/json; charset=utf-8"
+        if status == 429 || status == 503 { response.headerFields[.retryAfter] = "1" }
+        if status == 401 { response.headerFields[.wwwAuthenticate] = "Bearer" }
+        let encoded = (try? JSONEncoder().encode(failure)) ?? Data(#"{"code":"internal","message":"internal server error"}"#.utf8)
+        return (response, HTTPBody(encoded))
+    }
+}
+
+/// Why a request could not be read as its operation's input, in words a client can act on: the
+/// JSON field at fault (by its wire name) rather than a decoder's dump.
+enum RequestProblem {
+    static func describe(_ error: ServerError) -> String {
+        let detail: String
+        switch error.underlyingError {
+        case let decoding as DecodingError:
+            detail = describe(decoding)
+        default:
+            let underlying = "\(error.underlyingError)"
+            detail = error.causeDescription.contains(underlying) || error.causeDescription == "Unknown"
+                ? (error.causeDescription == "Unknown" ? underlying : error.causeDescription)
+                : "\(error.causeDescription): \(underlying)"
+        }
+        let text = "the request does not match the API (openapi/boundary.yaml): " + detail
+        return text.count > 400 ? String(text.prefix(400)) + "…" : text
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "the body" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is missing"
+        case .valueNotFound(_, let context): return "\(path(context.codingPath)) is null"
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) is not a \(type)"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
