@@ -106,6 +106,17 @@ export async function streamEvents(path, query, onEvent, signal) {
     eventName = '';
     data = [];
   };
+  const line = (text) => {
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (text === '') { dispatch(); return; }
+    if (text.startsWith(':')) return;
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text : text.slice(0, colon);
+    let value = colon < 0 ? '' : text.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') eventName = value;
+    else if (field === 'data') data.push(value);
+  };
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -113,20 +124,13 @@ export async function streamEvents(path, query, onEvent, signal) {
       buffer += decoder.decode(value, { stream: true });
       let newline;
       while ((newline = buffer.indexOf('\n')) >= 0) {
-        let line = buffer.slice(0, newline);
+        line(buffer.slice(0, newline));
         buffer = buffer.slice(newline + 1);
-        if (line.endsWith('\r')) line = line.slice(0, -1);
-        if (line === '') { dispatch(); continue; }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') eventName = value;
-        else if (field === 'data') data.push(value);
       }
     }
-    dispatch(); // a final event without its blank line still counts
+    // A server that closes right after its last event without the blank line still delivered it.
+    if (buffer) line(buffer);
+    dispatch();
   } finally {
     reader.releaseLock();
   }

@@ -288,6 +288,7 @@ export class EmbeddingMap {
         // Hover: find the dot under the pointer once per frame, not once per event.
         if (!hoverPending) {
           requestAnimationFrame(() => {
+            if (!hoverPending) return; // the pointer left before this frame
             const [x, y] = hoverPending;
             hoverPending = null;
             this.hooks.onHover(this.nearest(x, y), x, y);
@@ -318,6 +319,9 @@ export class EmbeddingMap {
     };
     c.addEventListener('pointerup', (e) => finish(e, false));
     c.addEventListener('pointercancel', (e) => finish(e, true));
-    c.addEventListener('pointerleave', () => { if (!this.path) this.hooks.onHover(-1); });
+    c.addEventListener('pointerleave', () => {
+      hoverPending = null;
+      if (!this.path) this.hooks.onHover(-1);
+    });
   }
 }

@@ -88,7 +88,7 @@ function renderQueue(q) {
     el('td', { className: 'num', text: fmtInt(l.positive) }),
     el('td', { className: 'num', text: fmtInt(l.negative) }),
     el('td', { className: 'num', text: fmtInt(l.corrected) })));
-  if (!rows.length) rows.push(el('tr', {}, el('td', { className: 'muted', text: 'No feedback yet.', attrs: { colspan: 4 } })));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { className: 'muted', text: q.total ? 'Nothing pending: the next retrain has no new samples.' : 'No feedback yet.', attrs: { colspan: 4 } })));
   $('queue-labels').tBodies[0].replaceChildren(...rows);
 }
 
