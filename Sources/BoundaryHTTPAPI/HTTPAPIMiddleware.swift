@@ -2,21 +2,28 @@ import BoundaryServer
 import Foundation
 import HTTPTypes
 import Logging
+import Metrics
 import OpenAPIRuntime
 import Serving
 
 /// Runs around every operation: the bearer-token check (the same ``BearerAuthorizer`` as gRPC, by
 /// the operation's gRPC method), the body-size limit, and the mapping of every failure to a JSON
-/// error with an HTTP status. Nothing thrown reaches the HTTP server as a bare 500.
+/// error with an HTTP status. Nothing thrown reaches the HTTP server as a bare 500. Each request is
+/// counted as `boundary_http_requests_total{operation, status}` and timed to its response head as
+/// `boundary_http_duration_seconds{operation, status}` (an event stream's body is not timed).
 public struct HTTPAPIMiddleware: ServerMiddleware {
+    static let requestsLabel = "boundary_http_requests_total"
+    static let durationLabel = "boundary_http_duration_seconds"
     let authorizer: BearerAuthorizer?
     let limits: HTTPBodyLimits
+    let metrics: any MetricsFactory
     let logger: Logger
 
     /// `authorizer` nil: authentication is off, as on the gRPC port.
-    public init(authorizer: BearerAuthorizer?, limits: HTTPBodyLimits, logger: Logger) {
+    public init(authorizer: BearerAuthorizer?, limits: HTTPBodyLimits, metrics: any MetricsFactory, logger: Logger) {
         self.authorizer = authorizer
         self.limits = limits
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -24,6 +31,18 @@ public struct HTTPAPIMiddleware: ServerMiddleware {
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
+        let start = ContinuousClock.now
+        let (response, responseBody) = await respond(request, body: body, metadata: metadata, operationID: operationID, next: next)
+        let dimensions = [("operation", operationID), ("status", String(response.status.code))]
+        Counter(label: Self.requestsLabel, dimensions: dimensions, factory: metrics).increment()
+        Timer(label: Self.durationLabel, dimensions: dimensions, factory: metrics).record(duration: ContinuousClock.now - start)
+        return (response, responseBody)
+    }
+
+    private func respond(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async -> (HTTPResponse, HTTPBody?) {
         do {
             let caller = try authorizer?.authorize(authorization: request.headerFields[values: .authorization],
                                                    method: OperationMethods.method(for: operationID))

@@ -24,7 +24,8 @@ public final class BoundaryServerBuilder: Sendable {
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
     public let logger: Logger
-    let metricsFactory: any MetricsFactory
+    /// Where every front end (gRPC, HTTP) records its metrics.
+    public let metricsFactory: any MetricsFactory
 
     /// Health service names that turn SERVING once a model is loaded.
     public static let healthServices = ["", "boundary.v1.Inference", "boundary.v1.Models"]

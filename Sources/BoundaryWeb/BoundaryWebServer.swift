@@ -28,7 +28,7 @@ public enum BoundaryWebServer {
             // Compact: a page of 5,000 candidates is a quarter smaller without the indentation.
             configuration: Configuration(jsonEncodingOptions: [.withoutEscapingSlashes]),
             middlewares: [HTTPAPIMiddleware(authorizer: authorizer, limits: HTTPBodyLimits(builder.configuration),
-                                            logger: builder.logger)])
+                                            metrics: builder.metricsFactory, logger: builder.logger)])
         WebAssets.decoded().register(on: router)
         if let metrics { MetricsRoute.register(on: router, registry: metrics) }
         return router

@@ -21,9 +21,14 @@ import Testing
                 let script = try await http.call(.get, "/\(name)")
                 #expect(script.status == 200 && script.headers[.contentType] == "text/javascript; charset=utf-8", "\(name)")
             }
+            _ = try await http.call(.get, "/v1/models")
+            _ = try await http.call(.get, "/v1/models/nope")
             let metrics = try await http.call(.get, "/metrics")
             #expect(metrics.status == 200 && metrics.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
             #expect(metrics.text.contains("boundary_serving_version"))
+            #expect(metrics.text.contains(#"boundary_http_requests_total{operation="listModels",status="200"} 1"#), "\(metrics.text)")
+            #expect(metrics.text.contains(#"boundary_http_requests_total{operation="getModel",status="404"} 1"#))
+            #expect(metrics.text.contains(#"boundary_http_duration_seconds_count{operation="listModels",status="200"} 1"#))
         }
     }
 
