@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "CMalloc"),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
         .target(name: "Tensor", dependencies: ["BLAS", "CKernels"], swiftSettings: swiftSettings),
+        // Exact nearest-neighbour search over L2-normalised embeddings (sgemm + bounded heaps).
+        .target(name: "SimilaritySearch", dependencies: ["BLAS", "Tensor"], swiftSettings: swiftSettings),
         // Crash-safe file replacement (temporary name, fsync, rename, fsync directory).
         .target(name: "DurableIO", swiftSettings: swiftSettings),
         // The safetensors checkpoint format, readable and writable by PyTorch/NumPy users.
@@ -195,7 +197,7 @@ let package = Package(
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
                 "Serving", "Retraining", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
-                "FeedbackStore", "DefaultModel",
+                "FeedbackStore", "DefaultModel", "SimilaritySearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -261,6 +263,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "BLAS", "CKernels"], swiftSettings: swiftSettings),
+        .testTarget(name: "SimilaritySearchTests", dependencies: ["SimilaritySearch", "Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], swiftSettings: swiftSettings),

@@ -113,6 +113,32 @@ import Testing
         }
     }
 
+    @Test func quarantineOperationsSelectAndChangeFeedbackLikeGRPC() async throws {
+        let harness = try await WebHarness()
+        try await harness.run { http, grpc in
+            let listed = try await http.call(.get, "/v1/quarantine")
+            #expect(listed.status == 200 && listed.json["model"] as? String == "tiny")
+            #expect((listed.json["events"] as? [Any])?.isEmpty == true)
+            try await expectSame(http.json(.post, "/v1/quarantine/release", [:]), 400,
+                                 await grpcFailure { _ = try await grpc.releaseFeedback(Boundary_V1_FeedbackSelection()) })
+            var both = Boundary_V1_FeedbackSelection()
+            both.eventIds = [1]
+            both.userID = "x"
+            try await expectSame(http.json(.post, "/v1/quarantine/discard", ["event_ids": [1], "user_id": "x"]), 400,
+                                 await grpcFailure { _ = try await grpc.discardFeedback(both) })
+
+            let image = try await http.call(.post, "/v1/predict", contentType: "image/png", body: try Fixtures.png(seed: 77))
+            let id = try #require(image.json["image_id"] as? String)
+            let receipt = try await http.json(.post, "/v1/feedback", ["label": "circle", "kept": [["image_id": id]], "idempotency_key": "d"])
+            let event = try #require(Int(receipt.json["event_id"] as? String ?? ""))
+            let discarded = try await http.json(.post, "/v1/quarantine/discard", ["event_ids": [event]])
+            #expect(discarded.status == 200 && discarded.json["samples"] as? Int == 1, "\(discarded.text)")
+            let queue = try await http.call(.get, "/v1/queue")
+            #expect(queue.json["discarded"] as? Int == 1 && queue.json["pending"] as? Int == 0 && queue.json["held_out"] as? Int == 0)
+            #expect(try await http.json(.post, "/v1/quarantine/discard", ["event_ids": [-1]]).status == 400)
+        }
+    }
+
     @Test func bulkUploadPredictsEachFileAndFailsOnlyTheBadOnes() async throws {
         let harness = try await WebHarness(maxImageBytes: 64 << 10)
         try await harness.run { http, _ in
