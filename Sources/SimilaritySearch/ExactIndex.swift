@@ -2,11 +2,11 @@ import BLAS
 import Tensor
 
 /// One search result: a stored id and its cosine similarity to the query.
-public struct SearchHit: Sendable, Equatable {
-    public var id: String
+public struct SearchHit<ID: Hashable & Sendable>: Sendable, Equatable {
+    public var id: ID
     public var score: Float
 
-    public init(id: String, score: Float) {
+    public init(id: ID, score: Float) {
         self.id = id
         self.score = score
     }
@@ -34,15 +34,17 @@ public enum SimilarityError: Error, Equatable, CustomStringConvertible {
 /// search is `cblas_sgemm` of the queries against blocks of that matrix and a bounded heap per query
 /// (what faiss's `IndexFlatIP` does), rows split across the pool's workers. Adding appends a row
 /// (amortised O(1)); removing moves the last row into the hole (O(1)), so the matrix never has gaps.
-/// A value type: a copy is a snapshot that later changes to the original do not touch.
-public struct ExactIndex: Sendable {
+/// A value type: a copy is a snapshot that later changes to the original do not touch. `ID` is
+/// what names a stored vector; image ids are 64 hex digits, which ``ImageKey`` keeps in 32 bytes.
+public struct ExactIndex<ID: Hashable & Sendable>: Sendable {
     public let dimension: Int
     private var matrix: [Float] = []
-    private var ids: [String] = []
-    private var rows: [String: Int] = [:]
+    private var ids: [ID] = []
+    private var rows: [ID: Int] = [:]
 
-    /// Stored rows scored per sgemm call: the block of scores (queries × block) stays in cache.
-    static let block = 2048
+    /// Stored rows scored per sgemm call for `queries` queries: the block of scores (queries ×
+    /// rows, at most 256 K floats = 1 MiB) stays in cache while the heaps read it.
+    static func block(queries: Int) -> Int { max(256, min(4096, (256 << 10) / max(1, queries))) }
 
     public init(dimension: Int) {
         precondition(dimension > 0, "an index needs a positive dimension")
@@ -50,10 +52,10 @@ public struct ExactIndex: Sendable {
     }
 
     public var count: Int { ids.count }
-    public func contains(_ id: String) -> Bool { rows[id] != nil }
+    public func contains(_ id: ID) -> Bool { rows[id] != nil }
 
     /// The stored (normalised) vector of `id`.
-    public func vector(of id: String) -> [Float]? {
+    public func vector(of id: ID) -> [Float]? {
         rows[id].map { Array(matrix[$0 * dimension..<($0 + 1) * dimension]) }
     }
 
@@ -67,7 +69,7 @@ public struct ExactIndex: Sendable {
     }
 
     /// Stores `vector` (normalised) as `id`, replacing what `id` had.
-    public mutating func upsert(id: String, vector: [Float]) throws {
+    public mutating func upsert(id: ID, vector: [Float]) throws {
         let unit = try normalised(vector)
         if let row = rows[id] {
             matrix.replaceSubrange(row * dimension..<(row + 1) * dimension, with: unit)
@@ -80,7 +82,7 @@ public struct ExactIndex: Sendable {
 
     /// Removes `id`; the last row takes its place. Returns whether it was stored.
     @discardableResult
-    public mutating func remove(id: String) -> Bool {
+    public mutating func remove(id: ID) -> Bool {
         guard let row = rows.removeValue(forKey: id) else { return false }
         let last = ids.count - 1
         if row != last {
@@ -99,7 +101,7 @@ public struct ExactIndex: Sendable {
     /// The `k` stored vectors most similar to each query, best first. `queries` holds the query
     /// vectors one after another (each normalised here); `accept` can skip rows by id (filters).
     public func search(_ queries: [[Float]], k: Int, pool: ComputePool,
-                       accept: (@Sendable (String) -> Bool)? = nil) throws -> [[SearchHit]] {
+                       accept: (@Sendable (ID) -> Bool)? = nil) throws -> [[SearchHit<ID>]] {
         guard k >= 1 else { throw SimilarityError.invalidK(k) }
         let units = try queries.map(normalised)
         guard !units.isEmpty, count > 0 else { return queries.map { _ in [] } }
@@ -114,22 +116,24 @@ public struct ExactIndex: Sendable {
             matrix.withUnsafeBufferPointer { stored in
                 pool.forEachRange(n, granularity: 256) { worker, range in
                     var heaps = (0..<q).map { _ in TopK(k) }
-                    var scores = [Float](repeating: 0, count: q * Self.block)
+                    let block = Self.block(queries: q)
+                    var scores = [Float](repeating: 0, count: q * block)
                     var start = range.lowerBound
                     while start < range.upperBound {
-                        let rowsInBlock = min(Self.block, range.upperBound - start)
-                        // scores[q, rowsInBlock] = queries[q, d] · stored[start..., d]ᵀ
+                        let rowsInBlock = min(block, range.upperBound - start)
                         scores.withUnsafeMutableBufferPointer { out in
+                            // out[q, rowsInBlock] = queries[q, d] · stored[start ..< start + rowsInBlock, d]ᵀ
                             BLAS.sgemm(transB: true, m: q, n: rowsInBlock, k: d, a: queryValues.baseAddress!, lda: d,
                                        b: stored.baseAddress! + start * d, ldb: d, c: out.baseAddress!, ldc: rowsInBlock)
-                        }
-                        for query in 0..<q {
-                            let offset = query * rowsInBlock
-                            for column in 0..<rowsInBlock {
-                                let score = scores[offset + column]
-                                guard heaps[query].admits(score) else { continue }
-                                if let accept, !accept(ids[start + column]) { continue }
-                                heaps[query].insert(score: score, row: start + column)
+                            for query in 0..<q {
+                                let row = out.baseAddress! + query * rowsInBlock
+                                // Most scores lose to the k-th best so far: one comparison each.
+                                var threshold = heaps[query].threshold
+                                for column in 0..<rowsInBlock where row[column] > threshold {
+                                    if let accept, !accept(ids[start + column]) { continue }
+                                    heaps[query].insert(score: row[column], row: start + column)
+                                    threshold = heaps[query].threshold
+                                }
                             }
                         }
                         start += rowsInBlock

@@ -11,7 +11,10 @@ struct TopK {
 
     /// Whether `score` would enter: the heap is not full, or it beats the smallest kept. Ties with
     /// the smallest keep the earlier row, so results do not depend on thread timing.
-    func admits(_ score: Float) -> Bool { entries.count < k || score > entries[0].score }
+    func admits(_ score: Float) -> Bool { score > threshold }
+
+    /// What a score must beat to enter: -infinity until the heap is full.
+    var threshold: Float { entries.count < k ? -.infinity : entries[0].score }
 
     mutating func insert(score: Float, row: Int) {
         if entries.count < k {

@@ -20,7 +20,7 @@ import Testing
         return (0..<count).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) } }
     }
 
-    static func reference(_ stored: [String: [Float]], query: [Float], k: Int) -> [SearchHit] {
+    static func reference(_ stored: [String: [Float]], query: [Float], k: Int) -> [SearchHit<String>] {
         func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
         let q = unit(query)
         return stored.map { id, vector in SearchHit(id: id, score: zip(unit(vector), q).reduce(0) { $0 + $1.0 * $1.1 }) }
@@ -29,7 +29,7 @@ import Testing
 
     /// Same scores in the same order, each id's reported score its true one (ids of equal scores
     /// may trade places).
-    static func expectMatches(_ hits: [SearchHit], _ expected: [SearchHit], stored: [String: [Float]], query: [Float],
+    static func expectMatches(_ hits: [SearchHit<String>], _ expected: [SearchHit<String>], stored: [String: [Float]], query: [Float],
                               sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(hits.count == expected.count, sourceLocation: sourceLocation)
         for (hit, want) in zip(hits, expected) {
@@ -41,7 +41,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func topKIsExactAgainstTheNaiveReference(threads: Int) throws {
-        var index = ExactIndex(dimension: 24)
+        var index = ExactIndex<String>(dimension: 24)
         var stored: [String: [Float]] = [:]
         for (offset, vector) in Self.vectors(5000, dimension: 24, seed: 1).enumerated() {
             stored["img-\(offset)"] = vector
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func removalsAndReplacementsKeepSearchesExact() throws {
-        var index = ExactIndex(dimension: 16)
+        var index = ExactIndex<String>(dimension: 16)
         var stored: [String: [Float]] = [:]
         let all = Self.vectors(1200, dimension: 16, seed: 3)
         for (offset, vector) in all.enumerated() {
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func aFilterSkipsRowsAndTheRestStayExact() throws {
-        var index = ExactIndex(dimension: 8)
+        var index = ExactIndex<String>(dimension: 8)
         var even: [String: [Float]] = [:]
         for (offset, vector) in Self.vectors(3000, dimension: 8, seed: 6).enumerated() {
             try index.upsert(id: "\(offset)", vector: vector)
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func badVectorsAreRefusedWithAReason() throws {
-        var index = ExactIndex(dimension: 4)
+        var index = ExactIndex<String>(dimension: 4)
         func store(_ vector: [Float]) throws {
             var copy = index
             try copy.upsert(id: "a", vector: vector)
@@ -111,6 +111,15 @@ import Testing
         #expect(index.vector(of: "a") == [0.6, 0.8, 0, 0], "stored normalised")
         #expect(throws: SimilarityError.invalidK(0)) { _ = try index.search([[1, 0, 0, 0]], k: 0, pool: ComputePool(threads: 1)) }
         #expect(try index.search([[1, 0, 0, 0]], k: 5, pool: ComputePool(threads: 1))[0] == [SearchHit(id: "a", score: 0.6)])
-        #expect(try ExactIndex(dimension: 4).search([[1, 0, 0, 0]], k: 5, pool: ComputePool(threads: 1)) == [[]], "empty index")
+        #expect(try ExactIndex<String>(dimension: 4).search([[1, 0, 0, 0]], k: 5, pool: ComputePool(threads: 1)) == [[]], "empty index")
+    }
+
+    @Test func imageKeysRoundTripAndRefuseWhatIsNotAnImageID() {
+        let hex = "00ff10aa" + String(repeating: "0123456789abcdef", count: 3) + "deadbeef"
+        #expect(ImageKey(hex: hex)?.description == hex)
+        #expect(ImageKey(hex: hex.uppercased())?.description == hex, "read in either case, written lower-case")
+        #expect(ImageKey(hex: String(hex.dropLast())) == nil && ImageKey(hex: hex + "0") == nil)
+        #expect(ImageKey(hex: String(hex.dropLast()) + "g") == nil)
+        #expect(ImageKey(hex: hex) == ImageKey(hex: hex) && ImageKey(hex: hex) != ImageKey(hex: String(repeating: "0", count: 64)))
     }
 }

@@ -28,12 +28,13 @@ struct SearchBench: ParsableCommand {
         let asked = try Self.read(queries, dimension: dimension)
         guard asked.count >= max(single, batch) else { throw ValidationError("need at least \(max(single, batch)) queries") }
         let pool = ComputePool(threads: threads)
-        let rssBefore = Self.residentBytes()
+        let rssBuilt = Self.residentBytes()
         let buildStart = Measure.now()
-        var index = ExactIndex(dimension: dimension)
-        for (row, vector) in stored.enumerated() { try index.upsert(id: String(format: "%064x", row), vector: vector) }
+        var index = ExactIndex<ImageKey>(dimension: dimension)
+        for (row, vector) in stored.enumerated() { try index.upsert(id: ImageKey(hex: String(format: "%064x", row))!, vector: vector) }
         let buildSeconds = Measure.now() - buildStart
-        let bytesPerVector = Double(Self.residentBytes() - rssBefore) / Double(stored.count)
+        // What the index added, beyond the vectors as read from the file.
+        let bytesPerVector = Double(Self.residentBytes() - rssBuilt) / Double(stored.count)
         _ = try index.search([asked[0]], k: k, pool: pool)  // warm-up
         var latencies: [Double] = []
         for query in asked.prefix(single) {
@@ -54,7 +55,7 @@ struct SearchBench: ParsableCommand {
             "single_p99_ms": latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000,
             "single_qps": Double(latencies.count) / latencies.reduce(0, +),
             "batch_qps": Double(batch) / batchSeconds,
-            "ids": answers.prefix(50).map { $0.map { Int($0.id, radix: 16)! } },
+            "ids": answers.prefix(50).map { $0.map { Int($0.id.description, radix: 16)! } },
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
