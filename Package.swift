@@ -116,12 +116,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Search by picture and by word over every predicted image; learned queries; its upkeep service.
+        .target(
+            name: "ImageSearch",
+            dependencies: [
+                "Retraining", "Serving", "FeedbackStore", "SimilaritySearch", "Training", "Imaging", "Tensor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The gRPC services (thin proto <-> domain mapping), auth, health, reflection, and the one
         // builder that assembles a server for `boundary serve` and for the tests. Transport-agnostic.
         .target(
             name: "BoundaryServer",
             dependencies: [
-                "Serving", "Retraining", "BoundaryAPI",
+                "Serving", "Retraining", "ImageSearch", "BoundaryAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -164,7 +175,7 @@ let package = Package(
         .target(
             name: "BoundaryHTTPAPI",
             dependencies: [
-                "BoundaryServer", "Serving", "Retraining", "Training",
+                "BoundaryServer", "ImageSearch", "FeedbackStore", "Serving", "Retraining", "Training",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -196,7 +207,7 @@ let package = Package(
             name: "BoundaryCLI",
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
-                "Serving", "Retraining", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
+                "Serving", "Retraining", "ImageSearch", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
                 "FeedbackStore", "DefaultModel", "SimilaritySearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -243,6 +254,11 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageSearchTests", dependencies: [
+            "ImageSearch", "Retraining", "Serving", "FeedbackStore", "SimilaritySearch", "BoundaryTestSupport", "NeuralNet", "Imaging",
+            "Training", "DemoData",
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "FeedbackStoreTests", dependencies: [
             "FeedbackStore", .product(name: "GRDB", package: "GRDB.swift"),

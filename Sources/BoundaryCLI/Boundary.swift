@@ -13,7 +13,7 @@ struct Boundary: AsyncParsableCommand {
         commandName: "boundary",
         abstract: "Serve a CNN image classifier and keep improving it from user feedback.",
         subcommands: [ServeCommand.self, PredictCommand.self, IngestCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
-                      ReviewCommand.self,
+                      ReviewCommand.self, SearchCommand.self, SimilarCommand.self,
                       RetrainCommand.self,
                       DemoDataCommand.self, TrainCommand.self,
                       EvalCommand.self, ReportCommand.self, ExperimentCommand.self, Bench.self]

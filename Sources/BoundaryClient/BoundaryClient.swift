@@ -11,6 +11,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
     private let health: Grpc_Health_V1_Health.Client<Transport>
     private let feedback: Boundary_V1_Feedback.Client<Transport>
     private let review: Boundary_V1_Review.Client<Transport>
+    private let searching: Boundary_V1_Search.Client<Transport>
     private var metadata: Metadata
 
     /// - Parameters:
@@ -22,6 +23,7 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         health = Grpc_Health_V1_Health.Client(wrapping: client)
         feedback = Boundary_V1_Feedback.Client(wrapping: client)
         review = Boundary_V1_Review.Client(wrapping: client)
+        searching = Boundary_V1_Search.Client(wrapping: client)
         metadata = Self.metadata(token: token)
     }
 
@@ -124,6 +126,33 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         request.imageID = imageID
         request.maxSide = UInt32(clamping: maxSide)
         return try await review.getThumbnail(request, metadata: metadata)
+    }
+
+    /// The images most like one image (see `Boundary_V1_FindSimilarRequest`).
+    public func findSimilar(_ request: Boundary_V1_FindSimilarRequest) async throws -> Boundary_V1_FindSimilarResponse {
+        try await searching.findSimilar(request, metadata: metadata)
+    }
+
+    /// Images for a word: a class label, or a word learned from marks.
+    public func search(_ request: Boundary_V1_SearchRequest) async throws -> Boundary_V1_SearchResponse {
+        try await searching.search(request, metadata: metadata)
+    }
+
+    public func markResults(_ request: Boundary_V1_MarkResultsRequest) async throws -> Boundary_V1_MarkResultsResponse {
+        try await searching.markResults(request, metadata: metadata)
+    }
+
+    public func listQueries(model: String = "") async throws -> Boundary_V1_ListQueriesResponse {
+        var request = Boundary_V1_ListQueriesRequest()
+        request.model = model
+        return try await searching.listQueries(request, metadata: metadata)
+    }
+
+    public func deleteQuery(model: String = "", word: String) async throws -> Boundary_V1_DeleteQueryResponse {
+        var request = Boundary_V1_DeleteQueryRequest()
+        request.model = model
+        request.word = word
+        return try await searching.deleteQuery(request, metadata: metadata)
     }
 
     /// Pending feedback of `model` (empty: the default model).

@@ -1,5 +1,6 @@
 import BoundaryServer
 import Foundation
+import ImageSearch
 import Logging
 import OpenAPIRuntime
 import Retraining
@@ -12,6 +13,7 @@ public struct HTTPAPIHandler: APIProtocol {
     let host: ModelHost
     let predictor: Predictor
     let loop: LearningLoop
+    let search: ImageSearch
     let drain: DrainState
     let limits: HTTPBodyLimits
     /// How often the queue's event stream looks for changes.
@@ -23,6 +25,7 @@ public struct HTTPAPIHandler: APIProtocol {
         host = builder.host
         predictor = builder.predictor
         loop = builder.loop
+        search = builder.search
         drain = builder.drain
         limits = HTTPBodyLimits(builder.configuration)
         self.queuePollInterval = queuePollInterval

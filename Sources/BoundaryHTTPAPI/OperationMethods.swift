@@ -21,6 +21,12 @@ enum OperationMethods {
         "listQuarantine": method("boundary.v1.Feedback", "ListQuarantine"),
         "releaseFeedback": method("boundary.v1.Feedback", "ReleaseFeedback"),
         "discardFeedback": method("boundary.v1.Feedback", "DiscardFeedback"),
+        "findSimilar": method("boundary.v1.Search", "FindSimilar"),
+        "findSimilarToUpload": method("boundary.v1.Search", "FindSimilar"),
+        "search": method("boundary.v1.Search", "Search"),
+        "markResults": method("boundary.v1.Search", "MarkResults"),
+        "listQueries": method("boundary.v1.Search", "ListQueries"),
+        "deleteQuery": method("boundary.v1.Search", "DeleteQuery"),
     ]
 
     /// The method for `operationID`; an operation missing from the table counts as an unknown

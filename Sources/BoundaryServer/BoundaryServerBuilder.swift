@@ -1,6 +1,7 @@
 import BoundaryAPI
 import Foundation
 import GRPCCore
+import ImageSearch
 import Logging
 import Metrics
 import Retraining
@@ -20,6 +21,10 @@ public final class BoundaryServerBuilder: Sendable {
     public let loop: LearningLoop
     public var feedback: FeedbackIntake { loop.intake }
     public var retrains: RetrainCoordinator { loop.retrains }
+    /// Search by picture and by word over every predicted image.
+    public let search: ImageSearch
+    /// Predictions on their way from Predict to the search index.
+    public let predictionFeed: PredictionFeed
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -43,13 +48,17 @@ public final class BoundaryServerBuilder: Sendable {
             let status: Grpc_Health_V1_HealthCheckResponse.ServingStatus = serving.isEmpty ? .notServing : .serving
             for service in Self.healthServices { health.set(status, for: service) }
         }
+        let feed = PredictionFeed()
+        predictionFeed = feed
         predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
                               limits: configuration.imagingLimits,
-                              recentImages: RecentImages(capacityBytes: configuration.recentImageBytes))
+                              recentImages: RecentImages(capacityBytes: configuration.recentImageBytes), feed: feed)
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
         loop = try LearningLoop(host: host, recent: predictor.recentImages,
                                 storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
                                 limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
+        search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
+                             configuration: configuration.search)
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process
@@ -82,17 +91,19 @@ public final class BoundaryServerBuilder: Sendable {
     public func shutdown() {
         predictor.shutdown()
         loop.shutdown()
+        search.shutdown()
     }
 
-    /// The gRPC services: Inference, Models, Feedback, Review, Health and Reflection.
+    /// The gRPC services: Inference, Models, Feedback, Review, Search, Health and Reflection.
     public func services() throws -> [any RegistrableRPCService] {
-        let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "boundary.v1.Review",
+        let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "boundary.v1.Review", "boundary.v1.Search",
                      "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
             FeedbackService(loop: loop, logger: logger),
             ReviewService(catalog: loop.review, logger: logger),
+            SearchService(search: search, logger: logger),
             HealthService(board: health),
             try ReflectionService(fileDescriptorSet: try APIDescriptors.fileDescriptorSet(), serviceNames: names),
         ]
@@ -113,17 +124,23 @@ public final class BoundaryServerBuilder: Sendable {
         GRPCServer(transport: transport, services: try services(), interceptors: interceptors())
     }
 
+    /// The service that moves predictions into the search index (and rebuilds and trims it).
+    public func searchIndexer(tick: Duration = .milliseconds(250)) -> SearchIndexer {
+        SearchIndexer(search: search, feed: predictionFeed, tick: tick, logger: logger)
+    }
+
     /// The services to run in one `ServiceGroup`, in start order. Shutdown runs in reverse: the gRPC
     /// server first turns health NOT_SERVING and drains its RPCs, then the registry watcher stops,
     /// then the decode and batching threads finish their queues.
     public func lifecycleServices<Transport: ServerTransport>(server: GRPCServer<Transport>) -> [any Service] {
         let health = health
         let drain = drain
-        let intake = loop.intake
+        let intake = loop.intake, search = search
         return [
-            ServingRuntimeService(predictor: predictor, alsoStopping: { intake.shutdown() }),
+            ServingRuntimeService(predictor: predictor, alsoStopping: { intake.shutdown(); search.shutdown() }),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
         ] + loop.services + [
+            searchIndexer(),
             GRPCServerService(server: server, beforeShutdown: {
                 drain.begin()
                 health.shutdown()

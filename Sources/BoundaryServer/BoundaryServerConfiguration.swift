@@ -1,4 +1,5 @@
 import Foundation
+import ImageSearch
 import Retraining
 import Serving
 
@@ -32,6 +33,8 @@ public struct BoundaryServerConfiguration: Sendable {
     public var recentImageBytes: Int = 256 << 20
     /// The learning loop: intake limits and quotas, retention, retrain threads, the schedule.
     public var learning: LearningLoopConfiguration
+    /// The search index: Rocchio weights, entries kept per model, retention age.
+    public var search = SearchConfiguration()
 
     public static let defaultMaxRequestBytes = 16 * 1024 * 1024
 

@@ -1,4 +1,5 @@
 import GRPCCore
+import ImageSearch
 import Logging
 import Retraining
 import Serving
@@ -21,6 +22,12 @@ public enum ErrorMapping {
             case .storage(let detail):
                 logger.error("feedback store failure", metadata: ["method": "\(method)", "error": "\(detail)"])
                 return RPCError(code: .internalError, message: error.description)
+            }
+        case let error as SearchError:
+            switch error {
+            case .notIndexed, .unknownQuery: return RPCError(code: .notFound, message: error.description)
+            case .rebuilding: return RPCError(code: .unavailable, message: error.description)
+            case .keyReused: return RPCError(code: .alreadyExists, message: error.description)
             }
         case let error as RegistryError:
             switch error {

@@ -1,3 +1,5 @@
+import Foundation
+import ImageSearch
 import Retraining
 import Serving
 
@@ -78,5 +80,26 @@ public enum RequestValidation {
             throw ServingError.invalidArgument("version must be a kept version number (1 or more)")
         }
         return Int(version)
+    }
+}
+
+extension RequestValidation {
+    /// A search filter from wire fields (gRPC and HTTP): version 0 and empty times mean "any".
+    public static func searchFilter(label: String, boundaryOnly: Bool, version: UInt64, seenAfter: String,
+                                    seenBefore: String) throws -> SearchFilter {
+        SearchFilter(predictedLabel: label, boundaryOnly: boundaryOnly, version: version == 0 ? nil : Int(clamping: version),
+                     seenAfter: try time(seenAfter, field: "seen_after"), seenBefore: try time(seenBefore, field: "seen_before"))
+    }
+
+    /// An RFC 3339 time, with or without fractional seconds; empty is nil.
+    static func time(_ text: String, field: String) throws -> Date? {
+        guard !text.isEmpty else { return nil }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) else {
+            throw ServingError.invalidArgument("\(field) '\(text.prefix(64))' is not an RFC 3339 time, e.g. 2026-12-01T09:30:00Z")
+        }
+        return date
     }
 }

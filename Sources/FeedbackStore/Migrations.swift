@@ -104,6 +104,24 @@ extension SQLiteFeedbackStore {
                 END;
                 """)
         }
+        migrator.registerMigration("v4: search index entries, learned queries and their marks") { db in
+            // One row per image the search index holds: a rowid table (the vectors make rows big),
+            // unique per (model, image); retention reads it by age.
+            try db.execute(sql: """
+                CREATE TABLE searchEntry (model TEXT NOT NULL, imageID TEXT NOT NULL, backbone INTEGER NOT NULL,
+                                          version INTEGER NOT NULL, label TEXT NOT NULL, margin REAL NOT NULL,
+                                          boundary INTEGER NOT NULL, seenAt REAL NOT NULL, vector BLOB NOT NULL,
+                                          UNIQUE (model, imageID));
+                CREATE INDEX searchEntrySeen ON searchEntry (model, seenAt);
+                CREATE TABLE learnedQuery (model TEXT NOT NULL, word TEXT NOT NULL, backbone INTEGER NOT NULL, vector BLOB NOT NULL,
+                                           exampleImageID TEXT NOT NULL, rounds INTEGER NOT NULL, relevant INTEGER NOT NULL, notRelevant INTEGER NOT NULL,
+                                           updatedAt REAL NOT NULL, PRIMARY KEY (model, word));
+                CREATE TABLE searchMark (model TEXT NOT NULL, word TEXT NOT NULL, imageID TEXT NOT NULL, relevant INTEGER NOT NULL,
+                                         markedAt REAL NOT NULL, PRIMARY KEY (model, word, imageID));
+                CREATE TABLE searchMarkKey (model TEXT NOT NULL, word TEXT NOT NULL, idempotencyKey TEXT NOT NULL,
+                                            contentHash TEXT NOT NULL, createdAt REAL NOT NULL, PRIMARY KEY (model, idempotencyKey));
+                """)
+        }
         return migrator
     }
 }

@@ -24,6 +24,14 @@ public final class InferenceModel: @unchecked Sendable {
 
     public var classCount: Int { spec.classCount }
 
+    /// The final dense layer (weight [classes, E], bias [classes]), which turns an embedding into
+    /// logits: stored embeddings are scored again with it after a head-only retrain, no image needed.
+    public var head: (weight: [Float], bias: [Float])? {
+        guard case .dense(let d)? = ops.last else { return nil }
+        return (Array(UnsafeBufferPointer(start: d.weight.pointer, count: d.outputFeatures * d.inputFeatures)),
+                Array(UnsafeBufferPointer(start: d.bias.pointer, count: d.outputFeatures)))
+    }
+
     /// Each convolution's geometry and chosen algorithm, in execution order (benchmarks, logs).
     public var convolutions: [(geometry: ConvGeometry, algorithm: ConvolutionAlgorithm)] {
         func walk(_ ops: [InferenceOp]) -> [(ConvGeometry, ConvolutionAlgorithm)] {

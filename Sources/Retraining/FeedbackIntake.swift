@@ -10,7 +10,7 @@ public enum ImageReference: Sendable, Equatable {
     case bytes(Data)
 
     /// `raw` as the lower-case 64 hex digits Predict returns, or INVALID_ARGUMENT naming it.
-    static func normalizedID(_ raw: String) throws -> String {
+    public static func normalizedID(_ raw: String) throws -> String {
         let id = raw.lowercased()
         guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
             throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")

@@ -41,6 +41,8 @@ public struct LearningLoopConfiguration: Sendable {
 /// The learning loop assembled over one feedback store: intake, retrains, their schedule, the
 /// store's upkeep and the review listing. The server builder creates one and runs its services in the service group.
 public final class LearningLoop: Sendable {
+    /// The store every part of the loop (and search) writes to.
+    public let store: any FeedbackStore & SearchStore
     public let intake: FeedbackIntake
     public let retrains: RetrainCoordinator
     /// When the retrain schedule fires next (unset without a schedule).
@@ -54,6 +56,7 @@ public final class LearningLoop: Sendable {
     public init(host: ModelHost, recent: RecentImages, storePath: URL, limits: ImagingLimits,
                 configuration: LearningLoopConfiguration, logger: Logger) throws {
         let store = try SQLiteFeedbackStore(path: storePath.path)
+        self.store = store
         intake = FeedbackIntake(host: host, store: store, recent: recent, limits: limits, policy: configuration.intake)
         review = ReviewCatalog(host: host, recent: recent, store: store)
         let retrains = RetrainCoordinator(host: host, store: store, recent: recent, threads: configuration.retrainThreads,

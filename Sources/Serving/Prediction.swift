@@ -48,7 +48,7 @@ public struct Prediction: Sendable {
     public static let defaultTopK = 5
 
     /// Ranks `probabilities` and derives the margin and boundary flag.
-    static func rank(_ probabilities: [Float], labels: [String], topK: Int, threshold: Float)
+    public static func rank(_ probabilities: [Float], labels: [String], topK: Int, threshold: Float)
         -> (labels: [RankedLabel], margin: Float, isBoundary: Bool) {
         let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
         let wanted = min(topK == 0 ? defaultTopK : topK, probabilities.count)

@@ -18,11 +18,14 @@ public final class Predictor: Sendable {
     private let inFlight = Mutex(0)
     /// Predicted images, so feedback can name them by id.
     public let recentImages: RecentImages
+    /// Every prediction with its embedding, for the search index.
+    public let feed: PredictionFeed?
 
     public init(host: ModelHost, configuration: ServingConfiguration, metrics: ServingMetrics,
-                limits: ImagingLimits = .default, recentImages: RecentImages = RecentImages()) {
+                limits: ImagingLimits = .default, recentImages: RecentImages = RecentImages(), feed: PredictionFeed? = nil) {
         self.host = host
         self.recentImages = recentImages
+        self.feed = feed
         self.metrics = metrics
         self.limits = limits
         queueLimit = configuration.queueLimit
@@ -78,10 +81,11 @@ public final class Predictor: Sendable {
         if let embedding = output.embedding {
             let top = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: Self.reviewedLabels,
                                       threshold: snapshot.boundaryThreshold)
-            recentImages.remember(request.image, id: decoded.imageID, embedding: RecentImages.Embedding(
-                model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding),
-                seen: RecentImages.Seen(model: snapshot.name, version: snapshot.version, labels: top.labels, margin: top.margin,
-                                        isBoundary: top.isBoundary))
+            let remembered = RecentImages.Embedding(model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding)
+            let seen = RecentImages.Seen(model: snapshot.name, version: snapshot.version, labels: top.labels, margin: top.margin,
+                                         isBoundary: top.isBoundary)
+            recentImages.remember(request.image, id: decoded.imageID, embedding: remembered, seen: seen)
+            feed?.publish(RecentImages.Candidate(imageID: decoded.imageID, seen: seen, embedding: remembered))
         }
         return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
                           labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,

@@ -44,7 +44,7 @@ public struct ExactIndex<ID: Hashable & Sendable>: Sendable {
 
     /// Stored rows scored per sgemm call for `queries` queries: the block of scores (queries ×
     /// rows, at most 256 K floats = 1 MiB) stays in cache while the heaps read it.
-    static func block(queries: Int) -> Int { max(256, min(4096, (256 << 10) / max(1, queries))) }
+    static func block(queries: Int) -> Int { max(1024, min(4096, (256 << 10) / max(1, queries))) }
 
     public init(dimension: Int) {
         precondition(dimension > 0, "an index needs a positive dimension")
@@ -96,6 +96,24 @@ public struct ExactIndex<ID: Hashable & Sendable>: Sendable {
         ids.removeLast()
         matrix.removeLast(dimension)
         return true
+    }
+
+    /// Every stored vector times `weights` [columns, d]: scores [count, columns] in row order, with
+    /// the ids in that order (search by class label scores every image with the classifier head).
+    public func project(_ weights: [Float], columns: Int) -> (ids: [ID], scores: [Float]) {
+        precondition(weights.count == columns * dimension, "project needs weights [columns, dimension]")
+        var scores = [Float](repeating: 0, count: count * columns)
+        guard count > 0, columns > 0 else { return (ids, scores) }
+        matrix.withUnsafeBufferPointer { stored in
+            weights.withUnsafeBufferPointer { w in
+                scores.withUnsafeMutableBufferPointer { out in
+                    // out[count, columns] = stored[count, d] · weights[columns, d]ᵀ
+                    BLAS.sgemm(transB: true, m: count, n: columns, k: dimension, a: stored.baseAddress!, lda: dimension,
+                               b: w.baseAddress!, ldb: dimension, c: out.baseAddress!, ldc: columns)
+                }
+            }
+        }
+        return (ids, scores)
     }
 
     /// The `k` stored vectors most similar to each query, best first. `queries` holds the query

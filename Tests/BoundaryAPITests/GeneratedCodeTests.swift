@@ -29,6 +29,6 @@ import Testing
         let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: [UInt8](try APIDescriptors.fileDescriptorSet()))
         let services = set.file.flatMap { file in file.service.map { "\(file.package).\($0.name)" } }
         #expect(Set(services) == ["boundary.v1.Inference", "boundary.v1.Models", "grpc.health.v1.Health",
-                                   "grpc.reflection.v1.ServerReflection", "boundary.v1.Feedback", "boundary.v1.Review"])
+                                   "grpc.reflection.v1.ServerReflection", "boundary.v1.Feedback", "boundary.v1.Review", "boundary.v1.Search"])
     }
 }

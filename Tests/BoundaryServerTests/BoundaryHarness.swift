@@ -39,14 +39,20 @@ struct TestServer {
         let transport = InProcessTransport()
         let builder = builder
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await builder.retrains.run() }  // What the service group runs in production.
-            defer { builder.shutdown() }
-            return try await withGRPCServer(transport: transport.server, services: try builder.services(),
-                                            interceptors: builder.interceptors()) { _ in
+            // What the service group runs in production.
+            group.addTask { try await builder.retrains.run() }
+            let indexer = Task { try await builder.searchIndexer(tick: .milliseconds(20)).run() }
+            defer {
+                indexer.cancel()
+                builder.shutdown()
+            }
+            let result = try await withGRPCServer(transport: transport.server, services: try builder.services(),
+                                                  interceptors: builder.interceptors()) { _ in
                 try await withGRPCClient(transport: transport.client) { client in
                     try await body(BoundaryClient(wrapping: client, token: token))
                 }
             }
+            return result
         }
     }
 

@@ -42,7 +42,9 @@ struct WebHarness {
         let transport = InProcessTransport()
         let builder = builder
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await builder.retrains.run() }  // What the service group runs in production.
+            // What the service group runs in production.
+            group.addTask { try await builder.retrains.run() }
+            group.addTask { try await builder.searchIndexer(tick: .milliseconds(20)).run() }
             defer {
                 group.cancelAll()
                 builder.shutdown()

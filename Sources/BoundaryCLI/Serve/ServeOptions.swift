@@ -2,6 +2,7 @@ import ArgumentParser
 import BoundaryServer
 import DefaultModel
 import Foundation
+import ImageSearch
 import Retraining
 import Serving
 
@@ -52,6 +53,10 @@ struct ServeOptions: ParsableArguments {
     var feedbackStoreGb: Double = 10
     @Option(help: "Days feedback images are kept (default 180) unless an open, held-out or quarantined sample needs them.")
     var feedbackRetentionDays: Double = 180
+    @Option(help: "Images the search index keeps per model, oldest dropped first (default 1000000; about 4·E+200 bytes of memory each).")
+    var searchMaxImages: Int = 1_000_000
+    @Option(help: "Learned search words: Rocchio weights ALPHA,BETA,GAMMA for example, relevant and not-relevant marks (default 1,1,1).")
+    var searchRocchio: String = "1,1,1"
 
     @Option(help: "HTTP/JSON API, review web app and /metrics port, 0 to turn HTTP off (env BOUNDARY_HTTP_PORT; default 8080).")
     var httpPort: Int?
@@ -145,6 +150,15 @@ struct ServeOptions: ParsableArguments {
             maxHeldOutPerLabel: maxHeldOutPerLabel > 0 ? maxHeldOutPerLabel : nil)
         configuration.learning.retention = RetentionLimits(maxImageBytes: Int(feedbackStoreGb * Double(1 << 30)),
                                                            maxAge: feedbackRetentionDays * 86_400)
+        guard (1...100_000_000).contains(searchMaxImages) else { throw ValidationError("--search-max-images must be 1...100000000") }
+        let weights = searchRocchio.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard weights.count == 3, let alpha = weights[0], let beta = weights[1], let gamma = weights[2],
+              [alpha, beta, gamma].allSatisfy({ $0 >= 0 && $0.isFinite }), beta > 0 else {
+            throw ValidationError("--search-rocchio '\(searchRocchio)' must be three non-negative numbers ALPHA,BETA,GAMMA with BETA > 0")
+        }
+        configuration.search = SearchConfiguration(rocchio: Rocchio(alpha: alpha, beta: beta, gamma: gamma),
+                                                   maxEntriesPerModel: searchMaxImages, maxAge: feedbackRetentionDays * 86_400,
+                                                   threads: configuration.serving.inferenceThreads)
         if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
             guard let interval = Self.duration(every) else {
                 throw ValidationError("--retrain-every '\(every)' is not a duration like 90s, 30m, 1h or 1d")

@@ -24,5 +24,27 @@ extension Components {
         public typealias ModelQuery = Swift.String
         /// - Remark: Generated from `#/components/parameters/ModelPath`.
         public typealias ModelPath = Swift.String
+        /// Results (0 or absent for 10).
+        ///
+        /// - Remark: Generated from `#/components/parameters/SearchK`.
+        public typealias SearchK = Swift.Int32
+        /// Only images whose top label (when indexed) is this one.
+        ///
+        /// - Remark: Generated from `#/components/parameters/FilterLabel`.
+        public typealias FilterLabel = Swift.String
+        /// - Remark: Generated from `#/components/parameters/FilterBoundary`.
+        public typealias FilterBoundary = Swift.Bool
+        /// Only images predicted by this version.
+        ///
+        /// - Remark: Generated from `#/components/parameters/FilterVersion`.
+        public typealias FilterVersion = Swift.Int64
+        /// RFC 3339; only images predicted at or after it.
+        ///
+        /// - Remark: Generated from `#/components/parameters/FilterSeenAfter`.
+        public typealias FilterSeenAfter = Swift.String
+        /// RFC 3339; only images predicted before it.
+        ///
+        /// - Remark: Generated from `#/components/parameters/FilterSeenBefore`.
+        public typealias FilterSeenBefore = Swift.String
     }
 }

@@ -1280,5 +1280,343 @@ extension Components {
                 case samples
             }
         }
+        /// - Remark: Generated from `#/components/schemas/SearchMatch`.
+        public struct SearchMatch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/image_id`.
+            public var imageId: Swift.String
+            /// Cosine similarity
+            ///
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/score`.
+            public var score: Swift.Float
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/predicted_label`.
+            public var predictedLabel: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/margin`.
+            public var margin: Swift.Float
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/boundary`.
+            public var boundary: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/version`.
+            public var version: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/SearchMatch/predicted_at`.
+            public var predictedAt: Swift.String
+            /// Creates a new `SearchMatch`.
+            ///
+            /// - Parameters:
+            ///   - imageId:
+            ///   - score: Cosine similarity
+            ///   - predictedLabel:
+            ///   - margin:
+            ///   - boundary:
+            ///   - version:
+            ///   - predictedAt:
+            public init(
+                imageId: Swift.String,
+                score: Swift.Float,
+                predictedLabel: Swift.String,
+                margin: Swift.Float,
+                boundary: Swift.Bool,
+                version: Swift.Int64,
+                predictedAt: Swift.String
+            ) {
+                self.imageId = imageId
+                self.score = score
+                self.predictedLabel = predictedLabel
+                self.margin = margin
+                self.boundary = boundary
+                self.version = version
+                self.predictedAt = predictedAt
+            }
+            public enum CodingKeys: String, CodingKey {
+                case imageId = "image_id"
+                case score
+                case predictedLabel = "predicted_label"
+                case margin
+                case boundary
+                case version
+                case predictedAt = "predicted_at"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimilarResults`.
+        public struct SimilarResults: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimilarResults/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimilarResults/query_image_id`.
+            public var queryImageId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimilarResults/matches`.
+            public var matches: [Components.Schemas.SearchMatch]
+            /// Creates a new `SimilarResults`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - queryImageId:
+            ///   - matches:
+            public init(
+                model: Swift.String,
+                queryImageId: Swift.String,
+                matches: [Components.Schemas.SearchMatch]
+            ) {
+                self.model = model
+                self.queryImageId = queryImageId
+                self.matches = matches
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case queryImageId = "query_image_id"
+                case matches
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/WordResults`.
+        public struct WordResults: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/WordResults/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WordResults/word`.
+            public var word: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WordResults/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case classLabel = "class_label"
+                case learned = "learned"
+            }
+            /// - Remark: Generated from `#/components/schemas/WordResults/kind`.
+            public var kind: Components.Schemas.WordResults.KindPayload
+            /// - Remark: Generated from `#/components/schemas/WordResults/matches`.
+            public var matches: [Components.Schemas.SearchMatch]
+            /// Empty on the last page.
+            ///
+            /// - Remark: Generated from `#/components/schemas/WordResults/next_page_token`.
+            public var nextPageToken: Swift.String
+            /// - Remark: Generated from `#/components/schemas/WordResults/rounds`.
+            public var rounds: Swift.Int32
+            /// Why there are no results
+            ///
+            /// - Remark: Generated from `#/components/schemas/WordResults/hint`.
+            public var hint: Swift.String
+            /// Creates a new `WordResults`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - word:
+            ///   - kind:
+            ///   - matches:
+            ///   - nextPageToken: Empty on the last page.
+            ///   - rounds:
+            ///   - hint: Why there are no results
+            public init(
+                model: Swift.String,
+                word: Swift.String,
+                kind: Components.Schemas.WordResults.KindPayload,
+                matches: [Components.Schemas.SearchMatch],
+                nextPageToken: Swift.String,
+                rounds: Swift.Int32,
+                hint: Swift.String
+            ) {
+                self.model = model
+                self.word = word
+                self.kind = kind
+                self.matches = matches
+                self.nextPageToken = nextPageToken
+                self.rounds = rounds
+                self.hint = hint
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case word
+                case kind
+                case matches
+                case nextPageToken = "next_page_token"
+                case rounds
+                case hint
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MarkRequest`.
+        public struct MarkRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/model`.
+            public var model: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/word`.
+            public var word: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/MarksPayload`.
+            public struct MarksPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/MarkRequest/MarksPayload/image_id`.
+                public var imageId: Swift.String
+                /// - Remark: Generated from `#/components/schemas/MarkRequest/MarksPayload/relevant`.
+                public var relevant: Swift.Bool
+                /// Creates a new `MarksPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - imageId:
+                ///   - relevant:
+                public init(
+                    imageId: Swift.String,
+                    relevant: Swift.Bool
+                ) {
+                    self.imageId = imageId
+                    self.relevant = relevant
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case imageId = "image_id"
+                    case relevant
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/marks`.
+            public typealias MarksPayload = [Components.Schemas.MarkRequest.MarksPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/marks`.
+            public var marks: Components.Schemas.MarkRequest.MarksPayload
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/idempotency_key`.
+            public var idempotencyKey: Swift.String
+            /// Admin tokens only; others are recorded under their token's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarkRequest/user_id`.
+            public var userId: Swift.String?
+            /// Creates a new `MarkRequest`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - word:
+            ///   - marks:
+            ///   - idempotencyKey:
+            ///   - userId: Admin tokens only; others are recorded under their token's name.
+            public init(
+                model: Swift.String? = nil,
+                word: Swift.String,
+                marks: Components.Schemas.MarkRequest.MarksPayload,
+                idempotencyKey: Swift.String,
+                userId: Swift.String? = nil
+            ) {
+                self.model = model
+                self.word = word
+                self.marks = marks
+                self.idempotencyKey = idempotencyKey
+                self.userId = userId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case word
+                case marks
+                case idempotencyKey = "idempotency_key"
+                case userId = "user_id"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MarkReceipt`.
+        public struct MarkReceipt: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/word`.
+            public var word: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case classLabel = "class_label"
+                case learned = "learned"
+            }
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/kind`.
+            public var kind: Components.Schemas.MarkReceipt.KindPayload
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/rounds`.
+            public var rounds: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/replayed`.
+            public var replayed: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/MarkReceipt/queued_samples`.
+            public var queuedSamples: Swift.Int32
+            /// Creates a new `MarkReceipt`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - word:
+            ///   - kind:
+            ///   - rounds:
+            ///   - replayed:
+            ///   - queuedSamples:
+            public init(
+                model: Swift.String,
+                word: Swift.String,
+                kind: Components.Schemas.MarkReceipt.KindPayload,
+                rounds: Swift.Int32,
+                replayed: Swift.Bool,
+                queuedSamples: Swift.Int32
+            ) {
+                self.model = model
+                self.word = word
+                self.kind = kind
+                self.rounds = rounds
+                self.replayed = replayed
+                self.queuedSamples = queuedSamples
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case word
+                case kind
+                case rounds
+                case replayed
+                case queuedSamples = "queued_samples"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/LearnedQueries`.
+        public struct LearnedQueries: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/LearnedQueries/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload`.
+            public struct QueriesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/word`.
+                public var word: Swift.String
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/rounds`.
+                public var rounds: Swift.Int32
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/relevant`.
+                public var relevant: Swift.Int32
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/not_relevant`.
+                public var notRelevant: Swift.Int32
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/updated_at`.
+                public var updatedAt: Swift.String
+                /// - Remark: Generated from `#/components/schemas/LearnedQueries/QueriesPayload/ready`.
+                public var ready: Swift.Bool
+                /// Creates a new `QueriesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - word:
+                ///   - rounds:
+                ///   - relevant:
+                ///   - notRelevant:
+                ///   - updatedAt:
+                ///   - ready:
+                public init(
+                    word: Swift.String,
+                    rounds: Swift.Int32,
+                    relevant: Swift.Int32,
+                    notRelevant: Swift.Int32,
+                    updatedAt: Swift.String,
+                    ready: Swift.Bool
+                ) {
+                    self.word = word
+                    self.rounds = rounds
+                    self.relevant = relevant
+                    self.notRelevant = notRelevant
+                    self.updatedAt = updatedAt
+                    self.ready = ready
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case word
+                    case rounds
+                    case relevant
+                    case notRelevant = "not_relevant"
+                    case updatedAt = "updated_at"
+                    case ready
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/LearnedQueries/queries`.
+            public typealias QueriesPayload = [Components.Schemas.LearnedQueries.QueriesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/LearnedQueries/queries`.
+            public var queries: Components.Schemas.LearnedQueries.QueriesPayload
+            /// Creates a new `LearnedQueries`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - queries:
+            public init(
+                model: Swift.String,
+                queries: Components.Schemas.LearnedQueries.QueriesPayload
+            ) {
+                self.model = model
+                self.queries = queries
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case queries
+            }
+        }
     }
 }

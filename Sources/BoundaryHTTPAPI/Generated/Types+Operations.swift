@@ -2573,4 +2573,1110 @@ public enum Operations {
             }
         }
     }
+    /// The indexed images most like an indexed image (reverse image search)
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image_id`. The image itself is left out.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/similar`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/similar/get(findSimilar)`.
+    public enum FindSimilar {
+        public static let id: Swift.String = "findSimilar"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/path/image_id`.
+                public var imageId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - imageId:
+                public init(imageId: Swift.String) {
+                    self.imageId = imageId
+                }
+            }
+            public var path: Operations.FindSimilar.Input.Path
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// Results (0 or absent for 10).
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/k`.
+                public var k: Components.Parameters.SearchK?
+                /// Only images whose top label (when indexed) is this one.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/label`.
+                public var label: Components.Parameters.FilterLabel?
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/boundary_only`.
+                public var boundaryOnly: Components.Parameters.FilterBoundary?
+                /// Only images predicted by this version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/predicted_by`.
+                public var predictedBy: Components.Parameters.FilterVersion?
+                /// RFC 3339; only images predicted at or after it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/seen_after`.
+                public var seenAfter: Components.Parameters.FilterSeenAfter?
+                /// RFC 3339; only images predicted before it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/query/seen_before`.
+                public var seenBefore: Components.Parameters.FilterSeenBefore?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                ///   - k: Results (0 or absent for 10).
+                ///   - label: Only images whose top label (when indexed) is this one.
+                ///   - boundaryOnly:
+                ///   - predictedBy: Only images predicted by this version.
+                ///   - seenAfter: RFC 3339; only images predicted at or after it.
+                ///   - seenBefore: RFC 3339; only images predicted before it.
+                public init(
+                    model: Components.Parameters.ModelQuery? = nil,
+                    k: Components.Parameters.SearchK? = nil,
+                    label: Components.Parameters.FilterLabel? = nil,
+                    boundaryOnly: Components.Parameters.FilterBoundary? = nil,
+                    predictedBy: Components.Parameters.FilterVersion? = nil,
+                    seenAfter: Components.Parameters.FilterSeenAfter? = nil,
+                    seenBefore: Components.Parameters.FilterSeenBefore? = nil
+                ) {
+                    self.model = model
+                    self.k = k
+                    self.label = label
+                    self.boundaryOnly = boundaryOnly
+                    self.predictedBy = predictedBy
+                    self.seenAfter = seenAfter
+                    self.seenBefore = seenBefore
+                }
+            }
+            public var query: Operations.FindSimilar.Input.Query
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.FindSimilar.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.FindSimilar.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.FindSimilar.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.FindSimilar.Input.Path,
+                query: Operations.FindSimilar.Input.Query = .init(),
+                headers: Operations.FindSimilar.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/images/{image_id}/similar/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SimilarResults)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SimilarResults {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.FindSimilar.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.FindSimilar.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The nearest images, most similar first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/images/{image_id}/similar/get(findSimilar)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.FindSimilar.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.FindSimilar.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/images/{image_id}/similar/get(findSimilar)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// The indexed images most like an uploaded image
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image`. The upload is predicted (and indexed) first.
+    ///
+    /// - Remark: HTTP `POST /v1/similar`.
+    /// - Remark: Generated from `#/paths//v1/similar/post(findSimilarToUpload)`.
+    public enum FindSimilarToUpload {
+        public static let id: Swift.String = "findSimilarToUpload"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/similar/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// Results (0 or absent for 10).
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/k`.
+                public var k: Components.Parameters.SearchK?
+                /// Only images whose top label (when indexed) is this one.
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/label`.
+                public var label: Components.Parameters.FilterLabel?
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/boundary_only`.
+                public var boundaryOnly: Components.Parameters.FilterBoundary?
+                /// Only images predicted by this version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/predicted_by`.
+                public var predictedBy: Components.Parameters.FilterVersion?
+                /// RFC 3339; only images predicted at or after it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/seen_after`.
+                public var seenAfter: Components.Parameters.FilterSeenAfter?
+                /// RFC 3339; only images predicted before it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/similar/POST/query/seen_before`.
+                public var seenBefore: Components.Parameters.FilterSeenBefore?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                ///   - k: Results (0 or absent for 10).
+                ///   - label: Only images whose top label (when indexed) is this one.
+                ///   - boundaryOnly:
+                ///   - predictedBy: Only images predicted by this version.
+                ///   - seenAfter: RFC 3339; only images predicted at or after it.
+                ///   - seenBefore: RFC 3339; only images predicted before it.
+                public init(
+                    model: Components.Parameters.ModelQuery? = nil,
+                    k: Components.Parameters.SearchK? = nil,
+                    label: Components.Parameters.FilterLabel? = nil,
+                    boundaryOnly: Components.Parameters.FilterBoundary? = nil,
+                    predictedBy: Components.Parameters.FilterVersion? = nil,
+                    seenAfter: Components.Parameters.FilterSeenAfter? = nil,
+                    seenBefore: Components.Parameters.FilterSeenBefore? = nil
+                ) {
+                    self.model = model
+                    self.k = k
+                    self.label = label
+                    self.boundaryOnly = boundaryOnly
+                    self.predictedBy = predictedBy
+                    self.seenAfter = seenAfter
+                    self.seenBefore = seenBefore
+                }
+            }
+            public var query: Operations.FindSimilarToUpload.Input.Query
+            /// - Remark: Generated from `#/paths/v1/similar/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.FindSimilarToUpload.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.FindSimilarToUpload.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.FindSimilarToUpload.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/similar/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/similar/POST/requestBody/content/application\/octet-stream`.
+                case binary(OpenAPIRuntime.HTTPBody)
+                /// - Remark: Generated from `#/paths/v1/similar/POST/requestBody/content/image\/jpeg`.
+                case jpeg(OpenAPIRuntime.HTTPBody)
+                /// - Remark: Generated from `#/paths/v1/similar/POST/requestBody/content/image\/png`.
+                case png(OpenAPIRuntime.HTTPBody)
+            }
+            public var body: Operations.FindSimilarToUpload.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.FindSimilarToUpload.Input.Query = .init(),
+                headers: Operations.FindSimilarToUpload.Input.Headers = .init(),
+                body: Operations.FindSimilarToUpload.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/similar/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/similar/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SimilarResults)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SimilarResults {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.FindSimilarToUpload.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.FindSimilarToUpload.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The nearest images, most similar first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/similar/post(findSimilarToUpload)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.FindSimilarToUpload.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.FindSimilarToUpload.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/similar/post(findSimilarToUpload)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Images for a word (a class label, or a word learned from marks)
+    ///
+    /// gRPC: `boundary.v1.Search/Search`. A class label ranks by the classifier's probability; any
+    /// other word by its learned query, which is empty until marked (`hint` says so) or started
+    /// from `example`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/search`.
+    /// - Remark: Generated from `#/paths//v1/search/get(search)`.
+    public enum Search {
+        public static let id: Swift.String = "search"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/search/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/word`.
+                public var word: Swift.String
+                /// Results per page (0 or absent for 20).
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/page_size`.
+                public var pageSize: Swift.Int32?
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/page_token`.
+                public var pageToken: Swift.String?
+                /// An indexed image id that starts a learned word with no query yet.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/example`.
+                public var example: Swift.String?
+                /// Only images whose top label (when indexed) is this one.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/label`.
+                public var label: Components.Parameters.FilterLabel?
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/boundary_only`.
+                public var boundaryOnly: Components.Parameters.FilterBoundary?
+                /// Only images predicted by this version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/predicted_by`.
+                public var predictedBy: Components.Parameters.FilterVersion?
+                /// RFC 3339; only images predicted at or after it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/seen_after`.
+                public var seenAfter: Components.Parameters.FilterSeenAfter?
+                /// RFC 3339; only images predicted before it.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/GET/query/seen_before`.
+                public var seenBefore: Components.Parameters.FilterSeenBefore?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                ///   - word:
+                ///   - pageSize: Results per page (0 or absent for 20).
+                ///   - pageToken:
+                ///   - example: An indexed image id that starts a learned word with no query yet.
+                ///   - label: Only images whose top label (when indexed) is this one.
+                ///   - boundaryOnly:
+                ///   - predictedBy: Only images predicted by this version.
+                ///   - seenAfter: RFC 3339; only images predicted at or after it.
+                ///   - seenBefore: RFC 3339; only images predicted before it.
+                public init(
+                    model: Components.Parameters.ModelQuery? = nil,
+                    word: Swift.String,
+                    pageSize: Swift.Int32? = nil,
+                    pageToken: Swift.String? = nil,
+                    example: Swift.String? = nil,
+                    label: Components.Parameters.FilterLabel? = nil,
+                    boundaryOnly: Components.Parameters.FilterBoundary? = nil,
+                    predictedBy: Components.Parameters.FilterVersion? = nil,
+                    seenAfter: Components.Parameters.FilterSeenAfter? = nil,
+                    seenBefore: Components.Parameters.FilterSeenBefore? = nil
+                ) {
+                    self.model = model
+                    self.word = word
+                    self.pageSize = pageSize
+                    self.pageToken = pageToken
+                    self.example = example
+                    self.label = label
+                    self.boundaryOnly = boundaryOnly
+                    self.predictedBy = predictedBy
+                    self.seenAfter = seenAfter
+                    self.seenBefore = seenBefore
+                }
+            }
+            public var query: Operations.Search.Input.Query
+            /// - Remark: Generated from `#/paths/v1/search/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.Search.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.Search.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.Search.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.Search.Input.Query,
+                headers: Operations.Search.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/search/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.WordResults)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.WordResults {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.Search.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.Search.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// One page of results, best first.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/get(search)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.Search.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.Search.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/get(search)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Mark a word's results relevant or not
+    ///
+    /// gRPC: `boundary.v1.Search/MarkResults`. Durable before the reply, idempotent by
+    /// `idempotency_key`. A learned word's query moves (Rocchio); marks on a class label are
+    /// feedback (relevant kept, not relevant deselected).
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/search/marks`.
+    /// - Remark: Generated from `#/paths//v1/search/marks/post(markResults)`.
+    public enum MarkResults {
+        public static let id: Swift.String = "markResults"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/search/marks/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.MarkResults.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.MarkResults.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.MarkResults.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/search/marks/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/marks/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.MarkRequest)
+            }
+            public var body: Operations.MarkResults.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.MarkResults.Input.Headers = .init(),
+                body: Operations.MarkResults.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/marks/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/search/marks/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.MarkReceipt)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.MarkReceipt {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.MarkResults.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.MarkResults.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What the marks did.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/marks/post(markResults)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.MarkResults.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.MarkResults.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/marks/post(markResults)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// The learned words of a model
+    ///
+    /// gRPC: `boundary.v1.Search/ListQueries`.
+    ///
+    /// - Remark: HTTP `GET /v1/search/queries`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/get(listQueries)`.
+    public enum ListQueries {
+        public static let id: Swift.String = "listQueries"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/search/queries/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/queries/GET/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                public init(model: Components.Parameters.ModelQuery? = nil) {
+                    self.model = model
+                }
+            }
+            public var query: Operations.ListQueries.Input.Query
+            /// - Remark: Generated from `#/paths/v1/search/queries/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListQueries.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListQueries.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListQueries.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListQueries.Input.Query = .init(),
+                headers: Operations.ListQueries.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/queries/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/search/queries/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.LearnedQueries)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.LearnedQueries {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListQueries.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListQueries.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The learned words.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/queries/get(listQueries)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListQueries.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListQueries.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/queries/get(listQueries)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Forget a learned word and its marks
+    ///
+    /// gRPC: `boundary.v1.Search/DeleteQuery`.
+    ///
+    /// - Remark: HTTP `DELETE /v1/search/queries/{word}`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/{word}/delete(deleteQuery)`.
+    public enum DeleteQuery {
+        public static let id: Swift.String = "deleteQuery"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/path/word`.
+                public var word: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - word:
+                public init(word: Swift.String) {
+                    self.word = word
+                }
+            }
+            public var path: Operations.DeleteQuery.Input.Path
+            /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                public init(model: Components.Parameters.ModelQuery? = nil) {
+                    self.model = model
+                }
+            }
+            public var query: Operations.DeleteQuery.Input.Query
+            /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteQuery.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteQuery.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.DeleteQuery.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.DeleteQuery.Input.Path,
+                query: Operations.DeleteQuery.Input.Query = .init(),
+                headers: Operations.DeleteQuery.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/responses/200/content/json`.
+                    public struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/responses/200/content/json/model`.
+                        public var model: Swift.String
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - model:
+                        public init(model: Swift.String) {
+                            self.model = model
+                        }
+                        public enum CodingKeys: String, CodingKey {
+                            case model
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/search/queries/{word}/DELETE/responses/200/content/application\/json`.
+                    case json(Operations.DeleteQuery.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Operations.DeleteQuery.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.DeleteQuery.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.DeleteQuery.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// Forgotten.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/queries/{word}/delete(deleteQuery)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.DeleteQuery.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.DeleteQuery.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/search/queries/{word}/delete(deleteQuery)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
 }

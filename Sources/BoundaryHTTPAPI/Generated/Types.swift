@@ -134,6 +134,54 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/quarantine/discard`.
     /// - Remark: Generated from `#/paths//v1/quarantine/discard/post(discardFeedback)`.
     func discardFeedback(_ input: Operations.DiscardFeedback.Input) async throws -> Operations.DiscardFeedback.Output
+    /// The indexed images most like an indexed image (reverse image search)
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image_id`. The image itself is left out.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/similar`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/similar/get(findSimilar)`.
+    func findSimilar(_ input: Operations.FindSimilar.Input) async throws -> Operations.FindSimilar.Output
+    /// The indexed images most like an uploaded image
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image`. The upload is predicted (and indexed) first.
+    ///
+    /// - Remark: HTTP `POST /v1/similar`.
+    /// - Remark: Generated from `#/paths//v1/similar/post(findSimilarToUpload)`.
+    func findSimilarToUpload(_ input: Operations.FindSimilarToUpload.Input) async throws -> Operations.FindSimilarToUpload.Output
+    /// Images for a word (a class label, or a word learned from marks)
+    ///
+    /// gRPC: `boundary.v1.Search/Search`. A class label ranks by the classifier's probability; any
+    /// other word by its learned query, which is empty until marked (`hint` says so) or started
+    /// from `example`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/search`.
+    /// - Remark: Generated from `#/paths//v1/search/get(search)`.
+    func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output
+    /// Mark a word's results relevant or not
+    ///
+    /// gRPC: `boundary.v1.Search/MarkResults`. Durable before the reply, idempotent by
+    /// `idempotency_key`. A learned word's query moves (Rocchio); marks on a class label are
+    /// feedback (relevant kept, not relevant deselected).
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/search/marks`.
+    /// - Remark: Generated from `#/paths//v1/search/marks/post(markResults)`.
+    func markResults(_ input: Operations.MarkResults.Input) async throws -> Operations.MarkResults.Output
+    /// The learned words of a model
+    ///
+    /// gRPC: `boundary.v1.Search/ListQueries`.
+    ///
+    /// - Remark: HTTP `GET /v1/search/queries`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/get(listQueries)`.
+    func listQueries(_ input: Operations.ListQueries.Input) async throws -> Operations.ListQueries.Output
+    /// Forget a learned word and its marks
+    ///
+    /// gRPC: `boundary.v1.Search/DeleteQuery`.
+    ///
+    /// - Remark: HTTP `DELETE /v1/search/queries/{word}`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/{word}/delete(deleteQuery)`.
+    func deleteQuery(_ input: Operations.DeleteQuery.Input) async throws -> Operations.DeleteQuery.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -383,6 +431,108 @@ extension APIProtocol {
         try await discardFeedback(Operations.DiscardFeedback.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// The indexed images most like an indexed image (reverse image search)
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image_id`. The image itself is left out.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/similar`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/similar/get(findSimilar)`.
+    public func findSimilar(
+        path: Operations.FindSimilar.Input.Path,
+        query: Operations.FindSimilar.Input.Query = .init(),
+        headers: Operations.FindSimilar.Input.Headers = .init()
+    ) async throws -> Operations.FindSimilar.Output {
+        try await findSimilar(Operations.FindSimilar.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The indexed images most like an uploaded image
+    ///
+    /// gRPC: `boundary.v1.Search/FindSimilar` with `image`. The upload is predicted (and indexed) first.
+    ///
+    /// - Remark: HTTP `POST /v1/similar`.
+    /// - Remark: Generated from `#/paths//v1/similar/post(findSimilarToUpload)`.
+    public func findSimilarToUpload(
+        query: Operations.FindSimilarToUpload.Input.Query = .init(),
+        headers: Operations.FindSimilarToUpload.Input.Headers = .init(),
+        body: Operations.FindSimilarToUpload.Input.Body
+    ) async throws -> Operations.FindSimilarToUpload.Output {
+        try await findSimilarToUpload(Operations.FindSimilarToUpload.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Images for a word (a class label, or a word learned from marks)
+    ///
+    /// gRPC: `boundary.v1.Search/Search`. A class label ranks by the classifier's probability; any
+    /// other word by its learned query, which is empty until marked (`hint` says so) or started
+    /// from `example`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/search`.
+    /// - Remark: Generated from `#/paths//v1/search/get(search)`.
+    public func search(
+        query: Operations.Search.Input.Query,
+        headers: Operations.Search.Input.Headers = .init()
+    ) async throws -> Operations.Search.Output {
+        try await search(Operations.Search.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Mark a word's results relevant or not
+    ///
+    /// gRPC: `boundary.v1.Search/MarkResults`. Durable before the reply, idempotent by
+    /// `idempotency_key`. A learned word's query moves (Rocchio); marks on a class label are
+    /// feedback (relevant kept, not relevant deselected).
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/search/marks`.
+    /// - Remark: Generated from `#/paths//v1/search/marks/post(markResults)`.
+    public func markResults(
+        headers: Operations.MarkResults.Input.Headers = .init(),
+        body: Operations.MarkResults.Input.Body
+    ) async throws -> Operations.MarkResults.Output {
+        try await markResults(Operations.MarkResults.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The learned words of a model
+    ///
+    /// gRPC: `boundary.v1.Search/ListQueries`.
+    ///
+    /// - Remark: HTTP `GET /v1/search/queries`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/get(listQueries)`.
+    public func listQueries(
+        query: Operations.ListQueries.Input.Query = .init(),
+        headers: Operations.ListQueries.Input.Headers = .init()
+    ) async throws -> Operations.ListQueries.Output {
+        try await listQueries(Operations.ListQueries.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Forget a learned word and its marks
+    ///
+    /// gRPC: `boundary.v1.Search/DeleteQuery`.
+    ///
+    /// - Remark: HTTP `DELETE /v1/search/queries/{word}`.
+    /// - Remark: Generated from `#/paths//v1/search/queries/{word}/delete(deleteQuery)`.
+    public func deleteQuery(
+        path: Operations.DeleteQuery.Input.Path,
+        query: Operations.DeleteQuery.Input.Query = .init(),
+        headers: Operations.DeleteQuery.Input.Headers = .init()
+    ) async throws -> Operations.DeleteQuery.Output {
+        try await deleteQuery(Operations.DeleteQuery.Input(
+            path: path,
+            query: query,
+            headers: headers
         ))
     }
 }

@@ -39,6 +39,8 @@ public struct AuthorizationPolicy: Sendable {
         "boundary.v1.Feedback/DiscardFeedback": .role(.admin),
         // Reviewers see every client's recent images: the role that may label them.
         "boundary.v1.Review": .role(.feedback),
+        // Search shows every client's images, and marks on a class label are feedback.
+        "boundary.v1.Search": .role(.feedback),
         "grpc.health.v1.Health": .open,
         "grpc.reflection.v1.ServerReflection": .open,
         "grpc.reflection.v1alpha.ServerReflection": .open,

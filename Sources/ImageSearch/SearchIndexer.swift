@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Serving
+
+/// The search index's upkeep as a lifecycle service: loads the stored index at start, then every
+/// `tick` moves what Predict published into the index and the store (one transaction per tick,
+/// off Predict's path), rebuilds indexes whose model changed backbone, and runs retention every
+/// `upkeepInterval`. On shutdown it stores what is still in the feed.
+public struct SearchIndexer: Service {
+    let search: ImageSearch
+    let feed: PredictionFeed
+    let tick: Duration
+    let logger: Logger
+
+    public init(search: ImageSearch, feed: PredictionFeed, tick: Duration = .milliseconds(250), logger: Logger) {
+        self.search = search
+        self.feed = feed
+        self.tick = tick
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await search.load()
+        } catch {
+            logger.error("the search index could not be loaded; it starts empty and fills from new predictions",
+                         metadata: ["error": "\(error)"])
+        }
+        await withDiscardingTaskGroup { group in
+            // Rebuilds run beside the feed loop, so predictions keep flowing into the store meanwhile.
+            group.addTask { [search, logger] in
+                while !Task.isShuttingDownGracefully {
+                    let models = await search.rebuildStale()
+                    if !models.isEmpty { logger.info("search index rebuilt for a new backbone", metadata: ["models": "\(models)"]) }
+                    do {
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+                    } catch {
+                        return
+                    }
+                }
+            }
+            group.addTask { await feedLoop() }
+        }
+        drain()
+    }
+
+    private func feedLoop() async {
+        let clock = ContinuousClock()
+        var lastUpkeep = clock.now
+        while !Task.isShuttingDownGracefully {
+            drain()
+            if clock.now - lastUpkeep >= search.configuration.upkeepInterval || search.isOverCap {
+                lastUpkeep = clock.now
+                do {
+                    let removed = try search.trim()
+                    if removed > 0 { logger.info("search index retention", metadata: ["removed": "\(removed)"]) }
+                } catch {
+                    logger.error("search index retention failed; retrying at the next pass", metadata: ["error": "\(error)"])
+                }
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func drain() {
+        let candidates = feed.take()
+        guard !candidates.isEmpty else { return }
+        do {
+            try search.apply(candidates)
+        } catch {
+            logger.error("predictions could not be added to the search index", metadata: [
+                "count": "\(candidates.count)", "error": "\(error)"])
+        }
+    }
+}
