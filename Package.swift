@@ -175,7 +175,7 @@ let package = Package(
         .target(
             name: "BoundaryHTTPAPI",
             dependencies: [
-                "BoundaryServer", "ImageSearch", "FeedbackStore", "Serving", "Retraining", "Training",
+                "BoundaryServer", "ImageSearch", "Serving", "Retraining", "Training",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -259,6 +259,7 @@ let package = Package(
             "ImageSearch", "Retraining", "Serving", "FeedbackStore", "SimilaritySearch", "BoundaryTestSupport", "NeuralNet", "Imaging",
             "Training", "DemoData",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "FeedbackStoreTests", dependencies: [
             "FeedbackStore", .product(name: "GRDB", package: "GRDB.swift"),

@@ -6,9 +6,13 @@ The flow the issue asks for, through the page as a person uses it:
   2. Review: pick a label, lasso on the embedding map with the mouse, deselect two images, correct
      one, Submit; the queue grows by exactly the samples sent; Submit again (same idempotency key):
      nothing changes.
-  3. Other reviewers' honest lasso feedback on 1,000 demo images arrives through the HTTP API.
-  4. Queue: start a head retrain, watch progress arrive, see the gate's verdict ("Promoted version 2").
-  5. Models: version 2 serves; roll back; version 1 serves.
+  3. Search: a class label lists images ranked by probability; "More like this" on the first shows
+     other images; a new word ("glossy") has no results and says why; marking two of the shown
+     images relevant and one not (clicks cycle the mark) and submitting teaches it (round 1), and
+     the word joins the learned words.
+  4. Other reviewers' honest lasso feedback on 1,000 demo images arrives through the HTTP API.
+  5. Queue: start a head retrain, watch progress arrive, see the gate's verdict ("Promoted version 2").
+  6. Models: version 2 serves; roll back; version 1 serves.
 No console errors (but for the failed requests the app expects) and no Content-Security-Policy
 violations anywhere. Screenshots of each view go to --screenshots. With --bench it also measures,
 in Chromium's own clock: first paint of Review with --paint-images recent images, and lasso
@@ -252,6 +256,8 @@ def run(driver, server, tmp, args):
     wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#grid .cell .badge.queued"), 15, "queued badges")
     shot(driver, args.screenshots, "review")
 
+    search_view(driver, server, label, args)
+
     print("Other reviewers: honest lasso feedback on 1,000 demo images from four people")
     # An admin token may record feedback for others (an import); one user may supply at most half
     # of a retrain, so the four share it.
@@ -296,6 +302,74 @@ def run(driver, server, tmp, args):
                 and not re.search(r"status of (401|403|404|409)", e["message"])]
     check("no console errors", not problems, json.dumps(problems)[:800])
     check("no Content-Security-Policy violations", not js(driver, "return window.__csp"), str(js(driver, "return window.__csp")))
+
+
+def search_view(driver, server, label, args):
+    """The Search view: a class label, images like a result, and a new word taught by marks."""
+    print("Search: a class label, more like this, teach a new word")
+    labels = server.api("GET", "/v1/models")["models"][0]["labels"]  # the app serves the first model
+    word = label if label in labels else labels[0]
+    show(driver, "search")
+    text = lambda element_id: driver.find_element(By.ID, element_id).text
+    tiles = lambda: driver.find_elements(By.CSS_SELECTOR, "#search-results .search-tile")
+    ids = lambda: [t.get_attribute("data-image-id") for t in tiles()]
+
+    def search_for(query):
+        box = driver.find_element(By.ID, "search-word")
+        box.clear()
+        box.send_keys(query)
+        driver.find_element(By.ID, "search-go").click()
+
+    search_for(word)
+    wait(driver, lambda: tiles() and "class label" in text("search-kind"), 30, f"results for the class label {word!r}")
+    scores = [float(t.get_attribute("data-score")) for t in tiles()]
+    check("a class label lists up to a page of images", 0 < len(scores) <= 40, f"{len(scores)} results")
+    check("the kind says class label", text("search-kind").startswith("class label"), repr(text("search-kind")))
+    check("class-label results are ranked by probability", scores == sorted(scores, reverse=True), str(scores[:10]))
+    check("a class label shows no hint", not driver.find_element(By.ID, "search-hint").is_displayed())
+
+    first = ids()[0] if tiles() else ""
+    if tiles():
+        tiles()[0].find_element(By.CSS_SELECTOR, "button.similar").click()
+    wait(driver, lambda: text("search-title").startswith("Images like") and tiles(), 30, "images like the first result")
+    similar = ids()
+    check("more like this shows images", len(similar) > 0, f"{len(similar)} results")
+    check("more like this leaves the image itself out", first and first not in similar, f"{first} in {similar[:5]}")
+    check("the title names the image", first[:10] in text("search-title"), repr(text("search-title")))
+    expected = [m["image_id"] for m in server.api("GET", f"/v1/images/{first}/similar?k=40")["matches"]]
+    check("the grid shows what FindSimilar returns, in order", similar == expected, f"{similar[:3]} vs {expected[:3]}")
+
+    search_for("glossy")
+    hint = wait(driver, lambda: driver.find_element(By.ID, "search-hint").is_displayed() and text("search-hint"), 30, "the hint for a new word")
+    check("a new word says it has no results yet", bool(hint) and "no results yet" in hint, repr(hint))
+    check("the kind says learned word with no rounds", text("search-kind").startswith("learned word — 0 rounds"), repr(text("search-kind")))
+    check("the images like the first result stay to be marked", ids() == similar, f"{len(ids())} vs {len(similar)}")
+    shown = tiles()
+    if not check("at least four images to mark", len(shown) >= 4, f"{len(shown)}"):
+        return
+    for tile, clicks in zip(shown[:4], [1, 1, 2, 3]):  # relevant, relevant, not, and back to unmarked
+        for _ in range(clicks):
+            tile.find_element(By.CSS_SELECTOR, ".thumb").click()
+    marked = {t.get_attribute("data-image-id"): t.get_attribute("data-mark") for t in shown[:4]}
+    check("clicks cycle unmarked → relevant → not → unmarked",
+          [t.get_attribute("data-mark") for t in shown[:4]] == ["relevant", "relevant", "not", ""], str(marked))
+    driver.find_element(By.ID, "search-submit").click()
+    status = wait(driver, lambda: (s := driver.find_element(By.ID, "search-status")).text
+                  and "ok" in s.get_attribute("class").split() and s.text, 30, "the marks' receipt")
+    check("the status says round 1", bool(status) and "round 1" in status, repr(status))
+    body = js(driver, "return window.boundaryTest.lastMarks()") or {}
+    sent = {m["image_id"]: m["relevant"] for m in body.get("marks", [])}
+    check("one MarkResults with the three marks", body.get("word") == "glossy" and body.get("idempotency_key")
+          and sent == {similar[0]: True, similar[1]: True, similar[2]: False}, json.dumps(body)[:300])
+    wait(driver, lambda: any(b.text == "glossy" for b in driver.find_elements(By.CSS_SELECTOR, "#search-queries button.query-word")),
+         15, "glossy in the learned words")
+    learned = {q["word"]: q for q in server.api("GET", "/v1/search/queries")["queries"]}.get("glossy", {})
+    check("the server learned glossy from one round of marks",
+          learned.get("rounds") == 1 and learned.get("relevant") == 2 and learned.get("not_relevant") == 1 and learned.get("ready"), str(learned))
+    check("searching glossy again finds images", "learned word — 1 round" in text("search-kind") and len(tiles()) > 0
+          and not driver.find_element(By.ID, "search-hint").is_displayed(), f"{text('search-kind')!r}, {len(tiles())} results")
+    time.sleep(0.5)  # thumbnails
+    shot(driver, args.screenshots, "search")
 
 
 def bench(driver, server, tmp, args, retrain_ms):

@@ -1,5 +1,4 @@
 import BoundaryServer
-import FeedbackStore
 import Foundation
 import ImageSearch
 import OpenAPIRuntime
@@ -48,7 +47,7 @@ extension HTTPAPIHandler {
         guard case .json(let body) = input.body else { throw ServingError.invalidArgument("send a JSON body") }
         let user = try Caller.feedbackUser(requested: body.userId ?? "", caller: Caller.current)
         let result = try await search.mark(model: body.model ?? "", word: body.word,
-                                           marks: body.marks.map { SearchMark(imageID: $0.imageId, relevant: $0.relevant) },
+                                           marks: body.marks.map { ResultMark(imageID: $0.imageId, relevant: $0.relevant) },
                                            idempotencyKey: body.idempotencyKey, userID: user)
         return .ok(.init(body: .json(.init(
             model: result.model, word: result.word, kind: result.kind == .classLabel ? .classLabel : .learned,

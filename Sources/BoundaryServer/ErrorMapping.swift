@@ -26,7 +26,7 @@ public enum ErrorMapping {
         case let error as SearchError:
             switch error {
             case .notIndexed, .unknownQuery: return RPCError(code: .notFound, message: error.description)
-            case .rebuilding: return RPCError(code: .unavailable, message: error.description)
+            case .rebuilding, .loading: return RPCError(code: .unavailable, message: error.description)
             case .keyReused: return RPCError(code: .alreadyExists, message: error.description)
             }
         case let error as RegistryError:

@@ -1,5 +1,4 @@
 import BoundaryAPI
-import FeedbackStore
 import Foundation
 import GRPCCore
 import ImageSearch
@@ -55,7 +54,7 @@ struct SearchService: Boundary_V1_Search.SimpleServiceProtocol {
         do {
             let user = try Caller.feedbackUser(requested: request.userID, caller: Caller.current)
             let result = try await search.mark(model: request.model, word: request.word,
-                                               marks: request.marks.map { SearchMark(imageID: $0.imageID, relevant: $0.relevant) },
+                                               marks: request.marks.map { ResultMark(imageID: $0.imageID, relevant: $0.relevant) },
                                                idempotencyKey: request.idempotencyKey, userID: user)
             var reply = Boundary_V1_MarkResultsResponse()
             reply.model = result.model

@@ -15,6 +15,10 @@ struct Live: Sendable {
     var rebuilding: Set<String> = []
     /// Models whose stored entries include some under another backbone than the index's.
     var stale: Set<String> = []
+    /// Whether `load` ran; before it, predictions wait in `early` (stored already) so the load
+    /// cannot install an index that misses them.
+    var loaded = false
+    var early: [SearchEntryRecord] = []
 }
 
 extension ImageSearch {
@@ -25,22 +29,40 @@ extension ImageSearch {
     /// under other backbones are left for `rebuildStale`.
     public func load() async throws {
         let serving = host.serving
-        let loaded = try await rebuilder.run { [store] in
-            try serving.map { name, snapshot -> (String, ModelIndex.Contents, Bool) in
-                var contents = ModelIndex.Contents(backbone: snapshot.backboneVersion, dimension: snapshot.embeddingSize)
-                var stale = false
-                for entry in try store.searchEntries(model: name) {
-                    if !contents.upsert(entry) { stale = true }
+        var loaded: [(String, ModelIndex.Contents, Bool)] = []
+        var failure: (any Error)?
+        do {
+            loaded = try await rebuilder.run { [store] in
+                try serving.map { name, snapshot -> (String, ModelIndex.Contents, Bool) in
+                    var contents = ModelIndex.Contents(backbone: snapshot.backboneVersion, dimension: snapshot.embeddingSize)
+                    var stale = false
+                    for entry in try store.searchEntries(model: name) where !contents.upsert(entry) { stale = true }
+                    return (name, contents, stale)
                 }
-                return (name, contents, stale)
             }
+        } catch {
+            failure = error  // Searches still work from here on, over what new predictions add.
         }
         live.withLock { live in
             for (name, contents, stale) in loaded {
                 live.indexes[name] = ModelIndex(model: name, contents: contents)
                 if stale { live.stale.insert(name) }
             }
+            live.loaded = true
+            let early = live.early
+            live.early = []
+            Self.index(early, into: &live)
         }
+        if let failure { throw failure }
+    }
+
+    /// Applies what Predict published since the last call (the indexer's tick does this too):
+    /// every query calls it first, so an image predicted before a search is found by it.
+    @discardableResult
+    public func catchUp() throws -> Int {
+        guard live.withLock({ $0.loaded }) else { throw SearchError.loading }
+        guard let pending = predictor.feed?.take(), !pending.isEmpty else { return 0 }
+        return try apply(pending)
     }
 
     /// Stores and indexes predictions that came under their model's serving backbone (a request
@@ -58,25 +80,36 @@ extension ImageSearch {
         guard !records.isEmpty else { return 0 }
         try store.saveSearchEntries(records)
         return live.withLock { live in
-            var indexed = 0
-            for record in records {
-                guard let index = live.indexes[record.model] else {
-                    var contents = ModelIndex.Contents(backbone: record.backbone, dimension: record.vector.count)
-                    if contents.upsert(record) { indexed += 1 }
-                    live.indexes[record.model] = ModelIndex(model: record.model, contents: contents)
-                    continue
-                }
-                if index.withContents({ $0.upsert(record) }) {
-                    indexed += 1
-                } else if index.backbone != record.backbone {
-                    var waiting = live.waiting[record.model, default: []]
-                    if waiting.count >= Self.maxWaiting { waiting.removeFirst() }
-                    waiting.append(record)
-                    live.waiting[record.model] = waiting
-                }
+            guard live.loaded else {
+                live.early += records
+                return 0
             }
-            return indexed
+            return Self.index(records, into: &live)
         }
+    }
+
+    /// Adds stored records to their models' indexes, or keeps them for a rebuild when the index is
+    /// still on an older backbone. Returns how many were indexed.
+    @discardableResult
+    private static func index(_ records: [SearchEntryRecord], into live: inout Live) -> Int {
+        var indexed = 0
+        for record in records {
+            guard let index = live.indexes[record.model] else {
+                var contents = ModelIndex.Contents(backbone: record.backbone, dimension: record.vector.count)
+                if contents.upsert(record) { indexed += 1 }
+                live.indexes[record.model] = ModelIndex(model: record.model, contents: contents)
+                continue
+            }
+            if index.withContents({ $0.upsert(record) }) {
+                indexed += 1
+            } else if index.backbone != record.backbone {
+                var waiting = live.waiting[record.model, default: []]
+                if waiting.count >= maxWaiting { waiting.removeFirst() }
+                waiting.append(record)
+                live.waiting[record.model] = waiting
+            }
+        }
+        return indexed
     }
 
     /// Rebuilds, one model at a time, every index whose backbone is not its model's serving
@@ -136,7 +169,8 @@ extension ImageSearch {
                 kept.append(entry)
             }
             guard !inputs.isEmpty else { continue }
-            let predictions = Predictions.compute(snapshot.model, inputs: inputs, threads: 1, withEmbeddings: true)
+            let predictions = Predictions.compute(snapshot.model, inputs: inputs, threads: max(1, configuration.rebuildThreads),
+                                                  withEmbeddings: true)
             let embedded = kept.indices.map { i -> SearchEntryRecord in
                 let ranked = Prediction.rank(Array(predictions.row(i)), labels: snapshot.labels, topK: 2,
                                              threshold: snapshot.boundaryThreshold)

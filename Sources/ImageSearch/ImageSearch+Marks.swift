@@ -9,7 +9,7 @@ extension ImageSearch {
     /// `idempotencyKey`. A learned word's query moves by Rocchio and is stored in the same
     /// transaction as the marks. A class label's marks are feedback: relevant images are kept as
     /// the label, the others deselected ("not the label"), through the same intake as the lasso.
-    public func mark(model: String, word rawWord: String, marks: [SearchMark], idempotencyKey: String,
+    public func mark(model: String, word rawWord: String, marks: [ResultMark], idempotencyKey: String,
                      userID: String) async throws -> MarkResult {
         guard (1...256).contains(idempotencyKey.count) else {
             throw ServingError.invalidArgument("idempotency_key is required (1-256 characters, unique per round of marks) "
@@ -20,6 +20,7 @@ extension ImageSearch {
                                                : "\(marks.count) marks in one round; the limit is \(Self.maxMarks)")
         }
         let word = try Self.word(rawWord)
+        try catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         let name = snapshot.name
         var byImage: [String: Bool] = [:]

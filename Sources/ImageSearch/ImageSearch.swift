@@ -58,6 +58,7 @@ public final class ImageSearch: Sendable {
     /// predicted and indexed first), the image itself left out.
     public func findSimilar(model: String, image: ImageReference, k: Int, filter: SearchFilter) async throws -> SimilarResults {
         let k = try Self.checkedCount(k, name: "k", default: Self.defaultK, max: Self.maxK)
+        try catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         try checkFilter(filter, snapshot: snapshot)
         let name = snapshot.name
@@ -98,6 +99,7 @@ public final class ImageSearch: Sendable {
         guard offset + size <= Self.maxDepth else {
             throw ServingError.invalidArgument("results go \(Self.maxDepth) deep at most; narrow the search with a filter")
         }
+        try catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         try checkFilter(filter, snapshot: snapshot)
         let name = snapshot.name

@@ -1,21 +1,18 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Serving
 
 /// The search index's upkeep as a lifecycle service: loads the stored index at start, then every
 /// `tick` moves what Predict published into the index and the store (one transaction per tick,
-/// off Predict's path), rebuilds indexes whose model changed backbone, and runs retention every
-/// `upkeepInterval`. On shutdown it stores what is still in the feed.
+/// off Predict's path; a query catches up first), rebuilds indexes whose model changed backbone,
+/// and runs retention every `upkeepInterval`. On shutdown it stores what is still in the feed.
 public struct SearchIndexer: Service {
     let search: ImageSearch
-    let feed: PredictionFeed
     let tick: Duration
     let logger: Logger
 
-    public init(search: ImageSearch, feed: PredictionFeed, tick: Duration = .milliseconds(250), logger: Logger) {
+    public init(search: ImageSearch, tick: Duration = .milliseconds(250), logger: Logger) {
         self.search = search
-        self.feed = feed
         self.tick = tick
         self.logger = logger
     }
@@ -68,13 +65,10 @@ public struct SearchIndexer: Service {
     }
 
     private func drain() {
-        let candidates = feed.take()
-        guard !candidates.isEmpty else { return }
         do {
-            try search.apply(candidates)
+            try search.catchUp()
         } catch {
-            logger.error("predictions could not be added to the search index", metadata: [
-                "count": "\(candidates.count)", "error": "\(error)"])
+            logger.error("predictions could not be added to the search index", metadata: ["error": "\(error)"])
         }
     }
 }

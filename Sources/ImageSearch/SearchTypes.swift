@@ -14,14 +14,17 @@ public struct SearchConfiguration: Sendable {
     public var upkeepInterval: Duration
     /// Cores one search may use.
     public var threads: Int
+    /// Cores a rebuild after a backbone change may use for its forward passes; serving keeps the rest.
+    public var rebuildThreads: Int
 
     public init(rocchio: Rocchio = Rocchio(), maxEntriesPerModel: Int = 1_000_000, maxAge: TimeInterval = 180 * 86_400,
-                upkeepInterval: Duration = .seconds(600), threads: Int = 2) {
+                upkeepInterval: Duration = .seconds(600), threads: Int = 2, rebuildThreads: Int = 1) {
         self.rocchio = rocchio
         self.maxEntriesPerModel = maxEntriesPerModel
         self.maxAge = maxAge
         self.upkeepInterval = upkeepInterval
         self.threads = threads
+        self.rebuildThreads = rebuildThreads
     }
 }
 
@@ -98,6 +101,16 @@ public struct WordResults: Sendable {
     public var hint: String
 }
 
+/// A reviewer's verdict on one result of a word.
+public struct ResultMark: Sendable, Hashable {
+    public var imageID: String
+    public var relevant: Bool
+    public init(imageID: String, relevant: Bool) {
+        self.imageID = imageID
+        self.relevant = relevant
+    }
+}
+
 public struct MarkResult: Sendable {
     public var model: String
     public var word: String
@@ -114,6 +127,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownQuery(String, model: String)
     /// The index is being rebuilt for a new backbone and cannot score with the new head yet.
     case rebuilding(model: String, backbone: Int)
+    /// The stored index is still being read at start-up.
+    case loading
     case keyReused(String)
 
     public var description: String {
@@ -123,6 +138,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
                 + (ids.count > 10 ? " and \(ids.count - 10) more" : "") + "; Predict them first, or send the image bytes"
         case .unknownQuery(let word, let model):
             "'\(word.prefix(100))' is not a learned query of '\(model)'; list them with ListQueries"
+        case .loading:
+            "the search index is still loading from the store after a start; retry in a moment"
         case .rebuilding(let model, let backbone):
             "the search index of '\(model)' is being rebuilt for backbone version \(backbone); retry in a few seconds"
         case .keyReused(let key):

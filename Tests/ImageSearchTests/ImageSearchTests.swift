@@ -87,7 +87,7 @@ import Testing
                                                           example: example)
             var history = [precision(results)]
             for round in 1...2 {
-                let marks = results.matches.map { SearchMark(imageID: $0.imageID, relevant: fixture.images[$0.imageID]!.label == target) }
+                let marks = results.matches.map { ResultMark(imageID: $0.imageID, relevant: fixture.images[$0.imageID]!.label == target) }
                 let marked = try await fixture.search.mark(model: "demo", word: word, marks: marks, idempotencyKey: "\(word)-\(round)",
                                                            userID: "tester")
                 #expect(marked.kind == .learned && marked.rounds == round && !marked.replayed)
@@ -95,7 +95,11 @@ import Testing
                 #expect(results.rounds == round && results.matches.count == 20)
                 history.append(precision(results))
             }
-            print("precision@20 of \(word): example \(history[0]), round 1 \(history[1]), round 2 \(history[2])")
+            // For comparison (docs/search-precision.md): the classifier's own ranking of the class.
+            let byLabel = try await fixture.search.search(model: "demo", word: DemoFixtures.labels[target], pageSize: 20, pageToken: "",
+                                                          filter: SearchFilter())
+            print("precision@20 of \(word): example \(history[0]), round 1 \(history[1]), round 2 \(history[2]); "
+                  + "class label \(DemoFixtures.labels[target]) \(precision(byLabel))")
             #expect(history[2] > history[0], "\(word): \(history)")
         }
         let listed = try await fixture.search.queries(model: "demo")
@@ -107,13 +111,13 @@ import Testing
         var fixture = try await SearchFixture()
         defer { fixture.shutdown() }
         let ids = try await fixture.predict(.train, 0..<20)
-        let marks = [SearchMark(imageID: ids[0], relevant: true), SearchMark(imageID: ids[1], relevant: false)]
+        let marks = [ResultMark(imageID: ids[0], relevant: true), ResultMark(imageID: ids[1], relevant: false)]
         let first = try await fixture.search.mark(model: "demo", word: "Foggy", marks: marks, idempotencyKey: "k1", userID: "a")
         let again = try await fixture.search.mark(model: "demo", word: "foggy", marks: marks.reversed(), idempotencyKey: "k1", userID: "a")
         #expect(first.rounds == 1 && !first.replayed)
         #expect(again.rounds == 1 && again.replayed)
         await #expect(throws: SearchError.keyReused("k1")) {
-            try await fixture.search.mark(model: "demo", word: "foggy", marks: [SearchMark(imageID: ids[2], relevant: true)],
+            try await fixture.search.mark(model: "demo", word: "foggy", marks: [ResultMark(imageID: ids[2], relevant: true)],
                                           idempotencyKey: "k1", userID: "a")
         }
         #expect(try await fixture.search.deleteQuery(model: "demo", word: "FOGGY") == "demo")
@@ -128,7 +132,7 @@ import Testing
         let ids = try await fixture.predict(.train, 0..<10)
         let label = DemoFixtures.labels[0]
         let before = try fixture.store.queue(model: "demo").total
-        let marks = [SearchMark(imageID: ids[0], relevant: true), SearchMark(imageID: ids[1], relevant: false)]
+        let marks = [ResultMark(imageID: ids[0], relevant: true), ResultMark(imageID: ids[1], relevant: false)]
         let result = try await fixture.search.mark(model: "demo", word: label, marks: marks, idempotencyKey: "m1", userID: "rev")
         #expect(result.kind == .classLabel && result.queuedSamples == 2 && !result.replayed)
         let samples = try fixture.store.samples(model: "demo", in: SampleState.open)

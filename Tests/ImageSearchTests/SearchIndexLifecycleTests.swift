@@ -46,7 +46,7 @@ import Training
         var fixture = try await SearchFixture()
         defer { fixture.shutdown() }
         let ids = try await fixture.predict(.train, 0..<60)
-        try await fixture.search.mark(model: "demo", word: "misty", marks: [SearchMark(imageID: ids[1], relevant: true)],
+        try await fixture.search.mark(model: "demo", word: "misty", marks: [ResultMark(imageID: ids[1], relevant: true)],
                                       idempotencyKey: "m", userID: "a")
         // Version 2: another network (a full retrain changes every layer).
         let directory = fixture.data.deletingLastPathComponent().appendingPathComponent("v2")
@@ -106,12 +106,12 @@ import Training
             .contains("nope"))
         #expect(await message { _ = try await search.mark(model: "demo", word: "x", marks: [], idempotencyKey: "k", userID: "") }
             .contains("no marks"))
-        #expect(await message { _ = try await search.mark(model: "demo", word: "x", marks: [SearchMark(imageID: ids[0], relevant: true)],
+        #expect(await message { _ = try await search.mark(model: "demo", word: "x", marks: [ResultMark(imageID: ids[0], relevant: true)],
                                                            idempotencyKey: "", userID: "") }
             .contains("idempotency_key is required"))
         #expect(await message { _ = try await search.mark(model: "demo", word: "x",
-                                                           marks: [SearchMark(imageID: ids[0], relevant: true),
-                                                                   SearchMark(imageID: ids[0], relevant: false)],
+                                                           marks: [ResultMark(imageID: ids[0], relevant: true),
+                                                                   ResultMark(imageID: ids[0], relevant: false)],
                                                            idempotencyKey: "k", userID: "") }
             .contains("both relevant and not relevant"))
         #expect(await message { _ = try await search.search(model: "demo", word: "x", pageSize: 0, pageToken: "", filter: SearchFilter(),

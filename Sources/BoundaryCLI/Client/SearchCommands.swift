@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoundaryAPI
 import Foundation
+import Serving
 
 /// Filters both search commands take.
 struct SearchFilterOptions: ParsableArguments {
@@ -68,9 +69,12 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Model (default: the server's default model).") var model: String = ""
     @Option(help: "Results per page (1-1000).") var pageSize: Int = 20
     @Option(help: "next_page_token of the previous page.") var pageToken: String = ""
-    @Option(help: "An indexed image id that starts a learned word with no query yet.") var example: String = ""
-    @Option(parsing: .upToNextOption, help: "Image ids to mark relevant before searching.") var relevant: [String] = []
-    @Option(parsing: .upToNextOption, help: "Image ids to mark not relevant before searching.") var notRelevant: [String] = []
+    @Option(help: "An indexed image (its id, or the file it was predicted from) that starts a learned word with no query yet.")
+    var example: String = ""
+    @Option(parsing: .upToNextOption, help: "Images (ids, or the files they were predicted from) to mark relevant before searching.")
+    var relevant: [String] = []
+    @Option(parsing: .upToNextOption, help: "Images (ids, or the files they were predicted from) to mark not relevant before searching.")
+    var notRelevant: [String] = []
     @Option(help: "Idempotency key for the marks (default: a new UUID; reuse it to retry safely).")
     var idempotencyKey: String = UUID().uuidString
     @Option(help: "Who marked (admin tokens only).") var user: String = ""
@@ -89,7 +93,7 @@ struct SearchCommand: AsyncParsableCommand {
                 let reply = try await client.withClient { try await $0.listQueries(model: model) }
                 print("\(reply.model): \(reply.queries.count) learned words")
                 for query in reply.queries {
-                    print("  \(query.word)  \(query.rounds) rounds, \(query.relevant) relevant, \(query.notRelevant) not"
+                    print("  \(query.word)  \(rounds(query.rounds)), \(query.relevant) relevant, \(query.notRelevant) not"
                           + (query.ready ? "" : " (no query yet)") + "  \(query.updatedAt)")
                 }
                 return
@@ -106,7 +110,8 @@ struct SearchCommand: AsyncParsableCommand {
                 marks.word = word
                 marks.idempotencyKey = idempotencyKey
                 marks.userID = user
-                marks.marks = relevant.map { ($0, true) }.map(Self.mark) + notRelevant.map { ($0, false) }.map(Self.mark)
+                marks.marks = try relevant.map { (try imageID($0), true) }.map(Self.mark)
+                    + notRelevant.map { (try imageID($0), false) }.map(Self.mark)
                 let reply = try await client.withClient { try await $0.markResults(marks) }
                 print(reply.kind == .classLabel
                       ? "marks on label '\(reply.word)' queued \(reply.queuedSamples) feedback samples" + (reply.replayed ? " (replayed)" : "")
@@ -118,10 +123,10 @@ struct SearchCommand: AsyncParsableCommand {
             request.pageSize = UInt32(clamping: max(pageSize, 0))
             request.pageToken = pageToken
             request.filter = filter.wire
-            request.exampleImageID = example
+            request.exampleImageID = example.isEmpty ? "" : try imageID(example)
             let reply = try await client.withClient { try await $0.search(request) }
             let kind = reply.kind == .classLabel ? "class label, by the classifier's probability"
-                : "learned word, \(reply.rounds) rounds of marks"
+                : "learned word, \(rounds(reply.rounds)) of marks"
             print("\(reply.model): '\(reply.word)' (\(kind)): \(reply.matches.count) images")
             if !reply.hint.isEmpty { print(reply.hint) }
             printMatches(reply.matches)
@@ -139,6 +144,14 @@ struct SearchCommand: AsyncParsableCommand {
         mark.relevant = pair.1
         return mark
     }
+}
+
+private func rounds(_ count: UInt32) -> String { count == 1 ? "1 round" : "\(count) rounds" }
+
+/// An image id as given, or the id of a file's bytes (what Predict returned for it: their SHA-256).
+private func imageID(_ text: String) throws -> String {
+    guard FileManager.default.fileExists(atPath: text) else { return text }
+    return Predictor.imageID(of: try Data(contentsOf: URL(fileURLWithPath: text)))
 }
 
 private func printMatches(_ matches: [Boundary_V1_SearchMatch]) {

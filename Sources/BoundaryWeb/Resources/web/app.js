@@ -8,9 +8,11 @@ import { initReview, activateReview, deactivateReview } from './review.js';
 import { initQueue, activateQueue, deactivateQueue } from './queue.js';
 import { initModels, activateModels } from './models.js';
 import { initTry } from './try.js';
+import { initSearch, activateSearch } from './search.js';
 
 const views = {
   review: { activate: activateReview, deactivate: deactivateReview },
+  search: { activate: activateSearch, deactivate: () => {} },
   queue: { activate: activateQueue, deactivate: deactivateQueue },
   models: { activate: activateModels, deactivate: () => {} },
   try: { activate: () => {}, deactivate: () => {} },
@@ -83,6 +85,7 @@ function init() {
   window.addEventListener('hashchange', route);
 
   initReview();
+  initSearch();
   initQueue();
   initModels();
   initTry();
