@@ -129,7 +129,11 @@ public struct ExactIndex<ID: Hashable & Sendable>: Sendable {
         var partial = [[TopK]](repeating: [], count: pool.threads)
         let results = UnsafeMutableBufferPointer<[TopK]>.allocate(capacity: pool.threads)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        defer {
+            // The heaps are arrays: release them before the memory, or every search leaks its heaps.
+            results.deinitialize()
+            results.deallocate()
+        }
         flat.withUnsafeBufferPointer { queryValues in
             matrix.withUnsafeBufferPointer { stored in
                 pool.forEachRange(n, granularity: 256) { worker, range in
