@@ -59,10 +59,13 @@ extension ImageSearch {
     /// Applies what Predict published since the last call (the indexer's tick does this too):
     /// every query calls it first, so an image predicted before a search is found by it.
     @discardableResult
-    public func catchUp() throws -> Int {
+    public func catchUp() async throws -> Int {
         guard live.withLock({ $0.loaded }) else { throw SearchError.loading }
-        guard let pending = predictor.feed?.take(), !pending.isEmpty else { return 0 }
-        return try apply(pending)
+        guard let feed = predictor.feed else { return 0 }
+        return try await writer.run { [self] in
+            let pending = feed.take()
+            return pending.isEmpty ? 0 : try apply(pending)
+        }
     }
 
     /// Stores and indexes predictions that came under their model's serving backbone (a request
@@ -204,7 +207,11 @@ extension ImageSearch {
     /// Retention: entries older than the store's age limit, then the oldest past the per-model
     /// cap, leave the store and the index. Returns the entries removed.
     @discardableResult
-    public func trim(now: Date = Date()) throws -> Int {
+    public func trim(now: Date = Date()) async throws -> Int {
+        try await writer.run { [self] in try trimNow(now) }
+    }
+
+    private func trimNow(_ now: Date) throws -> Int {
         var removed = 0
         for (name, index) in live.withLock({ $0.indexes }) {
             let ids = try store.trimSearchEntries(model: name, maxEntries: configuration.maxEntriesPerModel,

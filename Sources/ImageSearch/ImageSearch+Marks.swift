@@ -20,7 +20,7 @@ extension ImageSearch {
                                                : "\(marks.count) marks in one round; the limit is \(Self.maxMarks)")
         }
         let word = try Self.word(rawWord)
-        try catchUp()
+        try await catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         let name = snapshot.name
         var byImage: [String: Bool] = [:]

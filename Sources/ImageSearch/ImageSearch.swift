@@ -24,6 +24,8 @@ public final class ImageSearch: Sendable {
     private let pool: ComputePool
     /// Rebuilds after a backbone change run here, so searches keep answering.
     let rebuilder = WorkerPool(name: "boundary-search-rebuild", workers: 1)
+    /// Store writes of new entries and retention: fsyncs stay off the cooperative pool.
+    let writer = WorkerPool(name: "boundary-search-writer", workers: 1)
 
     public static let defaultK = 10
     public static let maxK = 1000
@@ -45,6 +47,7 @@ public final class ImageSearch: Sendable {
     public func shutdown() {
         worker.shutdown()
         rebuilder.shutdown()
+        writer.shutdown()
     }
 
     /// Images in the index of `model`, and the backbone they were embedded by.
@@ -58,7 +61,7 @@ public final class ImageSearch: Sendable {
     /// predicted and indexed first), the image itself left out.
     public func findSimilar(model: String, image: ImageReference, k: Int, filter: SearchFilter) async throws -> SimilarResults {
         let k = try Self.checkedCount(k, name: "k", default: Self.defaultK, max: Self.maxK)
-        try catchUp()
+        try await catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         try checkFilter(filter, snapshot: snapshot)
         let name = snapshot.name
@@ -99,7 +102,7 @@ public final class ImageSearch: Sendable {
         guard offset + size <= Self.maxDepth else {
             throw ServingError.invalidArgument("results go \(Self.maxDepth) deep at most; narrow the search with a filter")
         }
-        try catchUp()
+        try await catchUp()
         let snapshot = try await host.snapshot(model: model, version: .serving)
         try checkFilter(filter, snapshot: snapshot)
         let name = snapshot.name

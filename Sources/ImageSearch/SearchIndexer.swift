@@ -39,18 +39,18 @@ public struct SearchIndexer: Service {
             }
             group.addTask { await feedLoop() }
         }
-        drain()
+        await drain()
     }
 
     private func feedLoop() async {
         let clock = ContinuousClock()
         var lastUpkeep = clock.now
         while !Task.isShuttingDownGracefully {
-            drain()
+            await drain()
             if clock.now - lastUpkeep >= search.configuration.upkeepInterval || search.isOverCap {
                 lastUpkeep = clock.now
                 do {
-                    let removed = try search.trim()
+                    let removed = try await search.trim()
                     if removed > 0 { logger.info("search index retention", metadata: ["removed": "\(removed)"]) }
                 } catch {
                     logger.error("search index retention failed; retrying at the next pass", metadata: ["error": "\(error)"])
@@ -64,9 +64,9 @@ public struct SearchIndexer: Service {
         }
     }
 
-    private func drain() {
+    private func drain() async {
         do {
-            try search.catchUp()
+            try await search.catchUp()
         } catch {
             logger.error("predictions could not be added to the search index", metadata: ["error": "\(error)"])
         }

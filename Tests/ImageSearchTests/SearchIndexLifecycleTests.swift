@@ -29,7 +29,7 @@ import Training
         defer { fixture.shutdown() }
         let ids = try await fixture.predict(.train, 0..<40)
         #expect(fixture.search.status(model: "demo")?.count == 40)
-        #expect(try fixture.search.trim() == 10)
+        #expect(try await fixture.search.trim() == 10)
         #expect(fixture.search.status(model: "demo")?.count == 30)
         #expect(try fixture.store.searchEntries(model: "demo").count == 30)
         // The ten oldest went: none of them is found any more.
@@ -38,7 +38,7 @@ import Training
                 try await fixture.search.findSimilar(model: "demo", image: .id(id), k: 1, filter: SearchFilter())
             }
         }
-        #expect(try fixture.search.trim(now: Date().addingTimeInterval(181 * 86_400)) == 30)
+        #expect(try await fixture.search.trim(now: Date().addingTimeInterval(181 * 86_400)) == 30)
         #expect(fixture.search.status(model: "demo")?.count == 0)
     }
 
