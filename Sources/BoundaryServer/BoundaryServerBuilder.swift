@@ -57,8 +57,11 @@ public final class BoundaryServerBuilder: Sendable {
         loop = try LearningLoop(host: host, recent: predictor.recentImages,
                                 storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
                                 limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
-        search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
-                             configuration: configuration.search)
+        let search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
+                                 configuration: configuration.search)
+        self.search = search
+        // Feedback may send images Predict never saw; the index takes them too.
+        loop.intake.observeStoredImages { [weak search] model, images in search?.indexInBackground(images, model: model) }
     }
 
     /// Readies the data directory and loads the serving versions: removes what a killed process

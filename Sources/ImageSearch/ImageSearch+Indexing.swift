@@ -161,31 +161,16 @@ extension ImageSearch {
         for entry in try store.searchEntries(model: name) where !contents.upsert(entry) { stale.append(entry) }
         var dropped: [String] = []
         for start in stride(from: 0, to: stale.count, by: Self.rebuildBatch) {
-            var inputs: [[Float]] = [], kept: [SearchEntryRecord] = []
+            var batch: [(entry: SearchEntryRecord, bytes: Data)] = []
             for entry in stale[start..<min(start + Self.rebuildBatch, stale.count)] {
-                guard let bytes = try predictor.recentImages.bytes(for: entry.imageID) ?? store.imageBytes(entry.imageID),
-                      let input = try? ImageInput.preprocess(bytes, spec: snapshot.preprocess) else {
+                if let bytes = try predictor.recentImages.bytes(for: entry.imageID) ?? store.imageBytes(entry.imageID) {
+                    batch.append((entry, bytes))
+                } else {
                     dropped.append(entry.imageID)
-                    continue
                 }
-                inputs.append(input)
-                kept.append(entry)
             }
-            guard !inputs.isEmpty else { continue }
-            let predictions = Predictions.compute(snapshot.model, inputs: inputs, threads: max(1, configuration.rebuildThreads),
-                                                  withEmbeddings: true)
-            let embedded = kept.indices.map { i -> SearchEntryRecord in
-                let ranked = Prediction.rank(Array(predictions.row(i)), labels: snapshot.labels, topK: 2,
-                                             threshold: snapshot.boundaryThreshold)
-                var entry = kept[i]
-                entry.backbone = target
-                entry.version = snapshot.version
-                entry.label = ranked.labels[0].label
-                entry.margin = ranked.margin
-                entry.isBoundary = ranked.isBoundary
-                entry.vector = predictions.embedding(i)
-                return entry
-            }
+            let embedded = embed(batch, snapshot: snapshot)
+            dropped += Set(batch.map(\.entry.imageID)).subtracting(embedded.map(\.imageID))
             try store.saveSearchEntries(embedded)
             for entry in embedded { contents.upsert(entry) }
         }
@@ -202,6 +187,51 @@ extension ImageSearch {
             try store.saveLearnedQuery(query)
         }
         return contents
+    }
+
+    /// `images` under `snapshot`'s backbone, as their prediction by it would say: one forward pass
+    /// per batch on the rebuild thread's cores. Images that do not decode are left out.
+    func embed(_ images: [(entry: SearchEntryRecord, bytes: Data)], snapshot: ModelSnapshot) -> [SearchEntryRecord] {
+        var inputs: [[Float]] = [], kept: [SearchEntryRecord] = []
+        for (entry, bytes) in images {
+            guard let input = try? ImageInput.preprocess(bytes, spec: snapshot.preprocess) else { continue }
+            inputs.append(input)
+            kept.append(entry)
+        }
+        guard !inputs.isEmpty else { return [] }
+        let predictions = Predictions.compute(snapshot.model, inputs: inputs, threads: max(1, configuration.rebuildThreads),
+                                              withEmbeddings: true)
+        return kept.indices.map { i -> SearchEntryRecord in
+            let ranked = Prediction.rank(Array(predictions.row(i)), labels: snapshot.labels, topK: 2,
+                                         threshold: snapshot.boundaryThreshold)
+            var entry = kept[i]
+            entry.backbone = snapshot.backboneVersion
+            entry.version = snapshot.version
+            entry.label = ranked.labels[0].label
+            entry.margin = ranked.margin
+            entry.isBoundary = ranked.isBoundary
+            entry.vector = predictions.embedding(i)
+            return entry
+        }
+    }
+
+    /// Indexes images that reached the server without a prediction (feedback that sent the bytes),
+    /// in the background on the rebuild thread. Returns at once; images already indexed are skipped.
+    public func indexInBackground(_ images: [String: Data], model: String) {
+        rebuilder.submit { [self] in  // After shutdown it is refused: nothing more is indexed.
+            guard let snapshot = host.serving[model] else { return }
+            let index = index(model)
+            let batch = images.keys.sorted().filter { index?.contains($0) != true }.map { id in
+                (entry: SearchEntryRecord(model: model, imageID: id, backbone: snapshot.backboneVersion, version: snapshot.version,
+                                          label: "", margin: 0, isBoundary: false, seenAt: Date(), vector: []),
+                 bytes: images[id]!)
+            }
+            let records = embed(batch, snapshot: snapshot)
+            guard !records.isEmpty, (try? store.saveSearchEntries(records)) != nil else { return }
+            live.withLock { live in
+                if live.loaded { Self.index(records, into: &live) } else { live.early += records }
+            }
+        }
     }
 
     /// Retention: entries older than the store's age limit, then the oldest past the per-model

@@ -3,6 +3,7 @@ import FeedbackStore
 import Foundation
 import Imaging
 import Serving
+import Synchronization
 
 /// An image a reviewer points at: an id Predict returned, or the bytes.
 public enum ImageReference: Sendable, Equatable {
@@ -76,6 +77,8 @@ public final class FeedbackIntake: Sendable {
     /// Decoding checks are CPU work: they stay off the cooperative pool.
     private let worker: WorkerPool
     private let commits: GroupCommit
+    /// Told of images a selection sent as bytes once they are stored (the search index embeds them).
+    private let storedImagesObserver = Mutex<(@Sendable (_ model: String, _ images: [String: Data]) -> Void)?>(nil)
 
     public init(host: ModelHost, store: any FeedbackStore, recent: RecentImages, limits: ImagingLimits = .default,
                 policy: IntakePolicy = IntakePolicy()) {
@@ -145,7 +148,16 @@ public final class FeedbackIntake: Sendable {
                                  userID: submission.userID, label: submission.label, samples: selection.samples,
                                  images: images, embeddings: embeddings, embeddingVersion: backbone)
         }
-        return try await commits.record(event)
+        let receipt = try await commits.record(event)
+        // Images sent as bytes were never predicted: nothing else would put them in the search index.
+        let sent = event.images.filter { id, _ in !event.embeddings.keys.contains(id) && recent.bytes(for: id) == nil }
+        if !receipt.replayed, !sent.isEmpty, let observer = storedImagesObserver.withLock({ $0 }) { observer(model, sent) }
+        return receipt
+    }
+
+    /// Calls `observer` with the images a selection sent as bytes, after each new selection is stored.
+    public func observeStoredImages(_ observer: @escaping @Sendable (_ model: String, _ images: [String: Data]) -> Void) {
+        storedImagesObserver.withLock { $0 = observer }
     }
 
     /// The feedback of `model` (empty: the default model) by state.

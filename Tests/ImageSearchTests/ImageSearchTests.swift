@@ -144,4 +144,26 @@ import Testing
         #expect(replay.replayed)
         #expect(try fixture.store.queue(model: "demo").total == before + 2)
     }
+
+    /// Feedback that sends image bytes (never predicted) puts those images in the index too.
+    @Test func imagesSentWithFeedbackAreIndexed() async throws {
+        var fixture = try await SearchFixture()
+        defer { fixture.shutdown() }
+        let ids = try await fixture.predict(.train, 0..<10)
+        let search = fixture.search
+        fixture.intake.observeStoredImages { model, images in search.indexInBackground(images, model: model) }
+        let sample = DemoFixtures.dataset.sample(.test, index: 3)
+        let bytes = try DemoFixtures.png(sample, split: .test)
+        let id = Predictor.imageID(of: bytes)
+        _ = try await fixture.intake.submit(FeedbackSubmission(model: "demo", label: DemoFixtures.labels[sample.label],
+                                                               kept: [.bytes(bytes), .id(ids[0])], idempotencyKey: "bytes"))
+        var found: SimilarResults?
+        for _ in 0..<500 where found == nil {
+            found = try? await search.findSimilar(model: "demo", image: .id(id), k: 3, filter: SearchFilter())
+            if found == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(found?.matches.count == 3, "the image sent as bytes is searchable")
+        #expect(search.status(model: "demo")?.count == 11)
+        #expect(try fixture.store.searchEntries(model: "demo").contains { $0.imageID == id })
+    }
 }
