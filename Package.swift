@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "Retraining", "Serving", "FeedbackStore", "SimilaritySearch", "Training", "Imaging", "Tensor",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

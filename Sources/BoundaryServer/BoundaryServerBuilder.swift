@@ -129,7 +129,7 @@ public final class BoundaryServerBuilder: Sendable {
 
     /// The service that moves predictions into the search index (and rebuilds and trims it).
     public func searchIndexer(tick: Duration = .milliseconds(250)) -> SearchIndexer {
-        SearchIndexer(search: search, tick: tick, logger: logger)
+        SearchIndexer(search: search, tick: tick, logger: logger, metricsFactory: metricsFactory)
     }
 
     /// The services to run in one `ServiceGroup`, in start order. Shutdown runs in reverse: the gRPC

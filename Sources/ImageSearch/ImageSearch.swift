@@ -50,6 +50,14 @@ public final class ImageSearch: Sendable {
         writer.shutdown()
     }
 
+    /// Images in each model's index.
+    public func indexedCounts() -> [String: Int] {
+        live.withLock { $0.indexes }.mapValues(\.count)
+    }
+
+    /// Predictions the feed dropped since the start because indexing fell behind.
+    public var droppedPredictions: Int { predictor.feed?.dropped ?? 0 }
+
     /// Images in the index of `model`, and the backbone they were embedded by.
     public func status(model: String) -> (count: Int, backbone: Int)? {
         index(model).map { ($0.count, $0.backbone) }

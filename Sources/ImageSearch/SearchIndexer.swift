@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// The search index's upkeep as a lifecycle service: loads the stored index at start, then every
@@ -10,11 +11,19 @@ public struct SearchIndexer: Service {
     let search: ImageSearch
     let tick: Duration
     let logger: Logger
+    let metricsFactory: any MetricsFactory
 
-    public init(search: ImageSearch, tick: Duration = .milliseconds(250), logger: Logger) {
+    /// Images in each model's index (gauge, by model).
+    public static let indexedLabel = "boundary_search_indexed_images"
+    /// Predictions the feed dropped because indexing fell behind (counter).
+    public static let droppedLabel = "boundary_search_dropped_predictions_total"
+
+    public init(search: ImageSearch, tick: Duration = .milliseconds(250), logger: Logger,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.search = search
         self.tick = tick
         self.logger = logger
+        self.metricsFactory = metricsFactory
     }
 
     public func run() async throws {
@@ -45,8 +54,20 @@ public struct SearchIndexer: Service {
     private func feedLoop() async {
         let clock = ContinuousClock()
         var lastUpkeep = clock.now
+        let dropped = Counter(label: Self.droppedLabel, dimensions: [], factory: metricsFactory)
+        var droppedSoFar = 0
         while !Task.isShuttingDownGracefully {
             await drain()
+            for (model, count) in search.indexedCounts() {
+                Gauge(label: Self.indexedLabel, dimensions: [("model", model)], factory: metricsFactory).record(count)
+            }
+            let droppedNow = search.droppedPredictions
+            if droppedNow > droppedSoFar {
+                dropped.increment(by: Int64(droppedNow - droppedSoFar))
+                logger.warning("the search index fell behind Predict; predictions were left out of it",
+                               metadata: ["dropped": "\(droppedNow - droppedSoFar)"])
+                droppedSoFar = droppedNow
+            }
             if clock.now - lastUpkeep >= search.configuration.upkeepInterval || search.isOverCap {
                 lastUpkeep = clock.now
                 do {

@@ -33,6 +33,11 @@ import Testing
         let server = try await TestServer()
         try await server.withInProcessClient { client in
             let ids = try await Self.predictAndIndex(client, count: 12)
+            for _ in 0..<500 where server.metric("boundary_search_indexed_images", where: "model=\"tiny\"") != 12 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(server.metric("boundary_search_indexed_images", where: "model=\"tiny\"") == 12)
+            #expect(server.metric("boundary_search_dropped_predictions_total") == 0)
             var similar = Boundary_V1_FindSimilarRequest()
             similar.imageID = ids[0]
             similar.k = 3
