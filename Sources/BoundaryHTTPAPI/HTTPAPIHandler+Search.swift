@@ -8,9 +8,8 @@ import Serving
 extension HTTPAPIHandler {
     public func findSimilar(_ input: Operations.FindSimilar.Input) async throws -> Operations.FindSimilar.Output {
         let query = input.query
-        let filter = try RequestValidation.searchFilter(
-            label: query.label ?? "", boundaryOnly: query.boundaryOnly ?? false, version: UInt64(clamping: query.predictedBy ?? 0),
-            seenAfter: query.seenAfter ?? "", seenBefore: query.seenBefore ?? "")
+        let filter = try Self.filter(label: query.label, boundaryOnly: query.boundaryOnly, predictedBy: query.predictedBy,
+                                     seenAfter: query.seenAfter, seenBefore: query.seenBefore)
         let results = try await search.findSimilar(model: query.model ?? "", image: .id(input.path.imageId), k: Int(query.k ?? 0),
                                                    filter: filter)
         return .ok(.init(body: .json(Self.similar(results))))
@@ -22,9 +21,8 @@ extension HTTPAPIHandler {
         case .binary(let bytes), .jpeg(let bytes), .png(let bytes): body = bytes
         }
         let query = input.query
-        let filter = try RequestValidation.searchFilter(
-            label: query.label ?? "", boundaryOnly: query.boundaryOnly ?? false, version: UInt64(clamping: query.predictedBy ?? 0),
-            seenAfter: query.seenAfter ?? "", seenBefore: query.seenBefore ?? "")
+        let filter = try Self.filter(label: query.label, boundaryOnly: query.boundaryOnly, predictedBy: query.predictedBy,
+                                     seenAfter: query.seenAfter, seenBefore: query.seenBefore)
         let image = try await HTTPBodyLimit.collect(body, upTo: limits.request)
         let results = try await search.findSimilar(model: query.model ?? "", image: .bytes(image), k: Int(query.k ?? 0), filter: filter)
         return .ok(.init(body: .json(Self.similar(results))))
@@ -32,9 +30,8 @@ extension HTTPAPIHandler {
 
     public func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output {
         let query = input.query
-        let filter = try RequestValidation.searchFilter(
-            label: query.label ?? "", boundaryOnly: query.boundaryOnly ?? false, version: UInt64(clamping: query.predictedBy ?? 0),
-            seenAfter: query.seenAfter ?? "", seenBefore: query.seenBefore ?? "")
+        let filter = try Self.filter(label: query.label, boundaryOnly: query.boundaryOnly, predictedBy: query.predictedBy,
+                                     seenAfter: query.seenAfter, seenBefore: query.seenBefore)
         let results = try await search.search(model: query.model ?? "", word: query.word, pageSize: Int(query.pageSize ?? 0),
                                               pageToken: query.pageToken ?? "", filter: filter, example: query.example ?? "")
         return .ok(.init(body: .json(.init(
@@ -67,6 +64,14 @@ extension HTTPAPIHandler {
     public func deleteQuery(_ input: Operations.DeleteQuery.Input) async throws -> Operations.DeleteQuery.Output {
         let model = try await search.deleteQuery(model: input.query.model ?? "", word: input.path.word)
         return .ok(.init(body: .json(.init(model: model))))
+    }
+
+    /// The filter parameters every search operation shares; absent means "any".
+    static func filter(label: String?, boundaryOnly: Bool?, predictedBy: Int64?, seenAfter: String?,
+                       seenBefore: String?) throws -> SearchFilter {
+        try RequestValidation.searchFilter(label: label ?? "", boundaryOnly: boundaryOnly ?? false,
+                                           version: UInt64(clamping: predictedBy ?? 0), seenAfter: seenAfter ?? "",
+                                           seenBefore: seenBefore ?? "")
     }
 
     static func similar(_ results: SimilarResults) -> Components.Schemas.SimilarResults {

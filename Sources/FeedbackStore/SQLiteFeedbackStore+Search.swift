@@ -35,14 +35,7 @@ extension SQLiteFeedbackStore: SearchStore {
 
     public func deleteSearchEntries(model: String, imageIDs: [String]) throws {
         guard !imageIDs.isEmpty else { return }
-        try pool.write { db in
-            for chunk in Self.chunks(imageIDs) {
-                var values: [any DatabaseValueConvertible] = [model]
-                values += chunk.map { $0 as any DatabaseValueConvertible }
-                try db.execute(sql: "DELETE FROM searchEntry WHERE model = ? AND imageID IN (\(Self.placeholders(chunk.count)))",
-                               arguments: StatementArguments(values))
-            }
-        }
+        try pool.write { db in try Self.deleteEntries(db, model: model, imageIDs: imageIDs) }
     }
 
     public func trimSearchEntries(model: String, maxEntries: Int, seenBefore cutoff: Date) throws -> [String] {
@@ -54,12 +47,7 @@ extension SQLiteFeedbackStore: SearchStore {
             if count > maxEntries {
                 let oldest = try String.fetchAll(db, sql: "SELECT imageID FROM searchEntry WHERE model = ? ORDER BY seenAt, imageID LIMIT ?",
                                                  arguments: [model, count - maxEntries])
-                for chunk in Self.chunks(oldest) {
-                    var values: [any DatabaseValueConvertible] = [model]
-                    values += chunk.map { $0 as any DatabaseValueConvertible }
-                    try db.execute(sql: "DELETE FROM searchEntry WHERE model = ? AND imageID IN (\(Self.placeholders(chunk.count)))",
-                                   arguments: StatementArguments(values))
-                }
+                try Self.deleteEntries(db, model: model, imageIDs: oldest)
                 removed += oldest
             }
             return removed
@@ -120,6 +108,15 @@ extension SQLiteFeedbackStore: SearchStore {
             let updated = try update(try Self.query(db, model: model, word: word), try Self.marks(db, model: model, word: word))
             if let updated { try Self.save(db, updated) }
             return MarkOutcome(query: updated, replayed: false)
+        }
+    }
+
+    private static func deleteEntries(_ db: Database, model: String, imageIDs: [String]) throws {
+        for chunk in chunks(imageIDs) {
+            var values: [any DatabaseValueConvertible] = [model]
+            values += chunk.map { $0 as any DatabaseValueConvertible }
+            try db.execute(sql: "DELETE FROM searchEntry WHERE model = ? AND imageID IN (\(placeholders(chunk.count)))",
+                           arguments: StatementArguments(values))
         }
     }
 

@@ -116,10 +116,12 @@ public final class ImageSearch: Sendable {
         let name = snapshot.name
         let word = try Self.word(rawWord)
         let index = index(name)
-        func page(_ matches: [ImageMatch], kind: WordResults.Kind, rounds: Int, hint: String = "") -> WordResults {
+        /// One page of `matches` (which run one past the page when there is more).
+        func page(_ matches: [ImageMatch], kind: WordResults.Kind, word shown: String? = nil, rounds: Int,
+                  hint: String = "") -> WordResults {
             let slice = Array(matches.dropFirst(offset).prefix(size))
             let more = matches.count > offset + size && offset + size < Self.maxDepth
-            return WordResults(model: name, word: word.text, kind: kind, matches: slice,
+            return WordResults(model: name, word: shown ?? word.text, kind: kind, matches: slice,
                                nextPageToken: more ? "o:\(offset + size)" : "", rounds: rounds, hint: hint)
         }
         if let label = snapshot.labels.firstIndex(where: { $0.lowercased() == word.key }) {
@@ -130,9 +132,7 @@ public final class ImageSearch: Sendable {
             let matches = try await worker.run {
                 index.rankedByClass(label, weight: head.weight, bias: head.bias, filter: filter, limit: offset + size + 1)
             }
-            return WordResults(model: name, word: snapshot.labels[label], kind: .classLabel,
-                               matches: Array(matches.dropFirst(offset).prefix(size)),
-                               nextPageToken: matches.count > offset + size ? "o:\(offset + size)" : "", rounds: 0, hint: "")
+            return page(matches, kind: .classLabel, word: snapshot.labels[label], rounds: 0)
         }
         var query = try await onWorker { store in try store.learnedQuery(model: name, word: word.key) }
         if query.map({ $0.vector.isEmpty }) ?? true, !example.isEmpty {
