@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // C shims: each C library is a system-library target wrapped by exactly one Swift module.
@@ -89,6 +91,16 @@ let package = Package(
         .target(name: "FeedbackStore", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swiftSettings),
+        // The feedback store on PostgreSQL (postgres-nio), for deployments with several replicas:
+        // the same protocols and promises as the SQLite store, shared by every process.
+        .target(name: "PostgresStore", dependencies: [
+            "FeedbackStore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         // The serving runtime: the on-disk model registry, immutable model snapshots swapped
         // atomically, decode workers and the dynamic batcher. No gRPC, no network, no feedback.
         .target(
@@ -111,6 +123,7 @@ let package = Package(
             dependencies: [
                 "Serving", "FeedbackStore", "DemoData", "Training", "NeuralNet", "Imaging", "Tensor", "Reports",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -209,7 +222,7 @@ let package = Package(
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
                 "Serving", "Retraining", "ImageSearch", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
-                "FeedbackStore", "DefaultModel", "SimilaritySearch",
+                "FeedbackStore", "PostgresStore", "DefaultModel", "SimilaritySearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -262,8 +275,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
+        // One suite over both stores (SQLite, and PostgreSQL on a throw-away cluster), so neither drifts.
         .testTarget(name: "FeedbackStoreTests", dependencies: [
-            "FeedbackStore", .product(name: "GRDB", package: "GRDB.swift"),
+            "FeedbackStore", "PostgresStore", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "BoundaryWebTests", dependencies: [
             "BoundaryWeb", "BoundaryServer", "BoundaryAPI", "BoundaryClient", "Serving", "Retraining", "BoundaryTestSupport", "DemoData",

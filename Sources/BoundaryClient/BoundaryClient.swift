@@ -201,6 +201,23 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         }
     }
 
+    /// Runs a retrain and hands every update to `each` as it arrives (waiting for it: a relay
+    /// that writes each update on to its own caller).
+    public func forward(_ request: Boundary_V1_RetrainRequest,
+                        each: @escaping @Sendable (Boundary_V1_RetrainProgress) async throws -> Void) async throws {
+        try await feedback.retrain(request, metadata: metadata) { response in
+            for try await update in response.messages { try await each(update) }
+        }
+    }
+
+    /// Follows the running (or last) retrain as `forward` does.
+    public func forward(_ request: Boundary_V1_WatchRetrainRequest,
+                        each: @escaping @Sendable (Boundary_V1_RetrainProgress) async throws -> Void) async throws {
+        try await feedback.watchRetrain(request, metadata: metadata) { response in
+            for try await update in response.messages { try await each(update) }
+        }
+    }
+
     /// Follows the running (or last) retrain of `model` until it ends; returns the last update.
     public func watchRetrain(model: String = "",
                              onProgress: @escaping @Sendable (Boundary_V1_RetrainProgress) -> Void = { _ in })

@@ -25,6 +25,8 @@ public final class BoundaryServerBuilder: Sendable {
     public let search: ImageSearch
     /// Predictions on their way from Predict to the search index.
     public let predictionFeed: PredictionFeed
+    /// Copies predicted images to a store shared with other replicas (nil on the embedded store).
+    public let sharedImages: SharedImageMemory?
     public let health: HealthStatusBoard
     /// Set when graceful shutdown begins, so in-flight requests finish instead of being cancelled.
     public let drain = DrainState()
@@ -50,13 +52,23 @@ public final class BoundaryServerBuilder: Sendable {
         }
         let feed = PredictionFeed()
         predictionFeed = feed
+        let recent = RecentImages(capacityBytes: configuration.recentImageBytes)
+        let sharedStore = try configuration.openStore?()
+        // A store other replicas share gets this one's predicted images, for feedback by id anywhere.
+        sharedImages = sharedStore.flatMap {
+            SharedImageMemory.forStore($0, recent: recent, metricsFactory: metricsFactory, logger: logger)
+        }
         predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
-                              limits: configuration.imagingLimits,
-                              recentImages: RecentImages(capacityBytes: configuration.recentImageBytes), feed: feed)
+                              limits: configuration.imagingLimits, recentImages: recent, feed: feed, sharedFeed: sharedImages?.feed)
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
-        loop = try LearningLoop(host: host, recent: predictor.recentImages,
-                                storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
+        if let sharedStore {
+            loop = LearningLoop(host: host, recent: predictor.recentImages, store: sharedStore,
                                 limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
+        } else {
+            loop = try LearningLoop(host: host, recent: predictor.recentImages,
+                                    storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
+                                    limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
+        }
         let search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
                                  configuration: configuration.search)
         self.search = search
@@ -67,9 +79,14 @@ public final class BoundaryServerBuilder: Sendable {
     /// Readies the data directory and loads the serving versions: removes what a killed process
     /// left half-written, registers the seed models a fresh directory lacks, then loads. Returns
     /// the serving version of each model. Health turns SERVING here if any model loaded.
+    ///
+    /// A serving-only replica (`--role serve`) shares the registry with the trainer, which alone
+    /// writes to it: it neither cleans staging (the trainer's retrain may be writing there) nor
+    /// registers seeds (they would race the trainer's); it serves what the trainer registered.
     @discardableResult
     public func prepare() async throws -> [String: Int] {
         try FileManager.default.createDirectory(at: registry.root, withIntermediateDirectories: true)
+        guard loop.role.trains else { return try await synchronizeAndReport() }
         for removed in try registry.removeStaleStaging() {
             logger.warning("removed a partial registration left by an interrupted process", metadata: ["path": "\(removed.path)"])
         }
@@ -81,6 +98,10 @@ public final class BoundaryServerBuilder: Sendable {
             logger.info("registered seed model", metadata: ["model": "\(seed.name)", "version": "\(version)",
                                                             "source": "\(seed.directory.path)"])
         }
+        return try await synchronizeAndReport()
+    }
+
+    private func synchronizeAndReport() async throws -> [String: Int] {
         let serving = await host.synchronize()
         if serving.isEmpty {
             logger.warning("no model to serve yet; health stays NOT_SERVING until one is registered",
@@ -104,7 +125,7 @@ public final class BoundaryServerBuilder: Sendable {
         return [
             InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
-            FeedbackService(loop: loop, logger: logger),
+            FeedbackService(loop: loop, forwarder: configuration.retrainForwarder, logger: logger),
             ReviewService(catalog: loop.review, logger: logger),
             SearchService(search: search, logger: logger),
             HealthService(board: health),
@@ -142,7 +163,7 @@ public final class BoundaryServerBuilder: Sendable {
         return [
             ServingRuntimeService(predictor: predictor, alsoStopping: { intake.shutdown(); search.shutdown() }),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
-        ] + loop.services + [
+        ] + (sharedImages.map { [$0] } ?? []) + loop.services + [
             searchIndexer(),
             GRPCServerService(server: server, beforeShutdown: {
                 drain.begin()

@@ -35,6 +35,11 @@ public struct BoundaryServerConfiguration: Sendable {
     public var learning: LearningLoopConfiguration
     /// The search index: Rocchio weights, entries kept per model, retention age.
     public var search = SearchConfiguration()
+    /// Opens the feedback store; nil: the embedded SQLite file `feedback.sqlite` in the data
+    /// directory. `boundary serve --store postgres://…` opens the shared PostgreSQL store here.
+    public var openStore: (@Sendable () throws -> LearningLoop.Store)?
+    /// Where a serving-only replica sends Retrain and WatchRetrain (`--trainer`).
+    public var retrainForwarder: (any RetrainForwarder)?
 
     public static let defaultMaxRequestBytes = 16 * 1024 * 1024
 

@@ -51,7 +51,7 @@ public enum ErrorMapping {
         case .noModels, .shuttingDown: .unavailable
         case .invalidArgument, .invalidConfiguration: .invalidArgument
         case .overloaded: .resourceExhausted
-        case .loadFailed: .failedPrecondition
+        case .loadFailed, .retrainsRunElsewhere: .failedPrecondition
         case .invalidImage(let imaging):
             switch imaging {
             case .tooManyBytes: .resourceExhausted

@@ -9,18 +9,40 @@ import Serving
 /// between the wire and the learning loop.
 struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
     let loop: LearningLoop
+    /// Where Retrain goes on a replica that does not train (nil: it is refused there).
+    var forwarder: (any RetrainForwarder)?
     let logger: Logger
 
     func retrain(request: Boundary_V1_RetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
                  context: ServerContext) async throws {
+        if let forwarder, !loop.role.trains {
+            return try await forwarded("Retrain") { try await forwarder.retrain(request) { try await response.write($0) } }
+        }
         let job = try await mapped("Retrain") { try await loop.retrains.start(try RetrainMapping.options(request)) }
         try await RetrainMapping.stream(job, to: response)
     }
 
     func watchRetrain(request: Boundary_V1_WatchRetrainRequest, response: RPCWriter<Boundary_V1_RetrainProgress>,
                       context: ServerContext) async throws {
+        if let forwarder, !loop.role.trains {
+            return try await forwarded("WatchRetrain") { try await forwarder.watchRetrain(request) { try await response.write($0) } }
+        }
         let job = try await mapped("WatchRetrain") { try await loop.retrains.job(model: request.model) }
         try await RetrainMapping.stream(job, to: response)
+    }
+
+    /// The trainer's own status (ALREADY_EXISTS for a running retrain…) passes through; failing
+    /// to reach it is UNAVAILABLE, with what to do.
+    private func forwarded(_ method: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as RPCError where error.code != .unavailable {
+            throw error
+        } catch {
+            logger.warning("could not reach the trainer", metadata: ["method": "\(method)", "error": "\(error)"])
+            throw RPCError(code: .unavailable, message: "this replica sends retrains to the trainer (--role train), which did not "
+                           + "answer; retry when it is up, or check --trainer on this replica")
+        }
     }
 
     func submitFeedback(request: Boundary_V1_SubmitFeedbackRequest, context: ServerContext) async throws

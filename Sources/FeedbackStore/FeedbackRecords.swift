@@ -102,6 +102,13 @@ public struct FeedbackReceipt: Sendable, Equatable {
     public var replayed: Bool
     /// Trainable pending samples of the event's model after it was stored.
     public var queueDepth: Int
+    public init(eventID: Int64, accepted: Int, duplicates: Int, replayed: Bool, queueDepth: Int) {
+        self.eventID = eventID
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.replayed = replayed
+        self.queueDepth = queueDepth
+    }
 }
 
 /// A model's samples by state, pending ones by label, and the store's size.
@@ -166,6 +173,14 @@ public struct QuarantinedEvent: Sendable, Equatable {
     public var quarantinedSamples: Int
     /// Why: the gate's verdict, the screen's finding, or the user's quarantine.
     public var verdict: String
+    public init(eventID: Int64, userID: String, label: String, createdAt: String, quarantinedSamples: Int, verdict: String) {
+        self.eventID = eventID
+        self.userID = userID
+        self.label = label
+        self.createdAt = createdAt
+        self.quarantinedSamples = quarantinedSamples
+        self.verdict = verdict
+    }
 }
 
 /// The store's value types under names that do not collide with the `FeedbackStore` protocol, so a

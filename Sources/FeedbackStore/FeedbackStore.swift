@@ -151,3 +151,29 @@ public enum FeedbackStoreError: Error, Sendable, Equatable, CustomStringConverti
         }
     }
 }
+
+/// An image Predict saw, with the embedding it computed (under `backbone`).
+public struct PredictedImage: Sendable, Equatable {
+    public var id: String
+    public var bytes: Data
+    public var model: String
+    public var backbone: Int
+    public var embedding: [Float]
+    public init(id: String, bytes: Data, model: String, backbone: Int, embedding: [Float]) {
+        self.id = id
+        self.bytes = bytes
+        self.model = model
+        self.backbone = backbone
+        self.embedding = embedding
+    }
+}
+
+/// A store several processes share keeps the images they predict, so feedback sent through any
+/// of them can name an image by the id another one returned. Written in batches behind Predict
+/// (a crash may lose the last moments of them, never feedback); retention removes them by age
+/// and size like any stored image no open sample needs.
+public protocol SharedImageStore: Sendable {
+    /// Stores the images (an image stored before keeps its row; one retention removed gets its
+    /// bytes back) and their embeddings, in one transaction.
+    func rememberPredicted(_ images: [PredictedImage]) throws
+}

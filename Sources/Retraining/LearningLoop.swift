@@ -28,6 +28,9 @@ public struct LearningLoopConfiguration: Sendable {
         }
     }
 
+    /// What this process does in a deployment (`boundary serve --role`).
+    public var role: ProcessRole = .all
+
     public init(intake: IntakePolicy = IntakePolicy(), retention: RetentionLimits = .default,
                 upkeepInterval: Duration = .seconds(600), retrainThreads: Int = 1, schedule: Schedule? = nil) {
         self.intake = intake
@@ -36,6 +39,16 @@ public struct LearningLoopConfiguration: Sendable {
         self.retrainThreads = retrainThreads
         self.schedule = schedule
     }
+}
+
+/// A process's part in a deployment. One process does everything by default; with a shared
+/// (PostgreSQL) store, serving replicas leave retrains, their schedule and the store's upkeep to
+/// the one trainer, so each happens once for the whole deployment.
+public enum ProcessRole: String, Sendable, CaseIterable {
+    case all, serve, train
+
+    /// Runs retrains, the schedule and upkeep, and owns what a killed retrain left behind.
+    public var trains: Bool { self != .serve }
 }
 
 /// The learning loop assembled over one feedback store: intake, retrains, their schedule, the
@@ -52,28 +65,44 @@ public final class LearningLoop: Sendable {
     public let review: ReviewCatalog
     private let schedule: RetrainSchedule?
 
+    /// A store the loop (and search) can use: feedback, embeddings, search entries.
+    public typealias Store = any FeedbackStore & SearchStore
+
     /// Opens (creating or migrating) the SQLite store at `storePath`.
-    public init(host: ModelHost, recent: RecentImages, storePath: URL, limits: ImagingLimits,
-                configuration: LearningLoopConfiguration, logger: Logger) throws {
-        let store = try SQLiteFeedbackStore(path: storePath.path)
+    public convenience init(host: ModelHost, recent: RecentImages, storePath: URL, limits: ImagingLimits,
+                            configuration: LearningLoopConfiguration, logger: Logger) throws {
+        try self.init(host: host, recent: recent, store: try SQLiteFeedbackStore(path: storePath.path), limits: limits,
+                      configuration: configuration, logger: logger)
+    }
+
+    /// Runs over an open store (the PostgreSQL one, shared by several processes).
+    public init(host: ModelHost, recent: RecentImages, store: Store, limits: ImagingLimits,
+                configuration: LearningLoopConfiguration, logger: Logger) {
         self.store = store
+        role = configuration.role
         intake = FeedbackIntake(host: host, store: store, recent: recent, limits: limits, policy: configuration.intake)
         review = ReviewCatalog(host: host, recent: recent, store: store)
         let retrains = RetrainCoordinator(host: host, store: store, recent: recent, threads: configuration.retrainThreads,
-                                          logger: logger)
+                                          acceptsJobs: configuration.role.trains, logger: logger)
         self.retrains = retrains
         let clock = scheduleClock
         upkeep = StoreUpkeep(store: store, registry: host.registry, limits: configuration.retention,
                              interval: configuration.upkeepInterval, logger: logger)
-        schedule = configuration.schedule.map { plan in
+        schedule = configuration.schedule.flatMap { plan in
+            guard configuration.role.trains else { return nil }
+            return
             RetrainSchedule(coordinator: retrains, host: host, store: store, interval: plan.interval, minSamples: plan.minSamples,
                             template: plan.options, clock: clock, logger: logger)
         }
     }
 
+    /// What this process does in the deployment.
+    public let role: ProcessRole
+
     /// The loop's lifecycle services, in start order.
     public var services: [any Service] {
-        [retrains, upkeep] + (schedule.map { [$0] } ?? [])
+        // Retention on a shared store runs once, on the trainer.
+        [retrains] + (role.trains ? [upkeep] : []) + (schedule.map { [$0] } ?? [])
     }
 
     /// Stops the loop's threads (for servers run without a service group).

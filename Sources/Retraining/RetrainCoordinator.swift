@@ -38,9 +38,13 @@ public final class RetrainCoordinator: Service, Sendable {
         let parent: ModelSnapshot
     }
 
+    /// False on a serving-only replica: `start` refuses, the trainer runs retrains.
+    private let acceptsJobs: Bool
+
     /// - Parameter threads: cores a retrain may use (serving keeps the rest).
     public init(host: ModelHost, store: any FeedbackStore, recent: RecentImages? = nil, threads: Int = 1,
-                warmUp: Bool = ServingConfiguration.tuneKernelsByDefault, logger: Logger) {
+                warmUp: Bool = ServingConfiguration.tuneKernelsByDefault, acceptsJobs: Bool = true, logger: Logger) {
+        self.acceptsJobs = acceptsJobs
         self.warmUp = warmUp
         self.host = host
         cache = EmbeddingCache(store: store, recent: recent, logger: logger)
@@ -55,7 +59,7 @@ public final class RetrainCoordinator: Service, Sendable {
     public func run() async throws {
         // Embed each served model's base data in the background now, so the first head retrain
         // does not have to.
-        if warmUp { await prepare() }
+        if warmUp && acceptsJobs { await prepare() }
         await withDiscardingTaskGroup { group in
             for await work in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(work) }
@@ -92,6 +96,7 @@ public final class RetrainCoordinator: Service, Sendable {
 
     /// Starts a retrain and returns its job at once; the work continues without the caller.
     public func start(_ options: RetrainOptions) async throws -> RetrainJob {
+        guard acceptsJobs else { throw ServingError.retrainsRunElsewhere }
         let snapshot = try await host.snapshot(model: options.model, version: .serving)
         let id = counter.withLock { count -> String in
             count += 1

@@ -20,12 +20,17 @@ public final class Predictor: Sendable {
     public let recentImages: RecentImages
     /// Every prediction with its embedding, for the search index.
     public let feed: PredictionFeed?
+    /// Every prediction again, for a store shared with other replicas (feedback through any of
+    /// them may name the image by id); nil when the store is this process's own.
+    public let sharedFeed: PredictionFeed?
 
     public init(host: ModelHost, configuration: ServingConfiguration, metrics: ServingMetrics,
-                limits: ImagingLimits = .default, recentImages: RecentImages = RecentImages(), feed: PredictionFeed? = nil) {
+                limits: ImagingLimits = .default, recentImages: RecentImages = RecentImages(), feed: PredictionFeed? = nil,
+                sharedFeed: PredictionFeed? = nil) {
         self.host = host
         self.recentImages = recentImages
         self.feed = feed
+        self.sharedFeed = sharedFeed
         self.metrics = metrics
         self.limits = limits
         queueLimit = configuration.queueLimit
@@ -85,7 +90,9 @@ public final class Predictor: Sendable {
             let seen = RecentImages.Seen(model: snapshot.name, version: snapshot.version, labels: top.labels, margin: top.margin,
                                          isBoundary: top.isBoundary)
             recentImages.remember(request.image, id: decoded.imageID, embedding: remembered, seen: seen)
-            feed?.publish(RecentImages.Candidate(imageID: decoded.imageID, seen: seen, embedding: remembered))
+            let candidate = RecentImages.Candidate(imageID: decoded.imageID, seen: seen, embedding: remembered)
+            feed?.publish(candidate)
+            sharedFeed?.publish(candidate)
         }
         return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
                           labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,

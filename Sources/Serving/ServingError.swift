@@ -30,6 +30,8 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
     case retrainRunning(model: String, jobID: String)
     /// No retrain has run for the model since the server started.
     case noRetrain(model: String)
+    /// This process serves only (`--role serve`): retrains run on the deployment's trainer.
+    case retrainsRunElsewhere
     /// Feedback refers to image ids the server has not seen (or no longer remembers).
     case unknownImages([String])
 
@@ -60,6 +62,8 @@ public enum ServingError: Error, Equatable, Sendable, CustomStringConvertible {
             "a retrain of '\(model)' is already running (job \(jobID)); follow it with WatchRetrain or `boundary retrain --watch`"
         case .noRetrain(let model):
             "no retrain of '\(model)' has run since the server started"
+        case .retrainsRunElsewhere:
+            "this replica only serves (--role serve); retrains run on the trainer (--role train): send Retrain to it"
         case .unknownImages(let ids):
             "unknown image ids (not predicted recently and not stored): \(ids.prefix(10).joined(separator: ", "))"
                 + (ids.count > 10 ? " and \(ids.count - 10) more" : "") + "; send the image bytes instead, or Predict them first"

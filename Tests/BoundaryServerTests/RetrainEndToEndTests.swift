@@ -126,6 +126,23 @@ import Testing
         }
     }
 
+    /// A serving-only replica (`--role serve`) predicts and takes feedback but never retrains:
+    /// Retrain gets FAILED_PRECONDITION naming the trainer, and a configured schedule does not run.
+    @Test func servingReplicasLeaveRetrainsToTheTrainer() async throws {
+        var learning = LearningLoopConfiguration(schedule: .init(interval: .seconds(1), minSamples: 1, options: RetrainOptions()))
+        learning.role = .serve
+        let server = try await TestServer(learning: learning)
+        #expect(!server.builder.loop.services.contains { $0 is RetrainSchedule }, "the trainer runs the schedule")
+        try await server.withInProcessClient { client in
+            do {
+                _ = try await client.retrain(Self.request())
+                Issue.record("a serving replica started a retrain")
+            } catch let error as RPCError {
+                #expect(error.code == .failedPrecondition && error.message.contains("--role train"))
+            }
+        }
+    }
+
     /// The scheduled loop starts a retrain only once the queue holds the minimum.
     @Test func scheduleRespectsTheMinimum() async throws {
         let server = try await TestServer(dataDirectory: try DemoFixtures.dataDirectory())

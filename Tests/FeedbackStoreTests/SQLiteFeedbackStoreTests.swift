@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import FeedbackStore
+@testable import PostgresStore
 
 /// Test fixtures: image ids whose evaluation share is known (the first hex byte decides).
 enum StoreFixtures {
@@ -26,9 +27,9 @@ enum StoreFixtures {
     }
 }
 
-@Suite struct SQLiteFeedbackStoreTests {
-    @Test func recordsSamplesAndCountsThemPerLabelAndKind() throws {
-        let (store, _) = try StoreFixtures.store()
+@Suite struct FeedbackStoreTests {
+    @Test(arguments: StoreKind.allCases) func recordsSamplesAndCountsThemPerLabelAndKind(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let receipt = try store.record(StoreFixtures.event(key: "k1"))
         #expect(receipt.accepted == 3 && receipt.duplicates == 0 && !receipt.replayed && receipt.queueDepth == 3)
         _ = try store.record(StoreFixtures.event(key: "k2", label: "dog", kept: [StoreFixtures.id(3)], deselected: []))
@@ -44,8 +45,8 @@ enum StoreFixtures {
 
     /// A retried submission is acknowledged with the first receipt and stores nothing more; the
     /// same key with other content is refused, not silently replayed.
-    @Test func sameIdempotencyKeyIsCountedOnceAndNewContentIsRefused() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func sameIdempotencyKeyIsCountedOnceAndNewContentIsRefused(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let first = try store.record(StoreFixtures.event(key: "retry-me"))
         let again = try store.record(StoreFixtures.event(key: "retry-me"))
         #expect(again.replayed && again.eventID == first.eventID && again.accepted == first.accepted)
@@ -58,8 +59,8 @@ enum StoreFixtures {
 
     /// A sample identical to an open one is a duplicate; after a retrain consumes it, the same
     /// judgement counts again.
-    @Test func duplicatesOfOpenSamplesAreNotStoredTwice() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func duplicatesOfOpenSamplesAreNotStoredTwice(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         _ = try store.record(StoreFixtures.event(key: "one"))
         let second = try store.record(StoreFixtures.event(key: "two", kept: [StoreFixtures.id(1), StoreFixtures.id(4)], deselected: []))
         #expect(second.accepted == 1 && second.duplicates == 1)
@@ -73,8 +74,8 @@ enum StoreFixtures {
 
     /// One transaction for many events: a refused event (its user over quota) leaves the others
     /// stored, each with its own receipt.
-    @Test func batchesCommitEachEventAllOrNothing() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func batchesCommitEachEventAllOrNothing(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let events = [StoreFixtures.event(key: "a", user: "u1"),
                       StoreFixtures.event(key: "b", kept: [StoreFixtures.id(5)], deselected: [], user: "u2"),
                       StoreFixtures.event(key: "c", kept: (10..<20).map { StoreFixtures.id($0) }, deselected: [], user: "u2")]
@@ -93,8 +94,8 @@ enum StoreFixtures {
 
     /// Embeddings come back bit for bit, per backbone; image keys only for stored images, base-data
     /// keys always; pruning keeps only the listed backbones.
-    @Test func embeddingsAreCachedPerBackboneAndPruned() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func embeddingsAreCachedPerBackboneAndPruned(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         var event = StoreFixtures.event(key: "e")
         event.embeddings = [StoreFixtures.id(1): [0.5, -1.25, 3], "ffff": [1, 2, 3]]
         event.embeddingVersion = 4
@@ -111,20 +112,35 @@ enum StoreFixtures {
     /// A commit is fsynced before `record` returns: the connection that writes runs with
     /// `synchronous = FULL` (GRDB's pool sets NORMAL when it enables WAL, after our own set-up).
     @Test func theWriterSyncsEveryCommit() throws {
-        let (store, _) = try StoreFixtures.store()
-        let writerSetting = try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let (sqlite, _) = try StoreFixtures.store()
+        let writerSetting = try sqlite.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(writerSetting == 2)
-        let journal = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let journal = try sqlite.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
 
+    /// The PostgreSQL store's sessions commit with `synchronous_commit = on` whatever the
+    /// server's default, and end a transaction left idle instead of letting it hold back vacuum.
+    @Test func postgresSessionsCommitDurably() throws {
+        guard let store = try TestStore.open(.postgres).store as? PostgresFeedbackStore else {
+            Issue.record("not a PostgreSQL store")
+            return
+        }
+        let settings = try store.connections.withConnection { session in
+            (try session.scalar("SHOW synchronous_commit", as: String.self), try session.scalar("SHOW idle_in_transaction_session_timeout", as: String.self))
+        }
+        #expect(settings.0 == "on" && settings.1 == "1min")
+    }
+
     /// What was acknowledged is there after the store is closed and reopened.
-    @Test func acknowledgedFeedbackSurvivesReopening() throws {
-        var (store, path) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func acknowledgedFeedbackSurvivesReopening(kind: StoreKind) throws {
+        var opened = try TestStore.open(kind)
+        var store = opened.store
         for index in 0..<20 {
             _ = try store.record(StoreFixtures.event(key: "k\(index)", kept: [StoreFixtures.id(100 + index)], deselected: []))
         }
-        store = try SQLiteFeedbackStore(path: path)
+        try opened.reopen()
+        store = opened.store
         #expect(try store.queue(model: "m").pending == 20)
         #expect(try store.record(StoreFixtures.event(key: "k7", kept: [StoreFixtures.id(107)], deselected: [])).replayed)
     }

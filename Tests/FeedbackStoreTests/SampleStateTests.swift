@@ -6,8 +6,8 @@ import Testing
 @Suite struct SampleStateTests {
     /// The evaluation share is held out when stored, never pending, and every sample is counted
     /// in exactly one state.
-    @Test func heldOutShareJoinsTheEvaluationSetAndStatesAddUp() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func heldOutShareJoinsTheEvaluationSetAndStatesAddUp(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let kept = [StoreFixtures.id(1), StoreFixtures.id(2, heldOut: true), StoreFixtures.id(3)]
         let receipt = try store.record(StoreFixtures.event(key: "k", kept: kept, deselected: [StoreFixtures.id(4, heldOut: true)]))
         #expect(receipt.accepted == 4 && receipt.queueDepth == 2, "held-out samples are not pending")
@@ -24,23 +24,25 @@ import Testing
 
     /// A retrain's claim survives only as long as the process: at the next open, samples left in
     /// `training` are pending again; a conditional move leaves samples in other states alone.
-    @Test func interruptedTrainingReturnsToPending() throws {
-        var (store, path) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func interruptedTrainingReturnsToPending(kind: StoreKind) throws {
+        var opened = try TestStore.open(kind)
+        var store = opened.store
         _ = try store.record(StoreFixtures.event(key: "k"))
         let ids = try store.pendingSamples(model: "m").map(\.id)
         try store.setState(ids, to: .training)
         try store.setState([ids[0]], to: .consumed, version: 3, reason: nil, ifIn: .training)
         try store.setState([ids[0]], to: .pending, version: nil, reason: nil, ifIn: .training)
         #expect(try store.queue(model: "m").byState[.consumed] == 1, "not in training: left alone")
-        store = try SQLiteFeedbackStore(path: path)
+        try opened.reopen()
+        store = opened.store
         let queue = try store.queue(model: "m")
         #expect(queue.byState[.training] == 0 && queue.pending == 2)
     }
 
     /// Quarantine works per event (held-out samples included), lists the verdict, and only a
     /// release brings samples back, marked so the screen leaves them alone; discard is final.
-    @Test func quarantineReleaseAndDiscard() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func quarantineReleaseAndDiscard(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let first = try store.record(StoreFixtures.event(key: "a", kept: [StoreFixtures.id(1), StoreFixtures.id(2, heldOut: true)],
                                                          deselected: [], user: "mallory"))
         let second = try store.record(StoreFixtures.event(key: "b", kept: [StoreFixtures.id(3)], deselected: [], user: "ana"))
@@ -62,18 +64,11 @@ import Testing
 
     /// The per-state counts the triggers keep (and every reply's queue depth) agree with a count
     /// of the rows after inserts, claims, consumption, quarantine, release, discard and a restart.
-    @Test func stateCountsFollowEveryChange() throws {
-        var (store, path) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func stateCountsFollowEveryChange(kind: StoreKind) throws {
+        var opened = try TestStore.open(kind)
+        var store = opened.store
         func check(_ step: String) throws {
-            let kept = try store.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT model, state, label, n FROM sampleCount WHERE n != 0 ORDER BY model, state, label")
-                    .map { "\($0["model"] as String)/\($0["state"] as String)/\($0["label"] as String)=\($0["n"] as Int)" }
-            }
-            let counted = try store.pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT model, state, label, COUNT(*) AS n FROM sample GROUP BY model, state, label ORDER BY model, state, label
-                    """).map { "\($0["model"] as String)/\($0["state"] as String)/\($0["label"] as String)=\($0["n"] as Int)" }
-            }
+            let (kept, counted) = try opened.counts()
             #expect(kept == counted, "after \(step)")
         }
         let first = try store.record(StoreFixtures.event(key: "a", kept: (1...6).map { StoreFixtures.id($0) },
@@ -93,7 +88,8 @@ import Testing
         try check("release")
         _ = try store.discard(model: "m", .events([second.eventID]))
         try check("discard")
-        store = try SQLiteFeedbackStore(path: path)
+        try opened.reopen()
+        store = opened.store
         try check("reopen")
         let third = try store.record(StoreFixtures.event(key: "c", kept: [StoreFixtures.id(9)], deselected: []))
         #expect(third.queueDepth == (try store.queue(model: "m").pending))
@@ -102,8 +98,8 @@ import Testing
     /// Each label holds out at most the cap; past it, images whose id would hold them out are
     /// trained on. An image stays on the side of the split its earlier samples took, so no image
     /// is trained on by one version and judged by the next.
-    @Test func theEvaluationShareIsCappedPerLabelAndStaysWithItsImage() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func theEvaluationShareIsCappedPerLabelAndStaysWithItsImage(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let policy = RecordPolicy(maxHeldOutPerLabel: 2)
         let held = (1...4).map { StoreFixtures.id($0, heldOut: true) }
         _ = try store.record(StoreFixtures.event(key: "cat", label: "cat", kept: held, deselected: []), policy: policy)
@@ -130,8 +126,9 @@ import Testing
 
     /// Retention removes the oldest bytes first, never those an open, held-out or quarantined
     /// sample needs; a removed image is no longer "stored" and its embeddings go with it.
-    @Test func retentionRemovesOldestUnneededImagesFirst() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func retentionRemovesOldestUnneededImagesFirst(kind: StoreKind) throws {
+        let opened = try TestStore.open(kind)
+        let store = opened.store
         let old = [StoreFixtures.id(1), StoreFixtures.id(2)], recent = [StoreFixtures.id(3)]
         let consumedEvent = StoreFixtures.event(key: "old", kept: old, deselected: [])
         _ = try store.record(consumedEvent)
@@ -139,9 +136,7 @@ import Testing
         try store.setState(try store.pendingSamples(model: "m").map(\.id), to: .consumed, version: 2)
         _ = try store.record(StoreFixtures.event(key: "new", kept: recent, deselected: []))
         // Make the first images older, as the clock would have.
-        try store.pool.write { db in
-            try db.execute(sql: "UPDATE image SET createdAt = '2020-01-01T00:00:00Z' WHERE id IN (?, ?)", arguments: [old[0], old[1]])
-        }
+        try opened.backdate(images: old)
         let perImage = consumedEvent.images[old[0]]!.count
         var report = try store.enforceRetention(RetentionLimits(maxImageBytes: 3 * perImage, maxAge: 1e9), now: Date())
         #expect(report.imagesRemoved == 0, "within both limits")
@@ -160,8 +155,8 @@ import Testing
 
     /// Quarantined and discarded judgements stay put: the same content under a new key is a
     /// duplicate, and an image named by id that retention removed fails the event.
-    @Test func refusedFeedbackCannotBeResentAndRemovedImagesAreNamed() throws {
-        let (store, _) = try StoreFixtures.store()
+    @Test(arguments: StoreKind.allCases) func refusedFeedbackCannotBeResentAndRemovedImagesAreNamed(kind: StoreKind) throws {
+        let store = try TestStore.open(kind).store
         let first = try store.record(StoreFixtures.event(key: "a", kept: [StoreFixtures.id(1)], deselected: [], user: "eve"))
         try store.quarantine(model: "m", .events([first.eventID]), verdict: "refused")
         let again = try store.record(StoreFixtures.event(key: "b", kept: [StoreFixtures.id(1)], deselected: [], user: "eve"))

@@ -7,6 +7,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import PostgresStore
 import Prometheus
 import ServiceLifecycle
 import Tensor
@@ -45,6 +46,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Before anything is served: a bad certificate or key stops start-up here, naming the file.
         let security = try transportSecurity()
+        // On a shared store, one process trains: the lease is taken before the store resets what
+        // a killed retrain left claimed (the store does that when it opens in a training role).
+        let lease = try takeTrainerLease(logger: logger)
+        defer { lease?.close() }
         AllocatorTuning.keepLargeBlocksReturnable()
         let metrics = PrometheusCollectorRegistry()
         let builder = try BoundaryServerBuilder(configuration: configuration, metricsFactory: Self.metricsFactory(metrics),
@@ -54,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             address: try Self.socketAddress(host: options.resolvedHost, port: options.resolvedPort()),
             security: security, limits: BoundaryHTTP2Server.Limits(configuration)))
         var services = builder.lifecycleServices(server: server)
+        if let lease { services.insert(TrainerLeaseWatch(lease: lease, logger: logger), at: 0) }
         let ports = ListeningPorts()
         let httpPort = try options.resolvedHTTPPort()
         if httpPort != 0 {

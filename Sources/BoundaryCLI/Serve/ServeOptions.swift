@@ -3,6 +3,7 @@ import BoundaryServer
 import DefaultModel
 import Foundation
 import ImageSearch
+import PostgresStore
 import Retraining
 import Serving
 
@@ -64,6 +65,16 @@ struct ServeOptions: ParsableArguments {
     var httpHost: String?
     @Option(help: "Prometheus /metrics alone on this port too, 0 for any free one (env BOUNDARY_METRICS_PORT; default 9464).") var metricsPort: Int?
     @Flag(help: "Do not serve /metrics (on either port).") var noMetrics = false
+    @Option(help: ArgumentHelp("Feedback store shared by several processes: postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…&pool=N], "
+                               + "password in the URL or PGPASSWORD (env BOUNDARY_STORE; default: SQLite in the data directory)."))
+    var store: String?
+    @Option(help: ArgumentHelp("This process's part: all; serve (predicts, takes feedback, never retrains); or train (the one "
+                               + "process that retrains, schedules and prunes). serve and train need a PostgreSQL --store "
+                               + "(env BOUNDARY_ROLE; default all)."))
+    var role: String?
+    @Option(help: ArgumentHelp("With --role serve: the trainer's gRPC address HOST:PORT; Retrain and WatchRetrain sent here run "
+                               + "there (env BOUNDARY_TRAINER; plaintext, with BOUNDARY_TRAINER_TOKEN, an admin token)."))
+    var trainer: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env BOUNDARY_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -85,6 +96,18 @@ struct ServeOptions: ParsableArguments {
     var resolvedHTTPHost: String { httpHost ?? env("BOUNDARY_HTTP_HOST") ?? "127.0.0.1" }
     var resolvedDataDirectory: URL { URL(fileURLWithPath: dataDir ?? env("BOUNDARY_DATA_DIR") ?? "boundary-data") }
     var resolvedLogLevel: String { logLevel ?? env("BOUNDARY_LOG_LEVEL") ?? "info" }
+
+    func resolvedRole() throws -> ProcessRole {
+        let text = role ?? env("BOUNDARY_ROLE") ?? "all"
+        guard let role = ProcessRole(rawValue: text) else { throw ValidationError("--role '\(text)' must be all, serve or train") }
+        return role
+    }
+
+    /// The PostgreSQL store's location, nil for the embedded SQLite store.
+    func resolvedStore() throws -> PostgresLocation? {
+        guard let url = store ?? env("BOUNDARY_STORE") else { return nil }
+        do { return try PostgresLocation(url: url) } catch { throw ValidationError("\(error)") }
+    }
     var resolvedTLS: (cert: String, key: String)? {
         guard let cert = tlsCert ?? env("BOUNDARY_TLS_CERT"), let key = tlsKey ?? env("BOUNDARY_TLS_KEY") else { return nil }
         return (cert, key)
@@ -159,6 +182,23 @@ struct ServeOptions: ParsableArguments {
         configuration.search = SearchConfiguration(rocchio: Rocchio(alpha: alpha, beta: beta, gamma: gamma),
                                                    maxEntriesPerModel: searchMaxImages, maxAge: feedbackRetentionDays * 86_400,
                                                    threads: configuration.serving.inferenceThreads)
+        let role = try resolvedRole()
+        configuration.learning.role = role
+        if let location = try resolvedStore() {
+            configuration.openStore = { try PostgresFeedbackStore(location: location, resetInterruptedTraining: role.trains) }
+        } else if role != .all {
+            throw ValidationError("--role \(role.rawValue) splits one deployment across processes, which must share a store: "
+                                  + "give --store postgres://USER@HOST/DATABASE (or BOUNDARY_STORE)")
+        }
+        if let address = trainer ?? env("BOUNDARY_TRAINER") {
+            guard role == .serve else { throw ValidationError("--trainer is for --role serve: the other roles run retrains themselves") }
+            let parts = address.split(separator: ":")
+            guard parts.count >= 2, let port = Int(parts.last!), (1...65535).contains(port) else {
+                throw ValidationError("--trainer '\(address)' must be HOST:PORT")
+            }
+            configuration.retrainForwarder = TrainerForwarder(host: parts.dropLast().joined(separator: ":"), port: port,
+                                                              token: env("BOUNDARY_TRAINER_TOKEN"))
+        }
         if let every = retrainEvery ?? env("BOUNDARY_RETRAIN_EVERY") {
             guard let interval = Self.duration(every) else {
                 throw ValidationError("--retrain-every '\(every)' is not a duration like 90s, 30m, 1h or 1d")

@@ -1,0 +1,171 @@
+import FeedbackStore
+import Foundation
+import PostgresNIO
+
+extension PostgresFeedbackStore {
+    /// One transaction for the whole batch (group commit), each event in its own savepoint so a
+    /// refused event leaves the others untouched. The batch's models are locked first, in order,
+    /// so two replicas taking the same models never wait on each other in a cycle.
+    public func record(_ events: [FeedbackEvent], policy: RecordPolicy) throws -> [Result<FeedbackReceipt, FeedbackStoreError>] {
+        guard !events.isEmpty else { return [] }
+        return try connections.transaction { session in
+            // Shared with other intakes, exclusive for retention: an image is never purged between
+            // an intake's check that it is stored and its commit.
+            try session.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('boundary.images', 0))")
+            for model in Set(events.map(\.model)).sorted() { try session.lock("boundary.record/\(model)") }
+            let now = Date()
+            var results: [Result<FeedbackReceipt, FeedbackStoreError>] = []
+            for event in events {
+                try session.execute("SAVEPOINT event")
+                let outcome: Result<FeedbackReceipt, FeedbackStoreError>
+                do {
+                    outcome = try Self.recordOne(session, event, policy: policy, now: now)
+                } catch {
+                    try session.execute("ROLLBACK TO SAVEPOINT event")
+                    throw error
+                }
+                if case .success(let receipt) = outcome, !receipt.replayed {
+                    try session.execute("RELEASE SAVEPOINT event")
+                } else {
+                    try session.execute("ROLLBACK TO SAVEPOINT event")
+                }
+                results.append(outcome)
+            }
+            var depths: [String: Int] = [:]
+            for model in Set(events.map(\.model)) { depths[model] = try Self.pendingCount(session, model: model) }
+            return zip(events, results).map { event, result in
+                result.map { receipt in
+                    var receipt = receipt
+                    receipt.queueDepth = depths[event.model] ?? 0
+                    return receipt
+                }
+            }
+        }
+    }
+
+    private static func recordOne(_ session: Session, _ event: FeedbackEvent, policy: RecordPolicy, now: Date) throws
+        -> Result<FeedbackReceipt, FeedbackStoreError> {
+        if let row = try session.one("""
+            SELECT id, accepted, duplicates, content_hash FROM event WHERE model = \(event.model) AND idempotency_key = \(event.idempotencyKey)
+            """) {
+            let stored: String = try row.get("content_hash")
+            let id: Int64 = try row.get("id")
+            if !stored.isEmpty, stored != event.contentHash { return .failure(.keyReused(key: event.idempotencyKey, eventID: id)) }
+            return .success(FeedbackReceipt(eventID: id, accepted: try row.get("accepted"), duplicates: try row.get("duplicates"),
+                                            replayed: true, queueDepth: 0))
+        }
+        let unique = Array(Set(event.samples)).sorted { ($0.imageID, $0.kind.rawValue, $0.label) < ($1.imageID, $1.kind.rawValue, $1.label) }
+        if let quota = policy.quota {
+            let since = now.addingTimeInterval(-quota.window)
+            let used = try session.scalar("""
+                SELECT COALESCE(SUM(accepted), 0)::BIGINT FROM event WHERE model = \(event.model) AND user_id = \(event.userID)
+                AND created_at >= \(since)
+                """, as: Int.self) ?? 0
+            if used + unique.count > quota.samples {
+                return .failure(.quotaExceeded(user: event.userID, used: used, requested: unique.count, limit: quota.samples,
+                                               window: quota.window))
+            }
+        }
+        // An image stored before keeps its row; one removed by retention gets its bytes back.
+        for chunk in chunks(event.images.sorted { $0.key < $1.key }, size: 100) {
+            var binds = PostgresBindings(capacity: chunk.count * 4)
+            for (id, bytes) in chunk {
+                binds.append(id)
+                try binds.append(bytes)
+                binds.append(bytes.count)
+                binds.append(now)
+            }
+            try session.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO image (id, bytes, size, created_at) VALUES \(valueRows(chunk.count, columns: 4))
+                ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes, size = EXCLUDED.size, created_at = EXCLUDED.created_at,
+                purged_at = NULL WHERE image.purged_at IS NOT NULL
+                """, binds: binds))
+        }
+        guard let eventID = try session.scalar("""
+            INSERT INTO event (model, idempotency_key, content_hash, user_id, label, created_at, accepted, duplicates)
+            VALUES (\(event.model), \(event.idempotencyKey), \(event.contentHash), \(event.userID), \(event.label), \(now), 0, 0)
+            RETURNING id
+            """, as: Int64.self) else { return .failure(.internalInconsistency) }
+        // Images named by id must still be stored: retention may have removed one since intake checked.
+        let named = Array(Set(unique.map(\.imageID)).subtracting(event.images.keys))
+        if !named.isEmpty {
+            let stored = Set(try session.rows("SELECT id FROM image WHERE purged_at IS NULL AND id = ANY(\(named))")
+                .map { try $0.get("id", as: String.self) })
+            let gone = Set(named).subtracting(stored)
+            if !gone.isEmpty { return .failure(.imagesGone(gone.sorted())) }
+        }
+        // What the store already holds for these images: identical open, quarantined or discarded
+        // samples make duplicates, and an image keeps the split its earlier samples got.
+        var open = Set<String>()
+        var split: [String: SampleState] = [:]
+        let images = Array(Set(unique.map(\.imageID)))
+        for row in try session.rows("""
+            SELECT image_id, kind, label, state FROM sample WHERE model = \(event.model) AND image_id = ANY(\(images))
+            """) {
+            let image: String = try row.get("image_id")
+            guard let state = SampleState(rawValue: try row.get("state")) else { continue }
+            switch state {
+            case .pending, .training, .heldOut, .quarantined, .discarded:
+                open.insert("\(image)\t\(try row.get("kind", as: String.self))\t\(try row.get("label", as: String.self))")
+            case .consumed, .unusable: break
+            }
+            switch state {
+            case .heldOut: split[image] = .heldOut
+            case .pending, .training, .consumed: split[image] = split[image] ?? .pending
+            case .quarantined, .discarded, .unusable: break
+            }
+        }
+        let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
+        var heldOutCounts: [String: Int] = [:]
+        func state(of sample: FeedbackSample) throws -> SampleState {
+            if let decided = split[sample.imageID] { return decided }
+            var decided: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
+            if decided == .heldOut, let cap = policy.maxHeldOutPerLabel {
+                let count = try heldOutCounts[sample.label] ?? heldOutCount(session, model: event.model, label: sample.label)
+                if count >= cap { decided = .pending } else { heldOutCounts[sample.label] = count + 1 }
+            }
+            split[sample.imageID] = decided
+            return decided
+        }
+        let states = try fresh.map(state)
+        for chunk in chunks(Array(zip(fresh, states)), size: 200) {
+            var binds = PostgresBindings(capacity: chunk.count * 7)
+            for (sample, state) in chunk {
+                binds.append(eventID)
+                binds.append(event.model)
+                binds.append(sample.imageID)
+                binds.append(sample.kind.rawValue)
+                binds.append(sample.label)
+                binds.append(now)
+                binds.append(state.rawValue)
+            }
+            try session.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO sample (event_id, model, image_id, kind, label, created_at, state) VALUES \(valueRows(chunk.count, columns: 7))
+                """, binds: binds))
+        }
+        let accepted = fresh.count
+        let duplicates = event.samples.count - accepted
+        try insertEmbeddings(session, event.embeddings, model: event.model, version: event.embeddingVersion)
+        try session.query("UPDATE event SET accepted = \(accepted), duplicates = \(duplicates) WHERE id = \(eventID)")
+        return .success(FeedbackReceipt(eventID: eventID, accepted: accepted, duplicates: duplicates, replayed: false, queueDepth: 0))
+    }
+
+    /// Little-endian float32 blobs. Base-data keys (`demo:`, `folder:`) always; image ids only when
+    /// the store holds the image.
+    static func insertEmbeddings(_ session: Session, _ vectors: [String: [Float]], model: String, version: Int) throws {
+        for (key, vector) in vectors.sorted(by: { $0.key < $1.key }) {
+            if key.contains(":") {
+                try session.query("""
+                    INSERT INTO base_embedding (key, model, version, vector) VALUES (\(key), \(model), \(version), \(blob(vector)))
+                    ON CONFLICT (key, model, version) DO UPDATE SET vector = EXCLUDED.vector
+                    """)
+            } else {
+                try session.query("""
+                    INSERT INTO embedding (image_id, model, version, vector)
+                    SELECT id, \(model), \(version), \(blob(vector)) FROM image WHERE id = \(key) AND purged_at IS NULL
+                    ON CONFLICT (image_id, model, version) DO UPDATE SET vector = EXCLUDED.vector
+                    """)
+            }
+        }
+    }
+}
