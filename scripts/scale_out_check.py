@@ -91,8 +91,11 @@ class Server:
 
     def start(self):
         command = [self.binary, "serve", "--port", str(self.port), "--http-port", "0", "--metrics-port", "0",
-                   "--data-dir", str(self.tmp / "data"), "--store", self.store, "--role", self.role,
                    "--retrain-threads", "1", "--threads", "1", "--decode-workers", "1"]
+        if self.store:
+            command += ["--data-dir", str(self.tmp / "data"), "--store", self.store, "--role", self.role]
+        else:  # The embedded SQLite store, in a data directory of its own.
+            command += ["--data-dir", str(self.tmp / f"data-{self.name}")]
         if self.trainer:
             command += ["--trainer", self.trainer.address]
         self.process = subprocess.Popen(command, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
