@@ -22,13 +22,7 @@ extension SQLiteFeedbackStore {
             // Queue depths after the whole batch, once per model.
             var depths: [String: Int] = [:]
             for model in Set(events.map(\.model)) { depths[model] = try Self.pendingCount(db, model: model) }
-            return zip(events, results).map { event, result in
-                result.map { receipt in
-                    var receipt = receipt
-                    receipt.queueDepth = depths[event.model] ?? 0
-                    return receipt
-                }
-            }
+            return IntakeRules.withDepths(events, results, depths: depths)
         }
     }
 
@@ -44,7 +38,7 @@ extension SQLiteFeedbackStore {
             return .success(FeedbackReceipt(eventID: row["id"], accepted: row["accepted"], duplicates: row["duplicates"],
                                             replayed: true, queueDepth: 0))
         }
-        let unique = Array(Set(event.samples)).sorted { ($0.imageID, $0.kind.rawValue, $0.label) < ($1.imageID, $1.kind.rawValue, $1.label) }
+        let unique = IntakeRules.uniqueSamples(event)
         if let quota = policy.quota {
             let since = timestamp(now.addingTimeInterval(-quota.window))
             let used = try Int.fetchOne(db, sql: """
@@ -83,50 +77,27 @@ extension SQLiteFeedbackStore {
             let gone = named.subtracting(stored)
             if !gone.isEmpty { return .failure(.imagesGone(gone.sorted())) }
         }
-        // One query finds what the store already holds for the event's images: samples identical
-        // to open ones, and to quarantined or discarded ones (resending them under a new key
-        // changes nothing), are duplicates; and an image keeps the split its earlier samples got.
-        var open = Set<String>()
-        var split: [String: SampleState] = [:]
+        // What the store already holds for the event's images decides duplicates and the split.
+        var existing: [IntakeRules.Existing] = []
         for chunk in chunks(Array(Set(unique.map(\.imageID)))) {
             for row in try Row.fetchAll(db, sql: """
                 SELECT imageID, kind, label, state FROM sample WHERE model = ? AND imageID IN (\(placeholders(chunk.count)))
                 """, arguments: StatementArguments([event.model] + chunk)) {
-                let image: String = row["imageID"]
                 guard let state = SampleState(rawValue: row["state"]) else { continue }
-                switch state {
-                case .pending, .training, .heldOut, .quarantined, .discarded:
-                    open.insert("\(image)\t\(row["kind"] as String)\t\(row["label"] as String)")
-                case .consumed, .unusable: break
-                }
-                switch state {
-                case .heldOut: split[image] = .heldOut
-                case .pending, .training, .consumed: split[image] = split[image] ?? .pending
-                case .quarantined, .discarded, .unusable: break  // Either side once: the id decides again.
-                }
+                existing.append(IntakeRules.Existing(imageID: row["imageID"], kind: row["kind"], label: row["label"], state: state))
             }
         }
-        let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
-        var heldOutCounts: [String: Int] = [:]
-        func state(of sample: FeedbackSample) throws -> SampleState {
-            if let decided = split[sample.imageID] { return decided }
-            var decided: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
-            if decided == .heldOut, let cap = policy.maxHeldOutPerLabel {
-                let count = try heldOutCounts[sample.label] ?? heldOutCount(db, model: event.model, label: sample.label)
-                if count >= cap { decided = .pending } else { heldOutCounts[sample.label] = count + 1 }
-            }
-            split[sample.imageID] = decided  // Every sample of one image lands on the same side.
-            return decided
+        let planned = try IntakeRules.plan(unique, existing: existing, policy: policy) { label in
+            try heldOutCount(db, model: event.model, label: label)
         }
-        let states = try fresh.map(state)
-        for chunk in chunks(Array(zip(fresh, states)), size: rowsPerStatement) {
+        for chunk in chunks(planned, size: rowsPerStatement) {
             try db.execute(sql: """
                 INSERT INTO sample (eventID, model, imageID, kind, label, createdAt, state) VALUES \(rows(chunk.count, columns: 7))
                 """, arguments: StatementArguments(chunk.flatMap { sample, state -> [any DatabaseValueConvertible] in
                     [eventID, event.model, sample.imageID, sample.kind.rawValue, sample.label, stamp, state.rawValue]
                 }))
         }
-        let accepted = fresh.count
+        let accepted = planned.count
         let duplicates = event.samples.count - accepted
         try insertEmbeddings(db, event.embeddings, model: event.model, version: event.embeddingVersion)
         try db.execute(sql: "UPDATE event SET accepted = ?, duplicates = ? WHERE id = ?",

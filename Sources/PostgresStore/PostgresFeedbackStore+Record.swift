@@ -33,13 +33,7 @@ extension PostgresFeedbackStore {
             }
             var depths: [String: Int] = [:]
             for model in Set(events.map(\.model)) { depths[model] = try Self.pendingCount(session, model: model) }
-            return zip(events, results).map { event, result in
-                result.map { receipt in
-                    var receipt = receipt
-                    receipt.queueDepth = depths[event.model] ?? 0
-                    return receipt
-                }
-            }
+            return IntakeRules.withDepths(events, results, depths: depths)
         }
     }
 
@@ -54,7 +48,7 @@ extension PostgresFeedbackStore {
             return .success(FeedbackReceipt(eventID: id, accepted: try row.get("accepted"), duplicates: try row.get("duplicates"),
                                             replayed: true, queueDepth: 0))
         }
-        let unique = Array(Set(event.samples)).sorted { ($0.imageID, $0.kind.rawValue, $0.label) < ($1.imageID, $1.kind.rawValue, $1.label) }
+        let unique = IntakeRules.uniqueSamples(event)
         if let quota = policy.quota {
             let since = now.addingTimeInterval(-quota.window)
             let used = try session.scalar("""
@@ -94,41 +88,18 @@ extension PostgresFeedbackStore {
             let gone = Set(named).subtracting(stored)
             if !gone.isEmpty { return .failure(.imagesGone(gone.sorted())) }
         }
-        // What the store already holds for these images: identical open, quarantined or discarded
-        // samples make duplicates, and an image keeps the split its earlier samples got.
-        var open = Set<String>()
-        var split: [String: SampleState] = [:]
+        // What the store already holds for the event's images decides duplicates and the split.
         let images = Array(Set(unique.map(\.imageID)))
-        for row in try session.rows("""
+        let existing = try session.rows("""
             SELECT image_id, kind, label, state FROM sample WHERE model = \(event.model) AND image_id = ANY(\(images))
-            """) {
-            let image: String = try row.get("image_id")
-            guard let state = SampleState(rawValue: try row.get("state")) else { continue }
-            switch state {
-            case .pending, .training, .heldOut, .quarantined, .discarded:
-                open.insert("\(image)\t\(try row.get("kind", as: String.self))\t\(try row.get("label", as: String.self))")
-            case .consumed, .unusable: break
-            }
-            switch state {
-            case .heldOut: split[image] = .heldOut
-            case .pending, .training, .consumed: split[image] = split[image] ?? .pending
-            case .quarantined, .discarded, .unusable: break
-            }
+            """).compactMap { row -> IntakeRules.Existing? in
+            guard let state = SampleState(rawValue: try row.get("state")) else { return nil }
+            return IntakeRules.Existing(imageID: try row.get("image_id"), kind: try row.get("kind"), label: try row.get("label"), state: state)
         }
-        let fresh = unique.filter { !open.contains("\($0.imageID)\t\($0.kind.rawValue)\t\($0.label)") }
-        var heldOutCounts: [String: Int] = [:]
-        func state(of sample: FeedbackSample) throws -> SampleState {
-            if let decided = split[sample.imageID] { return decided }
-            var decided: SampleState = EvaluationSplit.isHeldOut(sample.imageID) ? .heldOut : .pending
-            if decided == .heldOut, let cap = policy.maxHeldOutPerLabel {
-                let count = try heldOutCounts[sample.label] ?? heldOutCount(session, model: event.model, label: sample.label)
-                if count >= cap { decided = .pending } else { heldOutCounts[sample.label] = count + 1 }
-            }
-            split[sample.imageID] = decided
-            return decided
+        let planned = try IntakeRules.plan(unique, existing: existing, policy: policy) { label in
+            try heldOutCount(session, model: event.model, label: label)
         }
-        let states = try fresh.map(state)
-        for chunk in chunks(Array(zip(fresh, states)), size: 200) {
+        for chunk in chunks(planned, size: 200) {
             var binds = PostgresBindings(capacity: chunk.count * 7)
             for (sample, state) in chunk {
                 binds.append(eventID)
@@ -143,7 +114,7 @@ extension PostgresFeedbackStore {
                 INSERT INTO sample (event_id, model, image_id, kind, label, created_at, state) VALUES \(valueRows(chunk.count, columns: 7))
                 """, binds: binds))
         }
-        let accepted = fresh.count
+        let accepted = planned.count
         let duplicates = event.samples.count - accepted
         try insertEmbeddings(session, event.embeddings, model: event.model, version: event.embeddingVersion)
         try session.query("UPDATE event SET accepted = \(accepted), duplicates = \(duplicates) WHERE id = \(eventID)")
