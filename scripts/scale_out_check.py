@@ -2,11 +2,13 @@
 
 Checked, in order:
   1. Images predicted on replica A are named by id in feedback sent to replica B: accepted.
-  2. A retrain started through A runs once, on the trainer, and promotes; both replicas serve the
+  2. The search index answers the same through any replica: an image predicted on A is found by
+     FindSimilar on B.
+  3. A retrain started through A runs once, on the trainer, and promotes; both replicas serve the
      promoted version within 2 s of the retrain's end.
-  3. Replica B is SIGKILLed while a client submits feedback through it, and restarted: every
+  4. Replica B is SIGKILLed while a client submits feedback through it, and restarted: every
      submission it acknowledged is in the shared store (a resend through A is a replay).
-  4. The trainer is SIGKILLed mid-retrain and restarted: nothing half-written serves, the claimed
+  5. The trainer is SIGKILLed mid-retrain and restarted: nothing half-written serves, the claimed
      samples return to pending, and a retrain started afterwards runs (each job once).
   Throughout: no Predict failed except on the killed replica while it was down, and the version
   each replica served never went backwards.
@@ -28,6 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples/python"))
 import client as api  # noqa: E402
 import grpc  # noqa: E402
+from boundary.v1 import search_pb2, search_pb2_grpc  # noqa: E402  (generated beside the client's stubs)
 
 failures = []
 
@@ -177,6 +180,7 @@ def main():
     a = Server("replica-a", binary, tmp, pg.url, "serve", trainer)
     b = Server("replica-b", binary, tmp, pg.url, "serve", trainer)
     servers = [trainer, a, b]
+    finished = False
     try:
         trainer.start()  # Seeds the shared registry before the replicas read it.
         a.start()
@@ -203,7 +207,24 @@ def main():
             accepted += reply.accepted + reply.duplicates
         check("feedback through B naming images predicted on A is accepted", accepted == len(honest), f"{accepted} of {len(honest)}")
 
-        # 2. A retrain through A runs on the trainer, once, and both replicas follow within 2 s.
+        # 2. B's search index follows what A added to the shared store (B never predicted these).
+        search_b = search_pb2_grpc.SearchStub(grpc.insecure_channel(b.address))
+        probe = client_a.predict(honest[-1][0].read_bytes()).image_id
+        asked, found = time.time(), []
+        deadline = asked + 5
+        while time.time() < deadline:
+            try:
+                reply = search_b.FindSimilar(search_pb2.FindSimilarRequest(image_id=probe, k=5), timeout=5)
+                found = [m.image_id for m in reply.matches]
+                break
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                time.sleep(0.2)
+        check("an image predicted on A is found by FindSimilar on B", len(found) == 5, f"{found}")
+        print(f"  FindSimilar on B found A's image {time.time() - asked:.1f} s after A predicted it")
+
+        # 3. A retrain through A runs on the trainer, once, and both replicas follow within 2 s.
         # Each process's serving version, polled every 20 ms: promotion is the moment the trainer
         # serves the new version; the lag is until each replica does.
         before = a.serving_version()
@@ -238,7 +259,7 @@ def main():
         check("the retrain ran once, on the trainer", runs == 1 and all("retrain finished" not in r.log.read_text() for r in (a, b)),
               f"trainer ran {runs}")
 
-        # 3. SIGKILL replica B under feedback; everything it acknowledged is in the shared store.
+        # 4. SIGKILL replica B under feedback; everything it acknowledged is in the shared store.
         acked, stop = [], threading.Event()
         images = [p.read_bytes() for p, _ in honest[:200]]
 
@@ -270,7 +291,7 @@ def main():
               f"{replays} of {len(acked)}")
         loads["replica-b"].down = (down_at, up_at)
 
-        # 4. SIGKILL the trainer mid-retrain: nothing half-written serves; after a restart it trains again.
+        # 5. SIGKILL the trainer mid-retrain: nothing half-written serves; after a restart it trains again.
         serving = a.serving_version()
         progress = []
 
@@ -312,11 +333,12 @@ def main():
 
         if bench_out:
             pathlib.Path(bench_out).write_text(json.dumps({"promotion_to_all_replicas_s": max(lags.values())}))
+        finished = True
     finally:
         for server in servers:
             server.stop()
         pg.stop()
-        if not failures:
+        if finished and not failures:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"check-scale-out: logs kept in {tmp}")

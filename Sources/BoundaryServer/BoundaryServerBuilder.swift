@@ -69,8 +69,11 @@ public final class BoundaryServerBuilder: Sendable {
                                     storePath: configuration.dataDirectory.appendingPathComponent("feedback.sqlite"),
                                     limits: configuration.imagingLimits, configuration: configuration.learning, logger: logger)
         }
+        var searchConfiguration = configuration.search
+        // Other replicas add to a shared store's index: follow them.
+        if sharedImages != nil, searchConfiguration.followStoreEvery == nil { searchConfiguration.followStoreEvery = .seconds(1) }
         let search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
-                                 configuration: configuration.search)
+                                 configuration: searchConfiguration)
         self.search = search
         // Feedback may send images Predict never saw; the index takes them too.
         loop.intake.observeStoredImages { [weak search] model, images in search?.indexInBackground(images, model: model) }

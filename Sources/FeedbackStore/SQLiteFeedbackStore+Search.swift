@@ -18,8 +18,13 @@ extension SQLiteFeedbackStore: SearchStore {
     }
 
     public func searchEntries(model: String) throws -> [SearchEntryRecord] {
+        try searchEntries(model: model, seenSince: .distantPast)
+    }
+
+    public func searchEntries(model: String, seenSince since: Date) throws -> [SearchEntryRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM searchEntry WHERE model = ? ORDER BY seenAt, imageID", arguments: [model]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM searchEntry WHERE model = ? AND seenAt >= ? ORDER BY seenAt, imageID",
+                             arguments: [model, since.timeIntervalSince1970]).map { row in
                 SearchEntryRecord(model: row["model"], imageID: row["imageID"], backbone: row["backbone"], version: row["version"],
                                   label: row["label"], margin: Float(row["margin"] as Double), isBoundary: row["boundary"],
                                   seenAt: Date(timeIntervalSince1970: row["seenAt"]), vector: Self.floats(row["vector"]))

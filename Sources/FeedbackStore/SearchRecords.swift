@@ -87,6 +87,9 @@ public protocol SearchStore: Sendable {
     /// Inserts or replaces entries by (model, image id).
     func saveSearchEntries(_ entries: [SearchEntryRecord]) throws
     func searchEntries(model: String) throws -> [SearchEntryRecord]
+    /// Entries seen at or after `since`, oldest first: what other processes sharing the store
+    /// added lately.
+    func searchEntries(model: String, seenSince since: Date) throws -> [SearchEntryRecord]
     /// Models with stored entries or learned queries.
     func searchModels() throws -> Set<String>
     func deleteSearchEntries(model: String, imageIDs: [String]) throws

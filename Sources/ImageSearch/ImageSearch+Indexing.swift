@@ -94,7 +94,7 @@ extension ImageSearch {
     /// Adds stored records to their models' indexes, or keeps them for a rebuild when the index is
     /// still on an older backbone. Returns how many were indexed.
     @discardableResult
-    private static func index(_ records: [SearchEntryRecord], into live: inout Live) -> Int {
+    static func index(_ records: [SearchEntryRecord], into live: inout Live) -> Int {
         var indexed = 0
         for record in records {
             guard let index = live.indexes[record.model] else {
@@ -257,5 +257,32 @@ extension ImageSearch {
     /// Whether an index grew a tenth past the cap (retention should run before the next pass).
     var isOverCap: Bool {
         live.withLock { $0.indexes.values.contains { $0.count > configuration.maxEntriesPerModel + configuration.maxEntriesPerModel / 10 } }
+    }
+}
+
+extension ImageSearch {
+    /// Entries other processes wrote up to this long before their prediction's time are picked
+    /// up: a replica writes its predictions in batches, a little after they happen.
+    static let followOverlap: TimeInterval = 5
+
+    /// Indexes what other processes sharing the store added since the last call (under each
+    /// model's serving backbone; a rebuild picks up the rest). Re-reading the overlap is
+    /// harmless: indexing an entry again replaces it. Returns the entries read.
+    @discardableResult
+    public func follow(now: Date = Date()) async throws -> Int {
+        guard live.withLock({ $0.loaded }) else { return 0 }
+        let since = followedUntil.withLock { until in
+            defer { until = now }
+            return until.addingTimeInterval(-Self.followOverlap)
+        }
+        let serving = host.serving
+        let records = try await writer.run { [store] in
+            try serving.flatMap { name, snapshot in
+                try store.searchEntries(model: name, seenSince: since).filter { $0.backbone == snapshot.backboneVersion }
+            }
+        }
+        guard !records.isEmpty else { return 0 }
+        live.withLock { live in _ = Self.index(records, into: &live) }
+        return records.count
     }
 }

@@ -19,6 +19,9 @@ public final class ImageSearch: Sendable {
     let intake: FeedbackIntake
     let configuration: SearchConfiguration
     let live = Mutex(Live())
+    /// Up to when other processes' entries were followed (`follow`): from the start, since
+    /// `load` read everything before it.
+    let followedUntil = Mutex(Date())
     /// Searches run here, one at a time, each on every core of `pool`.
     private let worker = WorkerPool(name: "boundary-search", workers: 1)
     private let pool: ComputePool

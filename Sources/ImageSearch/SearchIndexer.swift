@@ -54,6 +54,7 @@ public struct SearchIndexer: Service {
     private func feedLoop() async {
         let clock = ContinuousClock()
         var lastUpkeep = clock.now
+        var lastFollow = clock.now
         let dropped = Counter(label: Self.droppedLabel, dimensions: [], factory: metricsFactory)
         var droppedSoFar = 0
         while !Task.isShuttingDownGracefully {
@@ -67,6 +68,14 @@ public struct SearchIndexer: Service {
                 logger.warning("the search index fell behind Predict; predictions were left out of it",
                                metadata: ["dropped": "\(droppedNow - droppedSoFar)"])
                 droppedSoFar = droppedNow
+            }
+            if let every = search.configuration.followStoreEvery, clock.now - lastFollow >= every {
+                lastFollow = clock.now
+                do {
+                    try await search.follow()
+                } catch {
+                    logger.warning("could not read other replicas' new search entries; retrying", metadata: ["error": "\(error)"])
+                }
             }
             if clock.now - lastUpkeep >= search.configuration.upkeepInterval || search.isOverCap {
                 lastUpkeep = clock.now

@@ -16,6 +16,9 @@ public struct SearchConfiguration: Sendable {
     public var threads: Int
     /// Cores a rebuild after a backbone change may use for its forward passes; serving keeps the rest.
     public var rebuildThreads: Int
+    /// On a store other processes share: how often to index the entries they added (nil: the
+    /// store is this process's alone, and everything in it came through this index).
+    public var followStoreEvery: Duration?
 
     public init(rocchio: Rocchio = Rocchio(), maxEntriesPerModel: Int = 1_000_000, maxAge: TimeInterval = 180 * 86_400,
                 upkeepInterval: Duration = .seconds(600), threads: Int = 2, rebuildThreads: Int = 1) {

@@ -26,6 +26,7 @@ final class PostgresConnections: Sendable {
     }
 
     /// Runs `body` on a connection of the pool, waiting for one when all are busy.
+    @discardableResult
     func withConnection<T>(_ body: (Session) throws -> T) throws -> T {
         let connection = try checkOut()
         do {
@@ -43,6 +44,7 @@ final class PostgresConnections: Sendable {
     /// this returns: `synchronous_commit` is on for every session), rolled back when it throws.
     /// A deadlock between two processes (PostgreSQL aborts one of them) is retried: the body
     /// only touches the database, so running it again is safe.
+    @discardableResult
     func transaction<T>(_ body: (Session) throws -> T) throws -> T {
         var attempt = 1
         while true {

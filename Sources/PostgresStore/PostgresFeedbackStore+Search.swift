@@ -35,10 +35,14 @@ extension PostgresFeedbackStore: SearchStore {
     }
 
     public func searchEntries(model: String) throws -> [SearchEntryRecord] {
+        try searchEntries(model: model, seenSince: .distantPast)
+    }
+
+    public func searchEntries(model: String, seenSince since: Date) throws -> [SearchEntryRecord] {
         try connections.withConnection { session in
             try session.rows("""
                 SELECT model, image_id, backbone, version, label, margin, boundary, seen_at, vector FROM search_entry
-                WHERE model = \(model) ORDER BY seen_at, image_id
+                WHERE model = \(model) AND seen_at >= \(since.timeIntervalSince1970) ORDER BY seen_at, image_id
                 """).map { row in
                 SearchEntryRecord(model: try row.get("model"), imageID: try row.get("image_id"), backbone: try row.get("backbone"),
                                   version: try row.get("version"), label: try row.get("label"), margin: try row.get("margin"),

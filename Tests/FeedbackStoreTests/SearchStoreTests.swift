@@ -19,6 +19,8 @@ import Testing
         #expect(entries.map(\.imageID) == [1, 2, 4, 5, 3].map { StoreFixtures.id($0) })
         #expect(entries.last?.vector == [0.5, 0.25] && entries.first == Self.entry(1, seen: 1001))
         #expect(try store.searchModels() == ["m", "other"])
+        #expect(try store.searchEntries(model: "m", seenSince: Date(timeIntervalSince1970: 1004)).map(\.imageID)
+                == [4, 5, 3].map { StoreFixtures.id($0) }, "what was seen since, oldest first")
         let trimmed = try store.trimSearchEntries(model: "m", maxEntries: 2, seenBefore: Date(timeIntervalSince1970: 1002))
         #expect(trimmed == [StoreFixtures.id(1), StoreFixtures.id(2), StoreFixtures.id(4)])
         try store.deleteSearchEntries(model: "m", imageIDs: [StoreFixtures.id(5), "not-there"])
