@@ -71,7 +71,10 @@ public final class BoundaryServerBuilder: Sendable {
         }
         var searchConfiguration = configuration.search
         // Other replicas add to a shared store's index: follow them.
-        if sharedImages != nil, searchConfiguration.followStoreEvery == nil { searchConfiguration.followStoreEvery = .seconds(1) }
+        if sharedImages != nil {
+            if searchConfiguration.followStoreEvery == nil { searchConfiguration.followStoreEvery = .seconds(1) }
+            searchConfiguration.reembeds = loop.role.trains  // The trainer re-embeds once for everyone.
+        }
         let search = ImageSearch(host: host, predictor: predictor, store: loop.store, intake: loop.intake,
                                  configuration: searchConfiguration)
         self.search = search

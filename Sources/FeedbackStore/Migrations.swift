@@ -122,6 +122,11 @@ extension SQLiteFeedbackStore {
                                             contentHash TEXT NOT NULL, createdAt REAL NOT NULL, PRIMARY KEY (model, idempotencyKey));
                 """)
         }
+        migrator.registerMigration("v5: the backbone the search entries were rebuilt for") { db in
+            try db.execute(sql: """
+                CREATE TABLE searchIndexBackbone (model TEXT PRIMARY KEY NOT NULL, backbone INTEGER NOT NULL, rebuiltAt REAL NOT NULL)
+                """)
+        }
         return migrator
     }
 }

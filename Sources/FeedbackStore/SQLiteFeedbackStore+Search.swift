@@ -59,6 +59,17 @@ extension SQLiteFeedbackStore: SearchStore {
         }
     }
 
+    public func searchIndexBackbone(model: String) throws -> Int? {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT backbone FROM searchIndexBackbone WHERE model = ?", arguments: [model]) }
+    }
+
+    public func setSearchIndexBackbone(model: String, backbone: Int) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO searchIndexBackbone (model, backbone, rebuiltAt) VALUES (?, ?, ?)",
+                           arguments: [model, backbone, Date().timeIntervalSince1970])
+        }
+    }
+
     public func learnedQueries(model: String) throws -> [LearnedQueryRecord] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM learnedQuery WHERE model = ? ORDER BY word", arguments: [model]).map(Self.query)

@@ -96,6 +96,11 @@ public protocol SearchStore: Sendable {
     /// Deletes entries seen before `cutoff`, then the oldest until at most `maxEntries` remain.
     /// Returns the image ids deleted.
     func trimSearchEntries(model: String, maxEntries: Int, seenBefore cutoff: Date) throws -> [String]
+    /// The backbone the stored entries of `model` were last rebuilt for (nil: never rebuilt).
+    /// The process that re-embeds after a backbone change sets it when done; processes sharing the
+    /// store wait for it and load the entries instead of embedding every image again.
+    func searchIndexBackbone(model: String) throws -> Int?
+    func setSearchIndexBackbone(model: String, backbone: Int) throws
     func learnedQueries(model: String) throws -> [LearnedQueryRecord]
     func learnedQuery(model: String, word: String) throws -> LearnedQueryRecord?
     func saveLearnedQuery(_ query: LearnedQueryRecord) throws

@@ -157,6 +157,12 @@ extension ImageSearch {
     private func rebuild(_ name: String, snapshot: ModelSnapshot) throws -> ModelIndex.Contents {
         let target = snapshot.backboneVersion
         var contents = ModelIndex.Contents(backbone: target, dimension: snapshot.embeddingSize)
+        guard configuration.reembeds else {
+            // The trainer re-embeds once for every replica; until it says so, the old index answers.
+            guard try store.searchIndexBackbone(model: name) == target else { throw SearchError.rebuilding(model: name, backbone: target) }
+            for entry in try store.searchEntries(model: name) { contents.upsert(entry) }  // Entries under other backbones are left out.
+            return contents
+        }
         var stale: [SearchEntryRecord] = []
         for entry in try store.searchEntries(model: name) where !contents.upsert(entry) { stale.append(entry) }
         var dropped: [String] = []
@@ -186,6 +192,7 @@ extension ImageSearch {
             query.backbone = target
             try store.saveLearnedQuery(query)
         }
+        try store.setSearchIndexBackbone(model: name, backbone: target)
         return contents
     }
 

@@ -19,6 +19,10 @@ public struct SearchConfiguration: Sendable {
     /// On a store other processes share: how often to index the entries they added (nil: the
     /// store is this process's alone, and everything in it came through this index).
     public var followStoreEvery: Duration?
+    /// Whether this process embeds the stored images again after a backbone change. False on a
+    /// serving replica of a shared store: the trainer re-embeds once, and the replica waits for
+    /// the store to say so and loads the new entries.
+    public var reembeds = true
 
     public init(rocchio: Rocchio = Rocchio(), maxEntriesPerModel: Int = 1_000_000, maxAge: TimeInterval = 180 * 86_400,
                 upkeepInterval: Duration = .seconds(600), threads: Int = 2, rebuildThreads: Int = 1) {

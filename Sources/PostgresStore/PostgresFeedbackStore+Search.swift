@@ -83,6 +83,21 @@ extension PostgresFeedbackStore: SearchStore {
         }
     }
 
+    public func searchIndexBackbone(model: String) throws -> Int? {
+        try connections.withConnection { session in
+            try session.scalar("SELECT backbone FROM search_index_backbone WHERE model = \(model)", as: Int.self)
+        }
+    }
+
+    public func setSearchIndexBackbone(model: String, backbone: Int) throws {
+        try connections.transaction { session in
+            try session.query("""
+                INSERT INTO search_index_backbone (model, backbone, rebuilt_at) VALUES (\(model), \(backbone), \(Date().timeIntervalSince1970))
+                ON CONFLICT (model) DO UPDATE SET backbone = EXCLUDED.backbone, rebuilt_at = EXCLUDED.rebuilt_at
+                """)
+        }
+    }
+
     public func learnedQueries(model: String) throws -> [LearnedQueryRecord] {
         try connections.withConnection { session in
             try session.rows("SELECT * FROM learned_query WHERE model = \(model) ORDER BY word").map(Self.query)

@@ -105,6 +105,11 @@ enum PostgresSchema {
                 created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (model, idempotency_key))
             """,
         ]),
+        ("v2: the backbone the search entries were rebuilt for", [
+            """
+            CREATE TABLE search_index_backbone (model TEXT PRIMARY KEY, backbone BIGINT NOT NULL, rebuilt_at DOUBLE PRECISION NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet recorded, each in its own transaction, one process at a time.

@@ -27,6 +27,10 @@ import Testing
         entries = try store.searchEntries(model: "m")
         #expect(entries.map(\.imageID) == [StoreFixtures.id(3)])
         #expect(try store.searchEntries(model: "other").count == 1, "other models are untouched")
+        #expect(try store.searchIndexBackbone(model: "m") == nil)
+        try store.setSearchIndexBackbone(model: "m", backbone: 3)
+        try store.setSearchIndexBackbone(model: "m", backbone: 4)
+        #expect(try store.searchIndexBackbone(model: "m") == 4 && store.searchIndexBackbone(model: "other") == nil)
     }
 
     /// A round of marks is stored with the query it updates; the same key and content is a replay

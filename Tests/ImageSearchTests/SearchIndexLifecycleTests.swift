@@ -1,6 +1,7 @@
 import BoundaryTestSupport
 import FeedbackStore
 import Foundation
+import Metrics
 import Retraining
 import Serving
 import Testing
@@ -76,6 +77,39 @@ import Training
         let relearned = try await fixture.search.search(model: "demo", word: "misty", pageSize: 1, pageToken: "", filter: SearchFilter())
         #expect(relearned.matches.first?.imageID == ids[1])
         #expect(await fixture.search.rebuildStale().isEmpty)
+    }
+
+    /// On a shared store, a backbone change is re-embedded once, by the trainer: a serving
+    /// replica (`reembeds: false`, with no image bytes of its own to embed) keeps its old index
+    /// until the trainer's rebuild is in the store, then loads the new vectors.
+    @Test func aReplicaLoadsTheTrainersRebuildInsteadOfEmbeddingAgain() async throws {
+        var fixture = try await SearchFixture()
+        defer { fixture.shutdown() }
+        let ids = try await fixture.predict(.train, 0..<40)
+        let serving = ServingConfiguration(maxBatchDelay: .milliseconds(1), inferenceThreads: 1, decodeWorkers: 1)
+        let replicaPredictor = Predictor(host: fixture.host, configuration: serving, metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { replicaPredictor.shutdown() }
+        var configuration = SearchConfiguration(threads: 1)
+        configuration.reembeds = false
+        let replica = ImageSearch(host: fixture.host, predictor: replicaPredictor, store: fixture.store, intake: fixture.intake,
+                                  configuration: configuration)
+        defer { replica.shutdown() }
+        try await replica.load()
+        #expect(replica.status(model: "demo")?.count == 40)
+        let directory = fixture.data.deletingLastPathComponent().appendingPathComponent("v2-shared")
+        _ = try Fixtures.writeTinyModel(to: directory, labels: DemoFixtures.labels, seed: 98)
+        let version = try fixture.host.registry.register(modelDirectory: directory, name: "demo")
+        _ = try await fixture.host.setServingVersion(version, of: "demo")
+        #expect(await replica.rebuildStale().isEmpty, "waits for the trainer")
+        #expect(replica.status(model: "demo")?.backbone != version)
+        #expect(await fixture.search.rebuildStale() == ["demo"])
+        #expect(try fixture.store.searchIndexBackbone(model: "demo") == version)
+        #expect(await replica.rebuildStale() == ["demo"])
+        #expect(replica.status(model: "demo")?.backbone == version)
+        #expect(replica.status(model: "demo")?.count == 40, "the trainer's vectors: the replica has no bytes to embed")
+        let fromReplica = try await replica.findSimilar(model: "demo", image: .id(ids[0]), k: 5, filter: SearchFilter())
+        let fromTrainer = try await fixture.search.findSimilar(model: "demo", image: .id(ids[0]), k: 5, filter: SearchFilter())
+        #expect(fromReplica.matches.map(\.imageID) == fromTrainer.matches.map(\.imageID))
     }
 
     @Test func badInputGetsAClearError() async throws {
