@@ -278,16 +278,14 @@ extension ImageSearch {
     @discardableResult
     public func follow(now: Date = Date()) async throws -> Int {
         guard live.withLock({ $0.loaded }) else { return 0 }
-        let since = followedUntil.withLock { until in
-            defer { until = now }
-            return until.addingTimeInterval(-Self.followOverlap)
-        }
+        let since = followedUntil.withLock { $0 }.addingTimeInterval(-Self.followOverlap)
         let serving = host.serving
         let records = try await writer.run { [store] in
             try serving.flatMap { name, snapshot in
                 try store.searchEntries(model: name, seenSince: since).filter { $0.backbone == snapshot.backboneVersion }
             }
         }
+        followedUntil.withLock { $0 = now }  // Only after the read: a failed one is read again next time.
         guard !records.isEmpty else { return 0 }
         live.withLock { live in _ = Self.index(records, into: &live) }
         return records.count

@@ -61,13 +61,20 @@ final class PostgresConnections: Sendable {
 
     private func transactionOnce<T>(_ body: (Session) throws -> T) throws -> T {
         try withConnection { session in
-            try session.execute("BEGIN")
+            // The advisory locks rely on each statement seeing what the lock's previous holder
+            // committed: READ COMMITTED, whatever the database's default.
+            try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             do {
                 let result = try body(session)
                 try session.execute("COMMIT")
                 return result
             } catch {
-                if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
+                if !session.connection.isClosed {
+                    do { try session.execute("ROLLBACK") } catch {
+                        // Still inside the failed transaction: never hand this connection out again.
+                        let _: EventLoopFuture<Void> = session.connection.close()
+                    }
+                }
                 throw error
             }
         }

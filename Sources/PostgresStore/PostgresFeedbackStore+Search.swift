@@ -29,6 +29,7 @@ extension PostgresFeedbackStore: SearchStore {
                     ON CONFLICT (model, image_id) DO UPDATE SET backbone = EXCLUDED.backbone, version = EXCLUDED.version,
                     label = EXCLUDED.label, margin = EXCLUDED.margin, boundary = EXCLUDED.boundary, seen_at = EXCLUDED.seen_at,
                     vector = EXCLUDED.vector
+                    WHERE search_entry.backbone <= EXCLUDED.backbone  -- a replica still on the old version keeps out of a rebuilt entry
                     """, binds: binds))
             }
         }

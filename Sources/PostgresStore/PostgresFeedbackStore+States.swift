@@ -119,7 +119,11 @@ extension PostgresFeedbackStore {
 
     public func storeEmbeddings(_ vectors: [String: [Float]], model: String, version: Int) throws {
         guard !vectors.isEmpty else { return }
-        try connections.transaction { session in try Self.insertEmbeddings(session, vectors, model: model, version: version) }
+        try connections.transaction { session in
+            // Retention holds this lock exclusively while it purges images and their embeddings.
+            try session.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('boundary.images', 0))")
+            try Self.insertEmbeddings(session, vectors, model: model, version: version)
+        }
     }
 
     public func modelsWithEmbeddings() throws -> Set<String> {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PostgresStore
 import ServiceLifecycle
@@ -36,8 +37,10 @@ struct TrainerLeaseWatch: Service {
             try? await Task.sleep(for: .seconds(2))
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             guard lease.check() else {
+                // At once, not by a graceful shutdown: a retrain in progress would finish first,
+                // while another trainer may already hold the lease and claim the same samples.
                 logger.critical("\(LeaseLost())")
-                throw LeaseLost()
+                exit(75)  // EX_TEMPFAIL: the orchestrator restarts it, and it waits for the lease.
             }
         }
     }
