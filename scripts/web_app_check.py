@@ -28,6 +28,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN = "web-check-admin-token-0123456789"
@@ -117,9 +118,12 @@ def browser():
 
 
 def wait(driver, condition, timeout, what):
+    # The grid re-renders while a condition reads it: an element found a moment ago may be gone
+    # (stale) by the time its attribute is read. That is a reason to look again, not a failure.
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
-    except Exception:
+        return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(lambda _: condition())
+    except TimeoutException:
         error = driver.find_element(By.ID, "error").text if driver.find_elements(By.ID, "error") else ""
         check(f"wait for {what}", False, f"(timed out after {timeout} s; banner: {error!r})")
         return None

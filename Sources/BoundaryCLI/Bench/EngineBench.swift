@@ -129,6 +129,13 @@ struct EngineBench: ParsableCommand {
         }
         if batch == 1 {
             report("\(name) infer latency batch=1 threads=\(threads)", seconds * 1000, "ms", digits: 2)
+            // Back to back, no idle: the spread the engine alone has on this machine, the floor
+            // under any server's p99/p50 at concurrency 1.
+            let hot = Measure.latencies(calls: 400) {
+                session.run(input.pointer, batch: batch, probabilities: output.pointer)
+            }
+            report("\(name) infer latency batch=1 threads=\(threads) back to back p50", hot[hot.count / 2] * 1000, "ms", digits: 2)
+            report("\(name) infer latency batch=1 threads=\(threads) back to back p99", hot[hot.count * 99 / 100] * 1000, "ms", digits: 2)
             let idle = Measure.latenciesAfterIdle(calls: 40, idle: .milliseconds(10)) {
                 session.run(input.pointer, batch: batch, probabilities: output.pointer)
             }

@@ -35,6 +35,19 @@ enum Measure {
         return samples.sorted()[samples.count / 2]
     }
 
+    /// Wall seconds of each of `calls` back-to-back calls of `body` (after one untimed call), sorted.
+    static func latencies(calls: Int, _ body: () -> Void) -> [Double] {
+        body()
+        var samples: [Double] = []
+        samples.reserveCapacity(calls)
+        for _ in 0..<calls {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return samples.sorted()
+    }
+
     /// Wall seconds of each of `calls` calls of `body`, each after the thread slept `idle`: the
     /// latency a lightly loaded server sees (caches cooled, worker threads parked), sorted.
     static func latenciesAfterIdle(calls: Int, idle: Duration, _ body: () -> Void) -> [Double] {
