@@ -71,7 +71,9 @@ let package = Package(
         // The built-in procedural demo dataset (classes in confusable pairs with a real decision boundary).
         .target(name: "DemoData", exclude: ["README.md"], swiftSettings: swiftSettings),
         // Classification metrics, PCA and the self-contained HTML training report.
-        .target(name: "Reports", swiftSettings: swiftSettings),
+        // Optimised in debug builds too (like CKernels): the report's t-SNE map is O(N log N)
+        // per step over 1,000 steps, which unoptimised code would make the test suite wait for.
+        .target(name: "Reports", swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
         // Datasets (ImageFolder, decoded cache, prefetching batches), the training loop, model directories.
         .target(name: "Training", dependencies: ["NeuralNet", "Imaging", "Tensor", "SafeTensors", "DurableIO", "DemoData", "Reports"],
                 swiftSettings: swiftSettings),

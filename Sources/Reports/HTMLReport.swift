@@ -18,11 +18,14 @@ public enum HTMLReport {
         public var topK: Int
         /// Cap on scatter points (evenly strided subsample above this).
         public var maxScatterPoints: Int
+        /// Cap on the t-SNE map's points (the same subsample, thinned further; 0: no t-SNE map).
+        public var maxTSNEPoints: Int
 
-        public init(examplesPerGroup: Int = 8, topK: Int = 5, maxScatterPoints: Int = 4000) {
+        public init(examplesPerGroup: Int = 8, topK: Int = 5, maxScatterPoints: Int = 4000, maxTSNEPoints: Int = 1000) {
             self.examplesPerGroup = examplesPerGroup
             self.topK = topK
             self.maxScatterPoints = maxScatterPoints
+            self.maxTSNEPoints = maxTSNEPoints
         }
     }
 
@@ -561,84 +564,6 @@ public enum HTMLReport {
         return s
     }
 
-    // MARK: - Embeddings
-
-    static func embeddingsSection(_ ctx: Context) -> String {
-        var h = "<section id=\"embeddings\" class=\"card\">\n<h2>Embeddings (PCA)</h2>\n"
-        let emb = ctx.input.embeddings
-        let labels = ctx.input.embeddingLabels
-        guard !emb.isEmpty, (emb.first?.count ?? 0) > 0 else {
-            return h + empty("No embeddings available.") + "</section>\n"
-        }
-        // Deterministic strided subsample.
-        let cap = max(2, ctx.options.maxScatterPoints)
-        var idx = Array(emb.indices)
-        if idx.count > cap {
-            let stride = Double(idx.count) / Double(cap)
-            idx = (0..<cap).map { Int(Double($0) * stride) }
-        }
-        let pts = idx.map { emb[$0] }
-        let cls = idx.map { $0 < labels.count ? labels[$0] : -1 }
-        let fit = PCA.fit(pts, components: 2)
-        let xy = fit.projected
-        let ratio = fit.explainedVarianceRatio + [0, 0]
-        let w = 640.0, hgt = 440.0, ml = 52.0, mr = 16.0, mt = 16.0, mb = 42.0
-        let xsv = xy.map { Double($0[0]) }.filter(\.isFinite)
-        let ysv = xy.map { Double($0.count > 1 ? $0[1] : 0) }.filter(\.isFinite)
-        func padded(_ v: [Double]) -> (Double, Double) {
-            let lo = v.min() ?? -1, hi = v.max() ?? 1
-            let pad = (hi - lo) * 0.05
-            return (lo - pad, hi + pad)
-        }
-        let (x0, x1) = padded(xsv), (y0, y1) = padded(ysv)
-        let xd = SVG.niceDomain(x0, x1, count: 6), yd = SVG.niceDomain(y0, y1, count: 5)
-        let sx = SVG.Scale(d0: xd.lo, d1: xd.hi, r0: ml, r1: w - mr)
-        let sy = SVG.Scale(d0: yd.lo, d1: yd.hi, r0: hgt - mb, r1: mt)
-        let n = SVG.n
-        var s = "<svg class=\"scatter\" viewBox=\"0 0 \(n(w)) \(n(hgt))\" role=\"img\" aria-label=\"PCA scatter of embeddings\">"
-        for v in yd.ticks {
-            let y = sy(v)
-            s += "<line class=\"grid\" x1=\"\(n(ml))\" x2=\"\(n(w - mr))\" y1=\"\(n(y))\" y2=\"\(n(y))\"/>"
-            s += "<text class=\"tick\" x=\"\(n(ml - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(escape(SVG.tickLabel(v, step: yd.step)))</text>"
-        }
-        for v in xd.ticks {
-            let x = sx(v)
-            s += "<line class=\"grid\" x1=\"\(n(x))\" x2=\"\(n(x))\" y1=\"\(n(mt))\" y2=\"\(n(hgt - mb))\"/>"
-            s += "<text class=\"tick\" x=\"\(n(x))\" y=\"\(n(hgt - mb + 16))\" text-anchor=\"middle\">\(escape(SVG.tickLabel(v, step: xd.step)))</text>"
-        }
-        s += "<rect x=\"\(n(ml))\" y=\"\(n(mt))\" width=\"\(n(w - ml - mr))\" height=\"\(n(hgt - mt - mb))\" fill=\"none\" stroke=\"#9aa5b1\"/>"
-        s += "<text class=\"al\" x=\"\(n((ml + w - mr) / 2))\" y=\"\(n(hgt - 8))\" text-anchor=\"middle\">PC1 (\(pct(ratio[0])))</text>"
-        s += "<text class=\"al\" transform=\"translate(14 \(n((mt + hgt - mb) / 2))) rotate(-90)\" text-anchor=\"middle\">PC2 (\(pct(ratio[1])))</text>"
-        // Points grouped by class.
-        var groups: [Int: [Int]] = [:]
-        for (i, c) in cls.enumerated() { groups[c, default: []].append(i) }
-        let classOrder = groups.keys.sorted()
-        let r = pts.count > 1500 ? 2.4 : 3.4
-        for c in classOrder {
-            s += "<g fill=\"\(Palette.color(c))\" fill-opacity=\"0.78\"><title>\(escape(c >= 0 ? ctx.name(c) : "unlabelled"))</title>"
-            for i in groups[c]! {
-                let px = Double(xy[i][0]), py = Double(xy[i].count > 1 ? xy[i][1] : 0)
-                guard px.isFinite, py.isFinite else { continue }
-                s += "<circle cx=\"\(n(sx(px)))\" cy=\"\(n(sy(py)))\" r=\"\(n(r))\"/>"
-            }
-            s += "</g>"
-        }
-        s += "</svg>"
-        h += "<div class=\"scatterwrap\"><div class=\"scatterbox\">" + s + "</div><ul class=\"legend\(classOrder.count > 16 ? " wide" : "")\">"
-        for c in classOrder {
-            let name = c >= 0 ? ctx.name(c) : "unlabelled"
-            h += "<li><span class=\"dot\" style=\"background:\(Palette.color(c))\"></span>\(escape(name)) <span class=\"muted\">(\(groups[c]!.count))</span></li>"
-        }
-        h += "</ul></div>\n"
-        let dim = emb.first?.count ?? 0
-        var cap2 = "2-D PCA projection of \(pts.count) test embedding\(pts.count == 1 ? "" : "s") (dimension \(dim))"
-        if pts.count < emb.count { cap2 += ", evenly subsampled from \(emb.count)" }
-        cap2 += ". Explained variance: PC1 \(pct(ratio[0])), PC2 \(pct(ratio[1])) (total \(pct(ratio[0] + ratio[1])))."
-        h += "<p class=\"caption\">\(escape(cap2))</p>\n"
-        h += "</section>\n"
-        return h
-    }
-
     // MARK: - CSS
 
     static let css = """
@@ -709,6 +634,7 @@ public enum HTMLReport {
     svg .pl.strong{font-weight:600;fill:var(--ink)}
     .scatterwrap{display:flex;gap:18px;align-items:flex-start;flex-wrap:wrap}
     .scatterbox{flex:1 1 560px;min-width:0}
+    .scatterbox.half{flex:1 1 380px}
     ul.legend{list-style:none;margin:0;padding:0;flex:0 1 200px;font-size:12.5px;max-height:440px;overflow-y:auto}
     ul.legend.wide{flex:1 1 100%;max-height:none;columns:4 170px;column-gap:18px}
     ul.legend li{padding:2px 0;overflow-wrap:anywhere;break-inside:avoid}

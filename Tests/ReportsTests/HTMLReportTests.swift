@@ -109,6 +109,8 @@ enum Sample {
         #expect(svgs.contains { $0.contains("aria-label=\"Accuracy per epoch\"") })
         #expect(svgs.contains { $0.contains("Confusion matrix heat map") })
         #expect(svgs.contains { $0.contains("PCA scatter") })
+        #expect(svgs.contains { $0.contains("t-SNE map of embeddings") })
+        #expect(html.contains("t-SNE map of 600 of the same embeddings (perplexity 30, exact"))
         // One probability bar chart per shown prediction (8 best + 8 worst).
         #expect(svgs.filter { $0.contains("class probabilities") }.count == 16)
         // Sections appear in order.
@@ -118,14 +120,14 @@ enum Sample {
 
     @Test func embedsImagesAsDataURIs() {
         let input = Sample.input()
-        let html = HTMLReport.render(input)
+        let html = HTMLReport.render(input, options: .quick)
         #expect(html.contains("data:image/png;base64,"))
         let shown = input.predictions.filter { html.contains("data:image/png;base64," + Data($0.imagePNG).base64EncodedString() + "\"") }
         #expect(shown.count == 16)
     }
 
     @Test func isSelfContained() {
-        let html = HTMLReport.render(Sample.input())
+        let html = HTMLReport.render(Sample.input(), options: .quick)
         let lower = html.lowercased()
         #expect(!lower.contains("<script"))
         #expect(!lower.contains("<link"))
@@ -144,7 +146,7 @@ enum Sample {
         input.modelName = hostile
         input.notes = [hostile]
         input.predictions[0].name = hostile
-        let html = HTMLReport.render(input)
+        let html = HTMLReport.render(input, options: .quick)
         #expect(!html.contains(hostile))
         #expect(!html.lowercased().contains("<script"))
         #expect(!html.contains("<img src=x"))
@@ -162,7 +164,7 @@ enum Sample {
         input.history[7].trainAccuracy = .infinity
         input.embeddings[3][0] = .nan
         input.predictions[2].probabilities[0] = .nan
-        let html = HTMLReport.render(input)
+        let html = HTMLReport.render(input, options: .quick)
         let values = svgAttributeValues(html)
         #expect(values.count > 100)
         for v in values {
@@ -213,7 +215,7 @@ enum Sample {
 
     @Test(arguments: edgeCases)
     func edgeCasesRender(edge: EdgeCase) {
-        let html = HTMLReport.render(edge.make())
+        let html = HTMLReport.render(edge.make(), options: .quick)
         for id in Self.sectionIDs { #expect(html.contains("id=\"\(id)\"")) }
         #expect(html.hasSuffix("</html>\n"))
         #expect(!html.contains("NaN"))
@@ -221,7 +223,7 @@ enum Sample {
     }
 
     @Test func emptyInputShowsPlaceholders() {
-        let html = HTMLReport.render(ReportInput(title: "Empty"))
+        let html = HTMLReport.render(ReportInput(title: "Empty"), options: .quick)
         #expect(html.contains("No training history recorded."))
         #expect(html.contains("No confusion matrix available."))
         #expect(html.contains("No example predictions available."))
@@ -239,7 +241,7 @@ enum Sample {
             PredictionExample(imagePNG: png, trueLabel: 1, probabilities: [0.2, 0.8], name: "ok-80"),
         ]
         let input = ReportInput(title: "t", labels: ["a", "b"], predictions: preds)
-        let html = HTMLReport.render(input, options: .init(examplesPerGroup: 2))
+        let html = HTMLReport.render(input, options: .init(examplesPerGroup: 2, maxTSNEPoints: 60))
         func pos(_ s: String) -> String.Index { html.range(of: ">\(s)<")!.lowerBound }
         // Best: ok-90, ok-80 (in that order); worst: bad-95, bad-70; ok-60 not shown.
         #expect(pos("ok-90") < pos("ok-80"))
@@ -287,4 +289,9 @@ enum Sample {
         try HTMLReport.render(Sample.input(classes: 1, epochs: 1, embeddings: 0, predictions: 4))
             .write(toFile: path + ".oneclass.html", atomically: true, encoding: .utf8)
     }
+}
+
+extension HTMLReport.Options {
+    /// Tests that are not about the t-SNE map keep it small.
+    static let quick = HTMLReport.Options(maxTSNEPoints: 60)
 }
