@@ -192,12 +192,6 @@ struct Session {
     func changes(_ query: PostgresQuery) throws -> Int {
         try self.query(query).metadata.rows ?? 0
     }
-
-    /// Takes a lock that lives until the transaction ends, keyed by `name` (across every process
-    /// on this database).
-    func lock(_ name: String) throws {
-        try query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))")
-    }
 }
 
 func decode<T: PostgresDecodable>(_ cell: PostgresCell, as type: T.Type = T.self) throws -> T {

@@ -11,8 +11,8 @@ extension PostgresFeedbackStore {
         return try connections.transaction { session in
             // Shared with other intakes, exclusive for retention: an image is never purged between
             // an intake's check that it is stored and its commit.
-            try session.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('boundary.images', 0))")
-            for model in Set(events.map(\.model)).sorted() { try session.lock("boundary.record/\(model)") }
+            try session.lock(.images, shared: true)
+            for model in Set(events.map(\.model)).sorted() { try session.lock(.record(model: model)) }
             let now = Date()
             var results: [Result<FeedbackReceipt, FeedbackStoreError>] = []
             for event in events {
@@ -60,21 +60,7 @@ extension PostgresFeedbackStore {
                                                window: quota.window))
             }
         }
-        // An image stored before keeps its row; one removed by retention gets its bytes back.
-        for chunk in chunks(event.images.sorted { $0.key < $1.key }, size: 100) {
-            var binds = PostgresBindings(capacity: chunk.count * 4)
-            for (id, bytes) in chunk {
-                binds.append(id)
-                try binds.append(bytes)
-                binds.append(bytes.count)
-                binds.append(now)
-            }
-            try session.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO image (id, bytes, size, created_at) VALUES \(valueRows(chunk.count, columns: 4))
-                ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes, size = EXCLUDED.size, created_at = EXCLUDED.created_at,
-                purged_at = NULL WHERE image.purged_at IS NOT NULL
-                """, binds: binds))
-        }
+        try upsertImages(session, event.images.sorted { $0.key < $1.key }.map { (id: $0.key, bytes: $0.value) }, at: now)
         guard let eventID = try session.scalar("""
             INSERT INTO event (model, idempotency_key, content_hash, user_id, label, created_at, accepted, duplicates)
             VALUES (\(event.model), \(event.idempotencyKey), \(event.contentHash), \(event.userID), \(event.label), \(now), 0, 0)
@@ -119,6 +105,25 @@ extension PostgresFeedbackStore {
         try insertEmbeddings(session, event.embeddings, model: event.model, version: event.embeddingVersion)
         try session.query("UPDATE event SET accepted = \(accepted), duplicates = \(duplicates) WHERE id = \(eventID)")
         return .success(FeedbackReceipt(eventID: eventID, accepted: accepted, duplicates: duplicates, replayed: false, queueDepth: 0))
+    }
+
+    /// Stores image bytes by id, 100 rows a statement. An image stored before keeps its row; one
+    /// removed by retention gets its bytes back. The caller holds `AdvisoryLock.images` shared.
+    static func upsertImages(_ session: Session, _ images: [(id: String, bytes: Data)], at now: Date) throws {
+        for chunk in chunks(images, size: 100) {
+            var binds = PostgresBindings(capacity: chunk.count * 4)
+            for image in chunk {
+                binds.append(image.id)
+                try binds.append(image.bytes)
+                binds.append(image.bytes.count)
+                binds.append(now)
+            }
+            try session.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO image (id, bytes, size, created_at) VALUES \(valueRows(chunk.count, columns: 4))
+                ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes, size = EXCLUDED.size, created_at = EXCLUDED.created_at,
+                purged_at = NULL WHERE image.purged_at IS NOT NULL
+                """, binds: binds))
+        }
     }
 
     /// Little-endian float32 blobs. Base-data keys (`demo:`, `folder:`) always; image ids only when

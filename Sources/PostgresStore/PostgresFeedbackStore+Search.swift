@@ -132,8 +132,8 @@ extension PostgresFeedbackStore: SearchStore {
     public func recordMarks(model: String, word: String, idempotencyKey: String, contentHash: String, marks: [SearchMark],
                             update: (LearnedQueryRecord?, [SearchMark]) throws -> LearnedQueryRecord?) throws -> MarkOutcome {
         try connections.transaction { session in
-            try session.lock("boundary.marks/\(model)/\(word)")
-            try session.lock("boundary.mark-keys/\(model)/\(idempotencyKey)")
+            try session.lock(.marks(model: model, word: word))
+            try session.lock(.markKey(model: model, key: idempotencyKey))
             if let row = try session.one("""
                 SELECT word, content_hash FROM search_mark_key WHERE model = \(model) AND idempotency_key = \(idempotencyKey)
                 """) {

@@ -11,20 +11,9 @@ extension PostgresFeedbackStore: SharedImageStore {
         let now = Date()
         try connections.transaction { session in
             // Retention holds this lock exclusively while it purges (see `record`).
-            try session.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('boundary.images', 0))")
+            try session.lock(.images, shared: true)
+            try Self.upsertImages(session, unique.map { (id: $0.id, bytes: $0.bytes) }, at: now)
             for chunk in chunks(unique, size: 100) {
-                var binds = PostgresBindings(capacity: chunk.count * 4)
-                for image in chunk {
-                    binds.append(image.id)
-                    try binds.append(image.bytes)
-                    binds.append(image.bytes.count)
-                    binds.append(now)
-                }
-                try session.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO image (id, bytes, size, created_at) VALUES \(valueRows(chunk.count, columns: 4))
-                    ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes, size = EXCLUDED.size, created_at = EXCLUDED.created_at,
-                    purged_at = NULL WHERE image.purged_at IS NOT NULL
-                    """, binds: binds))
                 var vectors = PostgresBindings(capacity: chunk.count * 4)
                 for image in chunk {
                     vectors.append(image.id)

@@ -121,7 +121,7 @@ extension PostgresFeedbackStore {
         guard !vectors.isEmpty else { return }
         try connections.transaction { session in
             // Retention holds this lock exclusively while it purges images and their embeddings.
-            try session.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('boundary.images', 0))")
+            try session.lock(.images, shared: true)
             try Self.insertEmbeddings(session, vectors, model: model, version: version)
         }
     }
@@ -147,7 +147,7 @@ extension PostgresFeedbackStore {
     public func enforceRetention(_ limits: RetentionLimits, now: Date) throws -> RetentionReport {
         let needed = SampleState.needsImage.map(\.rawValue)
         return try connections.transaction { session in
-            try session.lock("boundary.images")  // Waits for intakes in flight (see `record`).
+            try session.lock(.images)  // Waits for intakes in flight (see `record`).
             var report = RetentionReport()
             let candidates = try session.rows("""
                 SELECT id, size, created_at,
