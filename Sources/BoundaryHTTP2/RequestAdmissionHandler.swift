@@ -15,8 +15,13 @@ import NIOHTTP2
 /// is reset when the call's deadline (`grpc-timeout`) passes, or after `stallTimeout` without a
 /// byte, while a message is incomplete.
 ///
-/// After the reply to a refused call (its trailers), a client still uploading gets RST_STREAM
-/// NO_ERROR, as gRPC's HTTP/2 mapping allows, so it stops sending a body nobody will read.
+/// A client still uploading when a refused call's reply (its trailers) goes out gets
+/// `refusalGrace` to stop by itself, as gRPC clients do on seeing the status (they reset their
+/// own stream); after that it gets RST_STREAM NO_ERROR, as gRPC's HTTP/2 mapping allows, so it
+/// stops sending a body nobody will read. Resetting at once would be wrong under load: DATA the
+/// client sent before it saw the reset is a connection error once NIOHTTP2 has forgotten the
+/// stream, and it remembers only the last 32 it reset, so a client with many refused uploads in
+/// flight would lose its whole connection, replies not yet read included.
 ///
 /// Installed first in every stream channel, ahead of grpc-swift's stream handler.
 final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -48,28 +53,37 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var refused = false
     /// Whether the client has ended its side of the stream.
     private var inboundEnded = false
+    /// Whether the request's headers have passed (any later HEADERS frame is the client's trailers).
+    private var receivedRequestHeaders = false
     private var deadlineTimer: Scheduled<Void>?
     private var stallTimer: Scheduled<Void>?
+    private var refusalTimer: Scheduled<Void>?
+    private let refusalGrace: TimeAmount
 
-    init(maxMessageBytes: Int, budget: InflightBudget, heldMessages: Int = 1, stallTimeout: TimeAmount = .seconds(30)) {
+    init(maxMessageBytes: Int, budget: InflightBudget, heldMessages: Int = 1, stallTimeout: TimeAmount = .seconds(30),
+         refusalGrace: TimeAmount = .seconds(1)) {
         self.maxMessageBytes = maxMessageBytes
         self.budget = budget
         self.heldMessages = max(1, heldMessages)
         self.stallTimeout = stallTimeout
+        self.refusalGrace = refusalGrace
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame {
-        case .headers(let headers):
+        case .headers(var headers):
             inboundEnded = inboundEnded || headers.endStream
-            if deadlineTimer == nil, let timeout = headers.headers.first(name: "grpc-timeout")
-                .flatMap(CallOutcome.timeout(fromHeader:)) {
+            guard !receivedRequestHeaders else { context.fireChannelRead(data); return }  // Client trailers.
+            receivedRequestHeaders = true
+            headers.headers.remove(name: CallOutcome.arrivalHeader)
+            headers.headers.add(name: CallOutcome.arrivalHeader, value: CallOutcome.arrivalStamp(.now))
+            if let timeout = headers.headers.first(name: "grpc-timeout").flatMap(CallOutcome.timeout(fromHeader:)) {
                 deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
                     resetIfWaitingForBody(context: context)
                 }
             }
-            context.fireChannelRead(data)
+            context.fireChannelRead(wrapInboundOut(.headers(headers)))
         case .data(let payload):
             guard case .byteBuffer(var buffer) = payload.data else { context.fireChannelRead(data); return }
             inboundEnded = inboundEnded || payload.endStream
@@ -119,8 +133,12 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
-        if refused, !inboundEnded, case .headers(let headers) = unwrapOutboundIn(data), headers.endStream {
-            context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil)
+        if refused, !inboundEnded, refusalTimer == nil, case .headers(let headers) = unwrapOutboundIn(data),
+           headers.endStream {
+            refusalTimer = context.eventLoop.assumeIsolated().scheduleTask(in: refusalGrace) { [self] in
+                guard !inboundEnded, context.channel.isActive else { return }
+                context.writeAndFlush(wrapOutboundOut(.rstStream(.noError)), promise: nil)
+            }
         }
     }
 
@@ -148,6 +166,7 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
         held.removeAll()
         deadlineTimer?.cancel()
         stallTimer?.cancel()
+        refusalTimer?.cancel()
     }
 
     /// Restarts the stall clock while a message is incomplete; stops it between messages.

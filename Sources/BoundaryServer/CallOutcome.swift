@@ -79,10 +79,36 @@ public enum CallOutcome {
     }
 
     /// From when a cancellation counts as the deadline `metadata`'s `grpc-timeout` sets for an
-    /// RPC that started at `start` (the deadline less its slack).
+    /// RPC: the deadline less its slack, measured from when the transport received the request's
+    /// headers (`arrivalHeader`) or, without that stamp, from `start`.
     static func deadline(of metadata: Metadata, start: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         guard let header = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }),
               let timeout = timeout(fromHeader: header) else { return nil }
-        return start + timeout - slack(for: timeout)
+        return (arrival(of: metadata) ?? start) + timeout - slack(for: timeout)
+    }
+
+    // MARK: Arrival stamp
+
+    /// Set by the HTTP/2 transport on every request it passes to gRPC (any value a client sent is
+    /// removed first): when the request's headers arrived, in nanoseconds from `clockOrigin`.
+    /// The transport's body deadline starts then; under load the interceptor may run tens of
+    /// milliseconds later, and measuring the deadline from there would call a passed deadline a
+    /// cancellation.
+    public static let arrivalHeader = "boundary-arrival-ns"
+
+    /// The instant arrival stamps count from; one per process, like the stamps themselves.
+    static let clockOrigin = ContinuousClock.now
+
+    /// The header value for a request whose headers arrived at `instant`.
+    public static func arrivalStamp(_ instant: ContinuousClock.Instant) -> String {
+        let offset = (instant - clockOrigin).components
+        return String(offset.seconds * 1_000_000_000 + offset.attoseconds / 1_000_000_000)
+    }
+
+    /// When the transport received the request `metadata` belongs to, if it said.
+    static func arrival(of metadata: Metadata) -> ContinuousClock.Instant? {
+        guard let value = metadata[stringValues: arrivalHeader].first(where: { _ in true }),
+              let nanoseconds = Int64(value) else { return nil }
+        return clockOrigin + .nanoseconds(nanoseconds)
     }
 }

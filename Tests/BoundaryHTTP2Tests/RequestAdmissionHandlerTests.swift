@@ -77,23 +77,57 @@ import Testing
         #expect(budget.inUse == 800)
     }
 
-    /// After the reply to a refused call, the stream is reset (NO_ERROR) so the client stops
-    /// uploading; an admitted call's reply is left alone.
-    @Test func refusedCallIsResetAfterItsTrailers() throws {
-        for refuse in [true, false] {
-            let channel = try Self.channel(limit: 1000)
-            try Self.send(channel, Self.message([], declared: refuse ? 5000 : 10))
-            try channel.writeOutbound(HTTP2Frame.FramePayload.headers(.init(headers: ["grpc-status": "8"], endStream: true)))
-            var written: [HTTP2Frame.FramePayload] = []
-            while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) { written.append(frame) }
-            guard case .headers = written.first else { Issue.record("the trailers go out first"); continue }
-            if refuse {
-                guard written.count == 2, case .rstStream(let code) = written[1] else { Issue.record("\(written)"); continue }
-                #expect(code == .noError)
-            } else {
-                #expect(written.count == 1)
-            }
+    /// After the reply to a refused call, a client still uploading gets a grace period to stop by
+    /// itself, then the stream is reset (NO_ERROR); a client that ended its side in time, and an
+    /// admitted call's reply, are left alone.
+    @Test(arguments: [(refuse: true, endsInTime: false), (true, true), (false, false)])
+    func refusedCallIsResetAfterAGracePeriod(refuse: Bool, endsInTime: Bool) throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            RequestAdmissionHandler(maxMessageBytes: 1000, budget: InflightBudget(limit: 10_000), refusalGrace: .seconds(1)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()  // A stream is active.
+        try Self.send(channel, Self.message([], declared: refuse ? 5000 : 10))
+        try channel.writeOutbound(HTTP2Frame.FramePayload.headers(.init(headers: ["grpc-status": "8"], endStream: true)))
+        func written() throws -> [HTTP2Frame.FramePayload] {
+            var frames: [HTTP2Frame.FramePayload] = []
+            while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) { frames.append(frame) }
+            return frames
         }
+        let immediately = try written()
+        #expect(immediately.count == 1, "only the trailers go out at once: \(immediately)")
+        guard case .headers = immediately.first else { Issue.record("the trailers go out first"); return }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+        if endsInTime { try Self.send(channel, [UInt8](repeating: 1, count: 100), end: true) }
+        #expect(try written().isEmpty, "nothing before the grace period ends")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        let later = try written()
+        if refuse, !endsInTime {
+            guard later.count == 1, case .rstStream(let code) = later[0] else { Issue.record("\(later)"); return }
+            #expect(code == .noError)
+        } else {
+            #expect(later.isEmpty, "\(later)")
+        }
+    }
+
+    /// The request's headers carry when they arrived (any stamp the client sent is replaced);
+    /// the client's trailers are passed on as they are.
+    @Test func requestHeadersAreStampedWithTheirArrival() throws {
+        let channel = try Self.channel()
+        let before = ContinuousClock.now
+        try channel.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: [
+            ":path": "/a/b", CallOutcome.arrivalHeader: "-99999999999"])))
+        try channel.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: ["x-trailer": "1"], endStream: true)))
+        guard case .headers(let request) = try #require(try channel.readInbound(as: HTTP2Frame.FramePayload.self)),
+              case .headers(let trailers) = try #require(try channel.readInbound(as: HTTP2Frame.FramePayload.self)) else {
+            Issue.record("expected two headers frames")
+            return
+        }
+        let stamps = request.headers[canonicalForm: CallOutcome.arrivalHeader]
+        #expect(stamps.count == 1)
+        let stamp = try #require(stamps.first.flatMap { Int64($0) })
+        #expect(stamp >= Int64(CallOutcome.arrivalStamp(before))!)
+        #expect(stamp <= Int64(CallOutcome.arrivalStamp(.now))!)
+        #expect(!trailers.headers.contains(name: CallOutcome.arrivalHeader))
     }
 
     @Test func compressedMessageIsRefused() throws {

@@ -15,8 +15,12 @@ import Testing
     static let predictPath = "/boundary.v1.Inference/Predict"
 
     /// 64 concurrent 31 MiB uploads against the default 16 MiB limit: every one is refused with
-    /// RESOURCE_EXHAUSTED from its length prefix, before its body has arrived (the server resets
-    /// the stream after its reply, so the upload stops), and memory stays bounded. The uploads
+    /// RESOURCE_EXHAUSTED from its length prefix, before its body has arrived, and memory stays
+    /// bounded. Each client goes on sending for 50 ms after its reply, as a loaded client slow to
+    /// notice it would, then closes its stream; the connection survives that (a fresh call on it
+    /// gets its own status), which it did not when the server reset every refused stream at once:
+    /// NIOHTTP2 remembers 32 resets, and DATA on a stream it has forgotten ends the connection,
+    /// leaving the calls whose replies were still in flight without a status. The uploads
     /// are paced like clients on a ~30 MB/s link, so a whole body takes over a second; at full
     /// loopback speed, one debug process pushing 2 GB to itself measures its own client more than
     /// the server. The memory bounds are wide because other suites run in this process at the
@@ -34,12 +38,15 @@ import Testing
                 for _ in 0..<64 {
                     group.addTask {
                         try await client.call(path: Self.predictPath, declaredLength: declared, body: body,
-                                              bodyBytes: declared, pace: .milliseconds(2), ending: .reset(after: .seconds(20)))
+                                              bodyBytes: declared, pace: .milliseconds(2), linger: .milliseconds(50),
+                                              ending: .reset(after: .seconds(20)))
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let highest = await peak.stop()
+            let afterwards = try await client.callRaw(path: Self.predictPath, bytes: [])
+            #expect(afterwards.status == Int(RPCError.Code.invalidArgument.rawValue), "the connection is still up: \(afterwards)")
             await client.close()
             #expect(replies.count == 64)
             for reply in replies {

@@ -39,6 +39,24 @@ import Testing
         #expect(code(refused, cancelled: true, deadline: passed) == .resourceExhausted)
     }
 
+    /// The deadline counts from when the transport received the request, however late the
+    /// interceptor runs; a request without the transport's stamp counts from the interceptor.
+    @Test func deadlinesCountFromTheTransportsArrivalStamp() throws {
+        let arrived = ContinuousClock.now, interceptorStart = arrived + .milliseconds(300)
+        var stamped: Metadata = ["grpc-timeout": "100m"]
+        stamped.addString(CallOutcome.arrivalStamp(arrived), forKey: CallOutcome.arrivalHeader)
+        let fromArrival = try #require(CallOutcome.deadline(of: stamped, start: interceptorStart))
+        #expect(fromArrival == arrived + .milliseconds(80), "100 ms less its 20 ms slack, from arrival")
+        let unstamped: Metadata = ["grpc-timeout": "100m"]
+        #expect(CallOutcome.deadline(of: unstamped, start: interceptorStart) == interceptorStart + .milliseconds(80))
+        var garbled: Metadata = ["grpc-timeout": "100m"]
+        garbled.addString("soon", forKey: CallOutcome.arrivalHeader)
+        #expect(CallOutcome.deadline(of: garbled, start: interceptorStart) == interceptorStart + .milliseconds(80))
+        #expect(CallOutcome.deadline(of: stamped.removingTimeout, start: interceptorStart) == nil)
+        // The transport's reset comes 100 ms after arrival, before this interceptor's own 80 ms.
+        #expect(CallOutcome.cancellation(deadline: fromArrival, now: arrived + .milliseconds(101)).code == .deadlineExceeded)
+    }
+
     @Test func refusalsRoundTripThroughTheStandInMessage() {
         for refusal in [RefusedMessage.tooLarge(declaredBytes: 32_505_856, limit: 16_842_752),
                         .overBudget(declaredBytes: 900, budget: 1500), .compressed] {
@@ -60,5 +78,13 @@ import Testing
         #expect(quoted.count < 100)
         #expect(quoted.hasSuffix("…' (100000 bytes)"))
         #expect(ServingError.unknownModel(long, known: ["a"]).description.utf8.count < 200)
+    }
+}
+
+extension Metadata {
+    fileprivate var removingTimeout: Metadata {
+        var copy = self
+        copy.removeAllValues(forKey: "grpc-timeout")
+        return copy
     }
 }

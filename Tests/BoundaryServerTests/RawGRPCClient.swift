@@ -88,8 +88,10 @@ struct RawGRPCClient {
 
     /// With `pace`, the body goes out in 64 KiB writes that far apart, as from a client on a
     /// slower link; without, as fast as flow control allows.
+    /// With `linger`, the body keeps going that long after the reply arrives, as from a client
+    /// slow to notice it, before the stream is closed.
     func call(path: String, declaredLength: Int, body: ByteBuffer, bodyBytes: Int, timeoutHeader: String? = nil,
-              pace: Duration? = nil, ending: Ending = .finish) async throws -> Reply {
+              pace: Duration? = nil, linger: Duration? = nil, ending: Ending = .finish) async throws -> Reply {
         let progress = Progress()
         let stream = try await openStream()
         return try await stream.executeThenClose { inbound, outbound in
@@ -129,6 +131,7 @@ struct RawGRPCClient {
                 }
                 while let next = try await group.next() {
                     if let reply = next {
+                        if let linger { try await Task.sleep(for: linger) }
                         group.cancelAll()
                         return reply
                     }
