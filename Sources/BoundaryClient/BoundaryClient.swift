@@ -52,6 +52,22 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await inference.predict(request, metadata: metadata, options: options(timeout))
     }
 
+    /// Grad-CAM (and optionally feature maps) for an image given by its bytes or, with
+    /// `imageID`, one the server predicted recently.
+    public func explain(image: Data = Data(), imageID: String = "", model: String = "", version: String = "",
+                        label: String = "", layer: String = "", featureMaps: Int = 0,
+                        timeout: Duration? = nil) async throws -> Boundary_V1_ExplainResponse {
+        var request = Boundary_V1_ExplainRequest()
+        request.model = model
+        request.version = version
+        request.image = image
+        request.imageID = imageID
+        request.label = label
+        request.layer = layer
+        request.featureMaps = UInt32(clamping: featureMaps)
+        return try await inference.explain(request, metadata: metadata, options: options(timeout))
+    }
+
     /// Classifies many images over one PredictStream, `images[i]` answered by the reply whose
     /// request id is `String(i)`. Replies come back in request order.
     public func predictAll(images: [Data], model: String = "", version: String = "", topK: Int = 0,

@@ -18,6 +18,27 @@ extension HTTPAPIHandler {
         return .ok(.init(body: .json(Wire.prediction(prediction))))
     }
 
+    public func explain(_ input: Operations.Explain.Input) async throws -> Operations.Explain.Output {
+        let body: HTTPBody
+        switch input.body {
+        case .binary(let bytes), .jpeg(let bytes), .png(let bytes): body = bytes
+        }
+        let image = try await HTTPBodyLimit.collect(body, upTo: limits.request)
+        let query = input.query
+        let explanation = try await explainer.explain(ExplanationRequest(
+            model: query.model ?? "", version: query.version ?? "", image: .bytes(image), label: query.label ?? "",
+            layer: query.layer ?? "", featureMaps: Int(query.featureMaps ?? 0)))
+        return .ok(.init(body: .json(Wire.explanation(explanation))))
+    }
+
+    public func explainImage(_ input: Operations.ExplainImage.Input) async throws -> Operations.ExplainImage.Output {
+        let query = input.query
+        let explanation = try await explainer.explain(ExplanationRequest(
+            model: query.model ?? "", version: query.version ?? "", image: .id(input.path.imageId), label: query.label ?? "",
+            layer: query.layer ?? "", featureMaps: Int(query.featureMaps ?? 0)))
+        return .ok(.init(body: .json(Wire.explanation(explanation))))
+    }
+
     /// Each `image` part is predicted as it arrives (a few at once, so they share batches); a bad
     /// file fails its own entry, not the upload.
     public func addImages(_ input: Operations.AddImages.Input) async throws -> Operations.AddImages.Output {

@@ -12,6 +12,7 @@ import Serving
 public struct HTTPAPIHandler: APIProtocol {
     let host: ModelHost
     let predictor: Predictor
+    let explainer: Explainer
     let loop: LearningLoop
     let search: ImageSearch
     let drain: DrainState
@@ -24,6 +25,7 @@ public struct HTTPAPIHandler: APIProtocol {
     public init(builder: BoundaryServerBuilder, queuePollInterval: Duration = .seconds(1)) {
         host = builder.host
         predictor = builder.predictor
+        explainer = builder.explainer
         loop = builder.loop
         search = builder.search
         drain = builder.drain

@@ -7,6 +7,8 @@ enum OperationMethods {
     static let byOperation: [String: MethodDescriptor] = [
         "predict": method("boundary.v1.Inference", "Predict"),
         "addImages": method("boundary.v1.Inference", "Predict"),
+        "explain": method("boundary.v1.Inference", "Explain"),
+        "explainImage": method("boundary.v1.Inference", "Explain"),
         "listModels": method("boundary.v1.Models", "ListModels"),
         "getModel": method("boundary.v1.Models", "GetModel"),
         "setServingVersion": method("boundary.v1.Models", "SetServingVersion"),

@@ -9,6 +9,20 @@ enum Wire {
         .init(label: ranked.label, index: Int32(clamping: ranked.index), score: ranked.score)
     }
 
+    static func explanation(_ explanation: Explanation) -> Components.Schemas.Explanation {
+        func map(_ map: Explanation.Map) -> Components.Schemas.HeatMap {
+            .init(height: Int32(map.height), width: Int32(map.width), values: map.values)
+        }
+        return .init(imageId: explanation.imageID, model: explanation.model, version: Int64(explanation.version),
+                     label: explanation.label, labelIndex: Int32(explanation.labelIndex), probability: explanation.probability,
+                     layer: explanation.layer, layers: explanation.layers, heat: map(explanation.heat),
+                     featureMaps: explanation.featureMaps.map {
+                         .init(channel: Int32($0.channel), meanActivation: $0.meanActivation,
+                               peakActivation: $0.peakActivation, map: map($0.map))
+                     },
+                     explainMs: explanation.seconds * 1000)
+    }
+
     static func prediction(_ prediction: Prediction) -> Components.Schemas.Prediction {
         .init(imageId: prediction.imageID, model: prediction.model, version: Int64(prediction.version),
               labels: prediction.labels.map(label), margin: prediction.margin, boundary: prediction.isBoundary,

@@ -17,6 +17,8 @@ public final class BoundaryServerBuilder: Sendable {
     public let registry: ModelRegistry
     public let host: ModelHost
     public let predictor: Predictor
+    /// Grad-CAM and feature maps, on their own thread beside serving.
+    public let explainer: Explainer
     /// Feedback intake, retrains, their schedule and the store's upkeep.
     public let loop: LearningLoop
     public var feedback: FeedbackIntake { loop.intake }
@@ -60,6 +62,7 @@ public final class BoundaryServerBuilder: Sendable {
         }
         predictor = Predictor(host: host, configuration: configuration.serving, metrics: metrics,
                               limits: configuration.imagingLimits, recentImages: recent, feed: feed, sharedFeed: sharedImages?.feed)
+        explainer = Explainer(host: host, recentImages: recent, limits: configuration.imagingLimits)
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
         if let sharedStore {
             loop = LearningLoop(host: host, recent: predictor.recentImages, store: sharedStore,
@@ -120,6 +123,7 @@ public final class BoundaryServerBuilder: Sendable {
     /// shutdown), for callers that run the server without a service group.
     public func shutdown() {
         predictor.shutdown()
+        explainer.shutdown()
         loop.shutdown()
         search.shutdown()
     }
@@ -129,7 +133,8 @@ public final class BoundaryServerBuilder: Sendable {
         let names = ["boundary.v1.Inference", "boundary.v1.Models", "boundary.v1.Feedback", "boundary.v1.Review", "boundary.v1.Search",
                      "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]
         return [
-            InferenceService(predictor: predictor, drain: drain, logger: logger, streamWindow: configuration.streamWindow),
+            InferenceService(predictor: predictor, explainer: explainer, drain: drain, logger: logger,
+                             streamWindow: configuration.streamWindow),
             ModelsService(host: host, logger: logger),
             FeedbackService(loop: loop, forwarder: configuration.retrainForwarder, logger: logger),
             ReviewService(catalog: loop.review, logger: logger),
@@ -165,9 +170,13 @@ public final class BoundaryServerBuilder: Sendable {
     public func lifecycleServices<Transport: ServerTransport>(server: GRPCServer<Transport>) -> [any Service] {
         let health = health
         let drain = drain
-        let intake = loop.intake, search = search
+        let intake = loop.intake, search = search, explainer = explainer
         return [
-            ServingRuntimeService(predictor: predictor, alsoStopping: { intake.shutdown(); search.shutdown() }),
+            ServingRuntimeService(predictor: predictor, alsoStopping: {
+                intake.shutdown()
+                search.shutdown()
+                explainer.shutdown()
+            }),
             RegistryWatcher(host: host, interval: configuration.registryPollInterval, logger: logger),
         ] + (sharedImages.map { [$0] } ?? []) + loop.services + [
             searchIndexer(),

@@ -7,6 +7,7 @@ import Serving
 /// `boundary.v1.Inference`: maps protos to `Predictor` calls and errors to statuses, nothing more.
 struct InferenceService: Boundary_V1_Inference.SimpleServiceProtocol {
     let predictor: Predictor
+    let explainer: Explainer
     let drain: DrainState
     let logger: Logger
     /// Requests of one PredictStream being served at once; the stream reads no further ahead, so
@@ -79,6 +80,16 @@ struct InferenceService: Boundary_V1_Inference.SimpleServiceProtocol {
             reply.errorCode = UInt32(status.code.rawValue)
             reply.errorMessage = status.message
             return reply
+        }
+    }
+
+    func explain(request: Boundary_V1_ExplainRequest, context: ServerContext) async throws -> Boundary_V1_ExplainResponse {
+        do {
+            return try await cancellingWithRPC(context, drain: drain) {
+                try ExplainMapping.response(await explainer.explain(ExplainMapping.request(request)))
+            }
+        } catch {
+            throw ErrorMapping.rpcError(for: error, method: "Explain", logger: logger)
         }
     }
 

@@ -14,7 +14,7 @@ public final class Network {
     /// Layers `0..<frozenLayers` are frozen: run in evaluation mode, never updated, not backpropagated.
     public private(set) var frozenLayers = 0
     private var inputBuffer = ReusableBuffer()
-    private var gradientBuffer = ReusableBuffer()
+    var gradientBuffer = ReusableBuffer()
     var headInput = ReusableBuffer()
     var headGradient = ReusableBuffer()
     private var lastBatch = 0

@@ -12,11 +12,7 @@ public enum ImageReference: Sendable, Equatable {
 
     /// `raw` as the lower-case 64 hex digits Predict returns, or INVALID_ARGUMENT naming it.
     public static func normalizedID(_ raw: String) throws -> String {
-        let id = raw.lowercased()
-        guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
-            throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
-        }
-        return id
+        try Predictor.normalizedImageID(raw)
     }
 }
 

@@ -108,6 +108,15 @@ public final class Predictor: Sendable {
         hex(SHA256.hash(data: bytes))
     }
 
+    /// `raw` as the lower-case 64 hex digits `imageID(of:)` gives, or INVALID_ARGUMENT naming it.
+    public static func normalizedImageID(_ raw: String) throws -> String {
+        let id = raw.lowercased()
+        guard id.count == 64, id.allSatisfy(\.isHexDigit) else {
+            throw ServingError.invalidArgument("\(EchoedValue.quoted(raw)) is not an image id: expected the 64 hex digits Predict returned")
+        }
+        return id
+    }
+
     /// Lower-case hex of a digest. Every Predict computes one: `String(format:)` per byte cost more
     /// than hashing the image.
     public static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {

@@ -42,6 +42,31 @@ import Testing
         }
     }
 
+    /// Explain by upload and by id gives the gRPC answer; a bad layer is a 400 with its message.
+    @Test func explanationsMatchTheGRPCAnswers() async throws {
+        let harness = try await WebHarness()
+        try await harness.run { http, grpc in
+            let image = try Fixtures.png(width: 40, height: 30, seed: 4)
+            let uploaded = try await http.call(.post, "/v1/explain?feature_maps=2", contentType: "image/png", body: image)
+            #expect(uploaded.status == 200)
+            let reply = try await grpc.explain(image: image, featureMaps: 2)
+            #expect(uploaded.json["image_id"] as? String == reply.imageID)
+            #expect(uploaded.json["label"] as? String == reply.label && uploaded.json["layer"] as? String == reply.layer)
+            let heat = try #require(uploaded.json["heat"] as? [String: Any])
+            #expect((heat["values"] as? [Double])?.map { Float($0) } == reply.heat.values)
+            #expect((uploaded.json["feature_maps"] as? [[String: Any]])?.count == 2)
+
+            _ = try await grpc.predict(image: image)
+            let label = Fixtures.labels[1]
+            let byID = try await http.call(.get, "/v1/images/\(reply.imageID)/explanation?label=\(label)&layer=layers.0")
+            #expect(byID.status == 200 && byID.json["label"] as? String == label && byID.json["layer"] as? String == "layers.0")
+            try await expectSame(http.call(.get, "/v1/images/\(reply.imageID)/explanation?layer=layers.99"), 400,
+                                 await grpcFailure { _ = try await grpc.explain(imageID: reply.imageID, layer: "layers.99") })
+            try await expectSame(http.call(.get, "/v1/images/\(String(repeating: "0", count: 64))/explanation"), 404,
+                                 await grpcFailure { _ = try await grpc.explain(imageID: String(repeating: "0", count: 64)) })
+        }
+    }
+
     @Test func feedbackIsRecordedOnceQueuedAndShownOnTheCandidates() async throws {
         let harness = try await WebHarness()
         try await harness.run { http, grpc in

@@ -46,10 +46,24 @@ public enum Boundary_V1_Inference: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "Explain" metadata.
+        public enum Explain: Sendable {
+            /// Request type for "Explain".
+            public typealias Input = Boundary_V1_ExplainRequest
+            /// Response type for "Explain".
+            public typealias Output = Boundary_V1_ExplainResponse
+            /// Descriptor for "Explain".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "boundary.v1.Inference"),
+                method: "Explain",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "boundary.v1.Inference" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Predict.descriptor,
-            PredictStream.descriptor
+            PredictStream.descriptor,
+            Explain.descriptor
         ]
     }
 }
@@ -118,6 +132,27 @@ extension Boundary_V1_Inference {
             request: GRPCCore.StreamingServerRequest<Boundary_V1_PredictRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_PredictResponse>
+
+        /// Handle the "Explain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+        /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+        /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+        /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Boundary_V1_ExplainRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Boundary_V1_ExplainResponse` messages.
+        func explain(
+            request: GRPCCore.StreamingServerRequest<Boundary_V1_ExplainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_ExplainResponse>
     }
 
     /// Service protocol for the "boundary.v1.Inference" service.
@@ -170,6 +205,27 @@ extension Boundary_V1_Inference {
             request: GRPCCore.StreamingServerRequest<Boundary_V1_PredictRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_PredictResponse>
+
+        /// Handle the "Explain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+        /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+        /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+        /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ExplainRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Boundary_V1_ExplainResponse` message.
+        func explain(
+            request: GRPCCore.ServerRequest<Boundary_V1_ExplainRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Boundary_V1_ExplainResponse>
     }
 
     /// Simple service protocol for the "boundary.v1.Inference" service.
@@ -221,6 +277,27 @@ extension Boundary_V1_Inference {
             response: GRPCCore.RPCWriter<Boundary_V1_PredictResponse>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "Explain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+        /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+        /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+        /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+        ///
+        /// - Parameters:
+        ///   - request: A `Boundary_V1_ExplainRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Boundary_V1_ExplainResponse` to respond with.
+        func explain(
+            request: Boundary_V1_ExplainRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Boundary_V1_ExplainResponse
     }
 }
 
@@ -250,6 +327,17 @@ extension Boundary_V1_Inference.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Boundary_V1_Inference.Method.Explain.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_ExplainRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_ExplainResponse>(),
+            handler: { request, context in
+                try await self.explain(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -261,6 +349,17 @@ extension Boundary_V1_Inference.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_PredictResponse> {
         let response = try await self.predict(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func explain(
+        request: GRPCCore.StreamingServerRequest<Boundary_V1_ExplainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Boundary_V1_ExplainResponse> {
+        let response = try await self.explain(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -298,6 +397,19 @@ extension Boundary_V1_Inference.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func explain(
+        request: GRPCCore.ServerRequest<Boundary_V1_ExplainRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Boundary_V1_ExplainResponse> {
+        return GRPCCore.ServerResponse<Boundary_V1_ExplainResponse>(
+            message: try await self.explain(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -362,6 +474,32 @@ extension Boundary_V1_Inference {
             deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_PredictResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Boundary_V1_PredictResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Explain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+        /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+        /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+        /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ExplainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_ExplainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_ExplainResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func explain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_ExplainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_ExplainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_ExplainResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ExplainResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -453,6 +591,43 @@ extension Boundary_V1_Inference {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Explain" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+        /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+        /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+        /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Boundary_V1_ExplainRequest` message.
+        ///   - serializer: A serializer for `Boundary_V1_ExplainRequest` messages.
+        ///   - deserializer: A deserializer for `Boundary_V1_ExplainResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func explain<Result>(
+            request: GRPCCore.ClientRequest<Boundary_V1_ExplainRequest>,
+            serializer: some GRPCCore.MessageSerializer<Boundary_V1_ExplainRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Boundary_V1_ExplainResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ExplainResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Boundary_V1_Inference.Method.Explain.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -512,6 +687,38 @@ extension Boundary_V1_Inference.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_PredictRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_PredictResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Explain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+    /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+    /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+    /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Boundary_V1_ExplainRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func explain<Result>(
+        request: GRPCCore.ClientRequest<Boundary_V1_ExplainRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ExplainResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.explain(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Boundary_V1_ExplainRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Boundary_V1_ExplainResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -582,6 +789,42 @@ extension Boundary_V1_Inference.ClientProtocol {
             producer: producer
         )
         return try await self.predictStream(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Explain" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Why the model scores an image as it does: the class-activation map (Grad-CAM) for one label at
+    /// > one layer, and optionally that layer's strongest feature maps. For reviewers deciding whether
+    /// > an image belongs to a class. It runs a backward pass on its own thread beside serving, so it
+    /// > costs a few predictions' time and is refused with RESOURCE_EXHAUSTED when 8 already wait.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func explain<Result>(
+        _ message: Boundary_V1_ExplainRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Boundary_V1_ExplainResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Boundary_V1_ExplainRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.explain(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -25,6 +25,131 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Boundary_V1_ExplainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// As in PredictRequest: empty selects the default model and its serving version.
+  public var model: String = String()
+
+  public var version: String = String()
+
+  /// The encoded image, or the image_id of an image this server predicted recently; exactly one.
+  public var image: Data = Data()
+
+  public var imageID: String = String()
+
+  /// The class to explain; empty explains the top-ranked label.
+  public var label: String = String()
+
+  /// The layer ("layers.7"); empty takes the last layer with a spatial output. The response lists
+  /// the layers that can be named.
+  public var layer: String = String()
+
+  /// How many of the layer's feature maps to return, strongest (highest mean activation) first:
+  /// 0 to 64.
+  public var featureMaps: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A map over the layer's grid (coarser than the image: stretch it over the image to overlay it).
+public nonisolated struct Boundary_V1_HeatMap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var height: UInt32 = 0
+
+  public var width: UInt32 = 0
+
+  /// height × width values, row-major, in [0, 1].
+  public var values: [Float] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Boundary_V1_FeatureMap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The channel's index in the layer.
+  public var channel: UInt32 = 0
+
+  public var meanActivation: Float = 0
+
+  public var peakActivation: Float = 0
+
+  /// The activation divided by its peak.
+  public var map: Boundary_V1_HeatMap {
+    get {_map ?? Boundary_V1_HeatMap()}
+    set {_map = newValue}
+  }
+  /// Returns true if `map` has been explicitly set.
+  public var hasMap: Bool {self._map != nil}
+  /// Clears the value of `map`. Subsequent reads from it will return its default value.
+  public mutating func clearMap() {self._map = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _map: Boundary_V1_HeatMap? = nil
+}
+
+public nonisolated struct Boundary_V1_ExplainResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var imageID: String = String()
+
+  /// The model and version that explained the image.
+  public var model: String = String()
+
+  public var version: UInt64 = 0
+
+  /// The explained class, its index and the model's probability for it.
+  public var label: String = String()
+
+  public var labelIndex: UInt32 = 0
+
+  public var probability: Float = 0
+
+  /// The layer the maps were taken at, and every layer that can be named.
+  public var layer: String = String()
+
+  public var layers: [String] = []
+
+  /// Grad-CAM divided by its peak: where the layer's evidence for the label is. All zero when
+  /// nothing in the layer argues for it.
+  public var heat: Boundary_V1_HeatMap {
+    get {_heat ?? Boundary_V1_HeatMap()}
+    set {_heat = newValue}
+  }
+  /// Returns true if `heat` has been explicitly set.
+  public var hasHeat: Bool {self._heat != nil}
+  /// Clears the value of `heat`. Subsequent reads from it will return its default value.
+  public mutating func clearHeat() {self._heat = nil}
+
+  public var featureMaps: [Boundary_V1_FeatureMap] = []
+
+  /// Time spent decoding, and in the forward and backward passes.
+  public var explainMs: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _heat: Boundary_V1_HeatMap? = nil
+}
+
 public nonisolated struct Boundary_V1_PredictRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -123,6 +248,239 @@ public nonisolated struct Boundary_V1_PredictResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "boundary.v1"
+
+nonisolated extension Boundary_V1_ExplainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExplainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}version\0\u{1}image\0\u{3}image_id\0\u{1}label\0\u{1}layer\0\u{3}feature_maps\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.image) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.imageID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.layer) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.featureMaps) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 2)
+    }
+    if !self.image.isEmpty {
+      try visitor.visitSingularBytesField(value: self.image, fieldNumber: 3)
+    }
+    if !self.imageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.imageID, fieldNumber: 4)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 5)
+    }
+    if !self.layer.isEmpty {
+      try visitor.visitSingularStringField(value: self.layer, fieldNumber: 6)
+    }
+    if self.featureMaps != 0 {
+      try visitor.visitSingularUInt32Field(value: self.featureMaps, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_ExplainRequest, rhs: Boundary_V1_ExplainRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.image != rhs.image {return false}
+    if lhs.imageID != rhs.imageID {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.layer != rhs.layer {return false}
+    if lhs.featureMaps != rhs.featureMaps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_HeatMap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeatMap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}height\0\u{1}width\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.height) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.width) }()
+      case 3: try { try decoder.decodeRepeatedFloatField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.height != 0 {
+      try visitor.visitSingularUInt32Field(value: self.height, fieldNumber: 1)
+    }
+    if self.width != 0 {
+      try visitor.visitSingularUInt32Field(value: self.width, fieldNumber: 2)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitPackedFloatField(value: self.values, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_HeatMap, rhs: Boundary_V1_HeatMap) -> Bool {
+    if lhs.height != rhs.height {return false}
+    if lhs.width != rhs.width {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_FeatureMap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeatureMap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{3}mean_activation\0\u{3}peak_activation\0\u{1}map\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.channel) }()
+      case 2: try { try decoder.decodeSingularFloatField(value: &self.meanActivation) }()
+      case 3: try { try decoder.decodeSingularFloatField(value: &self.peakActivation) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._map) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.channel != 0 {
+      try visitor.visitSingularUInt32Field(value: self.channel, fieldNumber: 1)
+    }
+    if self.meanActivation.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.meanActivation, fieldNumber: 2)
+    }
+    if self.peakActivation.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.peakActivation, fieldNumber: 3)
+    }
+    try { if let v = self._map {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_FeatureMap, rhs: Boundary_V1_FeatureMap) -> Bool {
+    if lhs.channel != rhs.channel {return false}
+    if lhs.meanActivation != rhs.meanActivation {return false}
+    if lhs.peakActivation != rhs.peakActivation {return false}
+    if lhs._map != rhs._map {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Boundary_V1_ExplainResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExplainResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}image_id\0\u{1}model\0\u{1}version\0\u{1}label\0\u{3}label_index\0\u{1}probability\0\u{1}layer\0\u{1}layers\0\u{1}heat\0\u{3}feature_maps\0\u{3}explain_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.imageID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.version) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.labelIndex) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.probability) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.layer) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.layers) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._heat) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.featureMaps) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.explainMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.imageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.imageID, fieldNumber: 1)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularUInt64Field(value: self.version, fieldNumber: 3)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 4)
+    }
+    if self.labelIndex != 0 {
+      try visitor.visitSingularUInt32Field(value: self.labelIndex, fieldNumber: 5)
+    }
+    if self.probability.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.probability, fieldNumber: 6)
+    }
+    if !self.layer.isEmpty {
+      try visitor.visitSingularStringField(value: self.layer, fieldNumber: 7)
+    }
+    if !self.layers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.layers, fieldNumber: 8)
+    }
+    try { if let v = self._heat {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    if !self.featureMaps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.featureMaps, fieldNumber: 10)
+    }
+    if self.explainMs.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.explainMs, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_ExplainResponse, rhs: Boundary_V1_ExplainResponse) -> Bool {
+    if lhs.imageID != rhs.imageID {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.labelIndex != rhs.labelIndex {return false}
+    if lhs.probability != rhs.probability {return false}
+    if lhs.layer != rhs.layer {return false}
+    if lhs.layers != rhs.layers {return false}
+    if lhs._heat != rhs._heat {return false}
+    if lhs.featureMaps != rhs.featureMaps {return false}
+    if lhs.explainMs != rhs.explainMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Boundary_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PredictRequest"

@@ -22,6 +22,22 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/ModelQuery`.
         public typealias ModelQuery = Swift.String
+        /// A kept version number, or `stable` / `latest`, instead of the serving version.
+        ///
+        /// - Remark: Generated from `#/components/parameters/VersionQuery`.
+        public typealias VersionQuery = Swift.String
+        /// The class to explain; empty or absent for the top-ranked label.
+        ///
+        /// - Remark: Generated from `#/components/parameters/ExplainLabel`.
+        public typealias ExplainLabel = Swift.String
+        /// The layer (`layers.7`); empty or absent for the last layer with a spatial output.
+        ///
+        /// - Remark: Generated from `#/components/parameters/ExplainLayer`.
+        public typealias ExplainLayer = Swift.String
+        /// How many of the layer's feature maps to return, strongest first (default 0).
+        ///
+        /// - Remark: Generated from `#/components/parameters/ExplainFeatureMaps`.
+        public typealias ExplainFeatureMaps = Swift.Int32
         /// - Remark: Generated from `#/components/parameters/ModelPath`.
         public typealias ModelPath = Swift.String
         /// Results (0 or absent for 10).

@@ -165,6 +165,163 @@ extension Components {
                 case batchSize = "batch_size"
             }
         }
+        /// A map over the layer's grid, coarser than the image; stretch it over the image to overlay it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/HeatMap`.
+        public struct HeatMap: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/HeatMap/height`.
+            public var height: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/HeatMap/width`.
+            public var width: Swift.Int32
+            /// height × width values, row-major, in [0, 1].
+            ///
+            /// - Remark: Generated from `#/components/schemas/HeatMap/values`.
+            public var values: [Swift.Float]
+            /// Creates a new `HeatMap`.
+            ///
+            /// - Parameters:
+            ///   - height:
+            ///   - width:
+            ///   - values: height × width values, row-major, in [0, 1].
+            public init(
+                height: Swift.Int32,
+                width: Swift.Int32,
+                values: [Swift.Float]
+            ) {
+                self.height = height
+                self.width = width
+                self.values = values
+            }
+            public enum CodingKeys: String, CodingKey {
+                case height
+                case width
+                case values
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FeatureMap`.
+        public struct FeatureMap: Codable, Hashable, Sendable {
+            /// The channel's index in the layer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FeatureMap/channel`.
+            public var channel: Swift.Int32
+            /// - Remark: Generated from `#/components/schemas/FeatureMap/mean_activation`.
+            public var meanActivation: Swift.Float
+            /// - Remark: Generated from `#/components/schemas/FeatureMap/peak_activation`.
+            public var peakActivation: Swift.Float
+            /// - Remark: Generated from `#/components/schemas/FeatureMap/map`.
+            public var map: Components.Schemas.HeatMap
+            /// Creates a new `FeatureMap`.
+            ///
+            /// - Parameters:
+            ///   - channel: The channel's index in the layer.
+            ///   - meanActivation:
+            ///   - peakActivation:
+            ///   - map:
+            public init(
+                channel: Swift.Int32,
+                meanActivation: Swift.Float,
+                peakActivation: Swift.Float,
+                map: Components.Schemas.HeatMap
+            ) {
+                self.channel = channel
+                self.meanActivation = meanActivation
+                self.peakActivation = peakActivation
+                self.map = map
+            }
+            public enum CodingKeys: String, CodingKey {
+                case channel
+                case meanActivation = "mean_activation"
+                case peakActivation = "peak_activation"
+                case map
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Explanation`.
+        public struct Explanation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Explanation/image_id`.
+            public var imageId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Explanation/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Explanation/version`.
+            public var version: Swift.Int64
+            /// The explained class.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Explanation/label`.
+            public var label: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Explanation/label_index`.
+            public var labelIndex: Swift.Int32
+            /// The model's probability for the label.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Explanation/probability`.
+            public var probability: Swift.Float
+            /// The layer the maps were taken at.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Explanation/layer`.
+            public var layer: Swift.String
+            /// Every layer that can be named in `layer`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Explanation/layers`.
+            public var layers: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Explanation/heat`.
+            public var heat: Components.Schemas.HeatMap
+            /// The layer's strongest channels, highest mean activation first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Explanation/feature_maps`.
+            public var featureMaps: [Components.Schemas.FeatureMap]
+            /// - Remark: Generated from `#/components/schemas/Explanation/explain_ms`.
+            public var explainMs: Swift.Double
+            /// Creates a new `Explanation`.
+            ///
+            /// - Parameters:
+            ///   - imageId:
+            ///   - model:
+            ///   - version:
+            ///   - label: The explained class.
+            ///   - labelIndex:
+            ///   - probability: The model's probability for the label.
+            ///   - layer: The layer the maps were taken at.
+            ///   - layers: Every layer that can be named in `layer`.
+            ///   - heat:
+            ///   - featureMaps: The layer's strongest channels, highest mean activation first.
+            ///   - explainMs:
+            public init(
+                imageId: Swift.String,
+                model: Swift.String,
+                version: Swift.Int64,
+                label: Swift.String,
+                labelIndex: Swift.Int32,
+                probability: Swift.Float,
+                layer: Swift.String,
+                layers: [Swift.String],
+                heat: Components.Schemas.HeatMap,
+                featureMaps: [Components.Schemas.FeatureMap],
+                explainMs: Swift.Double
+            ) {
+                self.imageId = imageId
+                self.model = model
+                self.version = version
+                self.label = label
+                self.labelIndex = labelIndex
+                self.probability = probability
+                self.layer = layer
+                self.layers = layers
+                self.heat = heat
+                self.featureMaps = featureMaps
+                self.explainMs = explainMs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case imageId = "image_id"
+                case model
+                case version
+                case label
+                case labelIndex = "label_index"
+                case probability
+                case layer
+                case layers
+                case heat
+                case featureMaps = "feature_maps"
+                case explainMs = "explain_ms"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/AddImagesResult`.
         public struct AddImagesResult: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/AddImagesResult/ResultsPayload`.

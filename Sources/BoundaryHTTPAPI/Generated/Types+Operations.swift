@@ -204,6 +204,397 @@ public enum Operations {
             }
         }
     }
+    /// Why the model scores an image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image`. The body is the encoded image (JPEG or PNG).
+    ///
+    /// - Remark: HTTP `POST /v1/explain`.
+    /// - Remark: Generated from `#/paths//v1/explain/post(explain)`.
+    public enum Explain {
+        public static let id: Swift.String = "explain"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/explain/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/explain/POST/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// A kept version number, or `stable` / `latest`, instead of the serving version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/explain/POST/query/version`.
+                public var version: Components.Parameters.VersionQuery?
+                /// The class to explain; empty or absent for the top-ranked label.
+                ///
+                /// - Remark: Generated from `#/paths/v1/explain/POST/query/label`.
+                public var label: Components.Parameters.ExplainLabel?
+                /// The layer (`layers.7`); empty or absent for the last layer with a spatial output.
+                ///
+                /// - Remark: Generated from `#/paths/v1/explain/POST/query/layer`.
+                public var layer: Components.Parameters.ExplainLayer?
+                /// How many of the layer's feature maps to return, strongest first (default 0).
+                ///
+                /// - Remark: Generated from `#/paths/v1/explain/POST/query/feature_maps`.
+                public var featureMaps: Components.Parameters.ExplainFeatureMaps?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                ///   - version: A kept version number, or `stable` / `latest`, instead of the serving version.
+                ///   - label: The class to explain; empty or absent for the top-ranked label.
+                ///   - layer: The layer (`layers.7`); empty or absent for the last layer with a spatial output.
+                ///   - featureMaps: How many of the layer's feature maps to return, strongest first (default 0).
+                public init(
+                    model: Components.Parameters.ModelQuery? = nil,
+                    version: Components.Parameters.VersionQuery? = nil,
+                    label: Components.Parameters.ExplainLabel? = nil,
+                    layer: Components.Parameters.ExplainLayer? = nil,
+                    featureMaps: Components.Parameters.ExplainFeatureMaps? = nil
+                ) {
+                    self.model = model
+                    self.version = version
+                    self.label = label
+                    self.layer = layer
+                    self.featureMaps = featureMaps
+                }
+            }
+            public var query: Operations.Explain.Input.Query
+            /// - Remark: Generated from `#/paths/v1/explain/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.Explain.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.Explain.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.Explain.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/explain/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/explain/POST/requestBody/content/application\/octet-stream`.
+                case binary(OpenAPIRuntime.HTTPBody)
+                /// - Remark: Generated from `#/paths/v1/explain/POST/requestBody/content/image\/jpeg`.
+                case jpeg(OpenAPIRuntime.HTTPBody)
+                /// - Remark: Generated from `#/paths/v1/explain/POST/requestBody/content/image\/png`.
+                case png(OpenAPIRuntime.HTTPBody)
+            }
+            public var body: Operations.Explain.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.Explain.Input.Query = .init(),
+                headers: Operations.Explain.Input.Headers = .init(),
+                body: Operations.Explain.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/explain/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/explain/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Explanation)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Explanation {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.Explain.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.Explain.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The explanation.
+            ///
+            /// - Remark: Generated from `#/paths//v1/explain/post(explain)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.Explain.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.Explain.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/explain/post(explain)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Why the model scores a remembered image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image_id`.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/explanation`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/explanation/get(explainImage)`.
+    public enum ExplainImage {
+        public static let id: Swift.String = "explainImage"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/path/image_id`.
+                public var imageId: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - imageId:
+                public init(imageId: Swift.String) {
+                    self.imageId = imageId
+                }
+            }
+            public var path: Operations.ExplainImage.Input.Path
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The model's name; empty or absent for the server's default model.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query/model`.
+                public var model: Components.Parameters.ModelQuery?
+                /// A kept version number, or `stable` / `latest`, instead of the serving version.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query/version`.
+                public var version: Components.Parameters.VersionQuery?
+                /// The class to explain; empty or absent for the top-ranked label.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query/label`.
+                public var label: Components.Parameters.ExplainLabel?
+                /// The layer (`layers.7`); empty or absent for the last layer with a spatial output.
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query/layer`.
+                public var layer: Components.Parameters.ExplainLayer?
+                /// How many of the layer's feature maps to return, strongest first (default 0).
+                ///
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/query/feature_maps`.
+                public var featureMaps: Components.Parameters.ExplainFeatureMaps?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - model: The model's name; empty or absent for the server's default model.
+                ///   - version: A kept version number, or `stable` / `latest`, instead of the serving version.
+                ///   - label: The class to explain; empty or absent for the top-ranked label.
+                ///   - layer: The layer (`layers.7`); empty or absent for the last layer with a spatial output.
+                ///   - featureMaps: How many of the layer's feature maps to return, strongest first (default 0).
+                public init(
+                    model: Components.Parameters.ModelQuery? = nil,
+                    version: Components.Parameters.VersionQuery? = nil,
+                    label: Components.Parameters.ExplainLabel? = nil,
+                    layer: Components.Parameters.ExplainLayer? = nil,
+                    featureMaps: Components.Parameters.ExplainFeatureMaps? = nil
+                ) {
+                    self.model = model
+                    self.version = version
+                    self.label = label
+                    self.layer = layer
+                    self.featureMaps = featureMaps
+                }
+            }
+            public var query: Operations.ExplainImage.Input.Query
+            /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ExplainImage.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ExplainImage.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ExplainImage.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.ExplainImage.Input.Path,
+                query: Operations.ExplainImage.Input.Query = .init(),
+                headers: Operations.ExplainImage.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/images/{image_id}/explanation/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Explanation)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Explanation {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ExplainImage.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ExplainImage.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The explanation.
+            ///
+            /// - Remark: Generated from `#/paths//v1/images/{image_id}/explanation/get(explainImage)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ExplainImage.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ExplainImage.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request failed; `message` says what to change.
+            ///
+            /// - Remark: Generated from `#/paths//v1/images/{image_id}/explanation/get(explainImage)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Failure)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Failure {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// Classify several images at once, adding them to the review candidates
     ///
     /// gRPC: `boundary.v1.Inference/Predict`, once per part. Each `image` part is classified and

@@ -24,6 +24,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/predict`.
     /// - Remark: Generated from `#/paths//v1/predict/post(predict)`.
     func predict(_ input: Operations.Predict.Input) async throws -> Operations.Predict.Output
+    /// Why the model scores an image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image`. The body is the encoded image (JPEG or PNG).
+    ///
+    /// - Remark: HTTP `POST /v1/explain`.
+    /// - Remark: Generated from `#/paths//v1/explain/post(explain)`.
+    func explain(_ input: Operations.Explain.Input) async throws -> Operations.Explain.Output
+    /// Why the model scores a remembered image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image_id`.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/explanation`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/explanation/get(explainImage)`.
+    func explainImage(_ input: Operations.ExplainImage.Input) async throws -> Operations.ExplainImage.Output
     /// Classify several images at once, adding them to the review candidates
     ///
     /// gRPC: `boundary.v1.Inference/Predict`, once per part. Each `image` part is classified and
@@ -201,6 +215,40 @@ extension APIProtocol {
             query: query,
             headers: headers,
             body: body
+        ))
+    }
+    /// Why the model scores an image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image`. The body is the encoded image (JPEG or PNG).
+    ///
+    /// - Remark: HTTP `POST /v1/explain`.
+    /// - Remark: Generated from `#/paths//v1/explain/post(explain)`.
+    public func explain(
+        query: Operations.Explain.Input.Query = .init(),
+        headers: Operations.Explain.Input.Headers = .init(),
+        body: Operations.Explain.Input.Body
+    ) async throws -> Operations.Explain.Output {
+        try await explain(Operations.Explain.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Why the model scores a remembered image as it does (Grad-CAM and feature maps)
+    ///
+    /// gRPC: `boundary.v1.Inference/Explain` with `image_id`.
+    ///
+    /// - Remark: HTTP `GET /v1/images/{image_id}/explanation`.
+    /// - Remark: Generated from `#/paths//v1/images/{image_id}/explanation/get(explainImage)`.
+    public func explainImage(
+        path: Operations.ExplainImage.Input.Path,
+        query: Operations.ExplainImage.Input.Query = .init(),
+        headers: Operations.ExplainImage.Input.Headers = .init()
+    ) async throws -> Operations.ExplainImage.Output {
+        try await explainImage(Operations.ExplainImage.Input(
+            path: path,
+            query: query,
+            headers: headers
         ))
     }
     /// Classify several images at once, adding them to the review candidates
