@@ -217,6 +217,23 @@ def run(driver, server, tmp, args):
     Select(driver.find_element(By.ID, "label-filter")).select_by_value(label)
     wait(driver, lambda: review_loaded(driver) and all(
         c.get_attribute("data-image-id") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .cell")), 30, f"images predicted {label}")
+    print("Review: explain an image (E over it)")
+    # The label filter just chosen still has the keyboard (where E would pick a label): a person
+    # clicks elsewhere first.
+    js(driver, "document.activeElement.blur()")
+    first = driver.find_element(By.CSS_SELECTOR, "#grid .cell")
+    first_id = first.get_attribute("data-image-id")
+    ActionChains(driver).move_to_element(first).send_keys("e").perform()
+    heat = wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, f'#grid .cell[data-image-id="{first_id}"] canvas.heat'),
+                30, "the Grad-CAM overlay")
+    if heat:
+        overlay = heat[0]
+        check("the overlay explains the label under review", overlay.get_attribute("data-label") == label,
+              f"{overlay.get_attribute('data-label')} vs {label}")
+        check("the overlay covers the thumbnail's image", overlay.size["width"] > 20 and overlay.size["height"] > 20, str(overlay.size))
+        shot(driver, args.screenshots, "explain")
+        ActionChains(driver).move_to_element(first).send_keys("e").perform()
+        wait(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, "#grid canvas.heat"), 10, "the overlay hidden again")
     before, _ = queue_counts(server)
     canvas = driver.find_element(By.ID, "map")
     w, h = canvas.size["width"], canvas.size["height"]

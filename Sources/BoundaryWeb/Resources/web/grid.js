@@ -4,6 +4,7 @@
 
 import { el, fmtNum } from './ui.js';
 import { thumbnail } from './thumbs.js';
+import { heatCanvas, placeOverlay } from './explain.js';
 
 const CELL_MIN_W = 124;
 const CELL_H = 184;
@@ -22,6 +23,7 @@ export class Grid {
     this.hooks = hooks;
     this.items = [];            // candidate indices, in display order
     this.cells = new Map();     // image id → { node, cancel, index }
+    this.overlays = new Map();  // image id → explanation shown over its thumbnail
     this.space = el('div', { className: 'grid-space' });
     this.band = el('div', { className: 'rubber-band' });
     this.band.hidden = true;
@@ -143,8 +145,27 @@ export class Grid {
     cell.cancel = thumbnail(c.image_id, this.thumbSide, (url) => {
       if (url) { img.src = url; thumb.classList.add('loaded'); } else thumb.classList.add('failed');
     });
+    img.addEventListener('load', () => this.showOverlay(cell));
     this.updateCell(cell);
     return cell;
+  }
+
+  /** Shows `explanation` over the image's thumbnail, or removes it (null); kept while it scrolls away. */
+  setOverlay(id, explanation) {
+    if (explanation) this.overlays.set(id, explanation); else this.overlays.delete(id);
+    const cell = this.cells.get(id);
+    if (cell) this.showOverlay(cell);
+  }
+
+  showOverlay(cell) {
+    const thumb = cell.node.querySelector('.thumb');
+    const old = thumb.querySelector('canvas.heat');
+    if (old) old.remove();
+    const explanation = this.overlays.get(cell.id);
+    if (!explanation) return;
+    const canvas = heatCanvas(explanation);
+    thumb.append(canvas);
+    placeOverlay(canvas, thumb.querySelector('img'));
   }
 
   /** Selection state classes and the "actually it is…" control. */

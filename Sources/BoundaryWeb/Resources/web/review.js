@@ -7,6 +7,7 @@ import { app, on, modelLabels } from './state.js';
 import { Selection } from './selection.js';
 import { EmbeddingMap } from './map.js';
 import { Grid } from './grid.js';
+import { fetchExplanation } from './explain.js';
 
 const PAGE_SIZE = 5000;       // the API's largest page
 const MAX_CANDIDATES = 20000; // what the map and grid are built to stay fast with
@@ -26,6 +27,7 @@ let active = false;
 let map;
 let grid;
 let tip;
+let hovered = -1;             // candidate index under the pointer in the grid
 
 export function initReview() {
   map = new EmbeddingMap($('map'), {
@@ -58,7 +60,7 @@ export function initReview() {
     onClick: (id) => selection.toggle(id),
     onBox: (ids, additive) => selection.select(ids, additive),
     onCorrect: (id, label) => selection.correct(id, label, lassoLabel()),
-    onHover: (i) => map.setHighlight(i),
+    onHover: (i) => { hovered = i; map.setHighlight(i); },
   });
 
   selection.onChange(() => {
@@ -80,7 +82,9 @@ export function initReview() {
   $('clear-selection').addEventListener('click', () => selection.clear());
   $('submit').addEventListener('click', () => submit());
   document.addEventListener('keydown', (e) => {
-    if (active && e.key === 'Escape' && !e.target.closest('input, select')) selection.clear();
+    if (!active || e.target.closest('input, select')) return;
+    if (e.key === 'Escape') selection.clear();
+    if ((e.key === 'e' || e.key === 'E') && hovered >= 0) toggleExplanation(candidates[hovered].image_id);
   });
 
   on('model', () => {
@@ -103,11 +107,26 @@ export function initReview() {
       return send(lastBody);
     },
     lastFeedback: () => lastBody,
+    /** Toggles the Grad-CAM overlay on an image, as pressing E over it does; resolves when shown or hidden. */
+    explain: (imageID) => toggleExplanation(imageID),
     reviewState: () => ({
       loaded: candidates.length, total, loading: Boolean(loading), showing,
       selected: selection.size, ...selection.counts(), key: selection.key,
     }),
   });
+}
+
+/**
+ * Shows or hides why the model scores an image as the label being reviewed: the lasso's label
+ * when one is chosen (is the image really that?), else the model's own top label.
+ */
+async function toggleExplanation(imageID) {
+  if (grid.overlays.has(imageID)) { grid.setOverlay(imageID, null); return; }
+  try {
+    grid.setOverlay(imageID, await fetchExplanation(imageID, lassoLabel()));
+  } catch (err) {
+    showError(new Error(`Could not explain the image: ${err.message}`));
+  }
 }
 
 export function activateReview() {
