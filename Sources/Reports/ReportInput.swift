@@ -39,6 +39,46 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// One test image in the "what the network sees" panel: the image, Grad-CAM for the predicted
+/// label blended over it, and the strongest feature maps of a few layers (PNG bytes; base64 in JSON).
+public struct ExplanationPanel: Codable, Sendable, Equatable {
+    public struct LayerMaps: Codable, Sendable, Equatable {
+        public var layer: String
+        /// "channels×height×width".
+        public var shape: String
+        /// The strongest channels, highest mean activation first, each scaled to its own range.
+        public var channelPNGs: [Data]
+
+        public init(layer: String, shape: String, channelPNGs: [Data]) {
+            self.layer = layer
+            self.shape = shape
+            self.channelPNGs = channelPNGs
+        }
+    }
+
+    public var name: String?
+    public var imagePNG: Data
+    public var overlayPNG: Data
+    public var trueLabel: Int
+    public var predictedLabel: Int
+    public var probability: Float
+    /// The layer Grad-CAM was taken at.
+    public var camLayer: String
+    public var layers: [LayerMaps]
+
+    public init(name: String?, imagePNG: Data, overlayPNG: Data, trueLabel: Int, predictedLabel: Int,
+                probability: Float, camLayer: String, layers: [LayerMaps]) {
+        self.name = name
+        self.imagePNG = imagePNG
+        self.overlayPNG = overlayPNG
+        self.trueLabel = trueLabel
+        self.predictedLabel = predictedLabel
+        self.probability = probability
+        self.camLayer = camLayer
+        self.layers = layers
+    }
+}
+
 /// One test prediction shown in the best/worst grid.
 ///
 /// `imagePNG` holds raw PNG bytes. In JSON it is encoded as a base64 string; decoding
@@ -127,12 +167,15 @@ public struct ReportInput: Codable, Sendable {
     public var embeddings: [[Float]]
     /// Class index per embedding row.
     public var embeddingLabels: [Int]
+    /// A few test images with what the network saw in them.
+    public var explanations: [ExplanationPanel]
     public var notes: [String]
 
     public init(title: String, modelName: String = "", createdAt: Date = Date(),
                 labels: [String] = [], history: [EpochRecord] = [], bestEpoch: Int? = nil,
                 metrics: ClassificationMetrics? = nil, predictions: [PredictionExample] = [],
-                embeddings: [[Float]] = [], embeddingLabels: [Int] = [], notes: [String] = []) {
+                embeddings: [[Float]] = [], embeddingLabels: [Int] = [], explanations: [ExplanationPanel] = [],
+                notes: [String] = []) {
         self.title = title
         self.modelName = modelName
         self.createdAt = createdAt
@@ -143,12 +186,13 @@ public struct ReportInput: Codable, Sendable {
         self.predictions = predictions
         self.embeddings = embeddings
         self.embeddingLabels = embeddingLabels
+        self.explanations = explanations
         self.notes = notes
     }
 
     private enum CodingKeys: String, CodingKey {
         case title, modelName, createdAt, labels, history, bestEpoch, metrics, predictions,
-             embeddings, embeddingLabels, notes
+             embeddings, embeddingLabels, explanations, notes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -163,6 +207,7 @@ public struct ReportInput: Codable, Sendable {
         predictions = try c.decodeIfPresent([PredictionExample].self, forKey: .predictions) ?? []
         embeddings = try c.decodeIfPresent([[Float]].self, forKey: .embeddings) ?? []
         embeddingLabels = try c.decodeIfPresent([Int].self, forKey: .embeddingLabels) ?? []
+        explanations = try c.decodeIfPresent([ExplanationPanel].self, forKey: .explanations) ?? []
         notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
     }
 

@@ -4,10 +4,11 @@ import NeuralNet
 import Reports
 
 /// Assembles the HTML report's input from a model directory and a labelled image set: history,
-/// metrics, every prediction with its image, and the embeddings for the PCA map.
+/// metrics, every prediction with its image, the embeddings for the PCA and t-SNE maps, and
+/// `explanations` test images with what the network saw in them.
 public enum ReportBuilder {
     public static func build(modelDirectory: URL, network: Network, images: DecodedImages, threads: Int,
-                             note: String) throws -> (input: ReportInput, evaluation: Evaluation) {
+                             note: String, explanations: Int = 4) throws -> (input: ReportInput, evaluation: Evaluation) {
         let evaluation = Evaluation.run(network.inferenceModel(), images: images, threads: threads, withEmbeddings: true)
         let predictions = evaluation.predictions
         var examples: [PredictionExample] = []
@@ -23,6 +24,8 @@ public enum ReportBuilder {
             createdAt: Date(), labels: network.spec.labels, history: ModelDirectory.history(in: modelDirectory),
             bestEpoch: ModelDirectory.bestEpoch(in: modelDirectory), metrics: evaluation.metrics, predictions: examples,
             embeddings: (0..<predictions.count).map { predictions.embedding($0) }, embeddingLabels: images.labels,
+            explanations: try ReportExplanations.panels(network: network, images: images, predictions: predictions,
+                                                        count: explanations),
             notes: [note])
         return (input, evaluation)
     }

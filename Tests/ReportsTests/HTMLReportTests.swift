@@ -68,7 +68,7 @@ enum Sample {
 }
 
 @Suite struct HTMLReportTests {
-    static let sectionIDs = ["summary", "curves", "confusion", "predictions", "embeddings"]
+    static let sectionIDs = ["summary", "curves", "confusion", "predictions", "embeddings", "explanations"]
 
     func svgBlocks(_ html: String) -> [String] {
         var out: [String] = []
@@ -124,6 +124,30 @@ enum Sample {
         #expect(html.contains("data:image/png;base64,"))
         let shown = input.predictions.filter { html.contains("data:image/png;base64," + Data($0.imagePNG).base64EncodedString() + "\"") }
         #expect(shown.count == 16)
+    }
+
+    @Test func explanationPanelShowsEachImageItsOverlayAndTiles() throws {
+        var input = Sample.input(classes: 3)
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3])
+        input.explanations = [
+            ExplanationPanel(name: "cat.jpg", imagePNG: png, overlayPNG: png + [9], trueLabel: 0, predictedLabel: 0, probability: 0.9,
+                             camLayer: "layers.6", layers: [.init(layer: "layers.0", shape: "8×12×12", channelPNGs: [png, png]),
+                                                            .init(layer: "layers.6", shape: "16×6×6", channelPNGs: [png])]),
+            ExplanationPanel(name: "<b>dog</b>", imagePNG: png, overlayPNG: png, trueLabel: 1, predictedLabel: 2, probability: 0.6,
+                             camLayer: "layers.6", layers: []),
+        ]
+        let html = HTMLReport.render(input, options: .quick)
+        let section = String(html[html.range(of: "id=\"explanations\"")!.lowerBound...])
+        #expect(section.components(separatedBy: "class=\"xrow ok\"").count == 2)
+        #expect(section.components(separatedBy: "class=\"xrow bad\"").count == 2)
+        #expect(section.components(separatedBy: "class=\"xtile\"").count == 4)
+        #expect(section.contains((png + [9]).base64EncodedString()), "the overlay is shown")
+        #expect(section.contains("layers.0 · 8×12×12"))
+        #expect(section.contains("&lt;b&gt;dog&lt;/b&gt;") && !section.contains("<b>dog"))
+        let decoded = try ReportInput.makeJSONDecoder().decode(ReportInput.self, from: ReportInput.makeJSONEncoder().encode(input))
+        #expect(decoded.explanations == input.explanations)
+        input.explanations = []
+        #expect(HTMLReport.render(input, options: .quick).contains("No explanations computed."))
     }
 
     @Test func isSelfContained() {

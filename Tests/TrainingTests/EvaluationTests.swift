@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import NeuralNet
 import Reports
 import Testing
@@ -46,11 +47,39 @@ import Testing
         #expect(input.predictions.count == test.count)
         #expect(input.embeddings.count == test.count && input.embeddings[0].count == reloaded.embeddingSize)
         #expect(evaluation.metrics.total == test.count)
+        // What the network sees: four test images, right and wrong ones alternating while both last.
+        #expect(input.explanations.count == 4)
+        let predicted = (0..<test.count).map { evaluation.predictions.predictedLabel($0) }
+        let wrongCount = zip(predicted, test.labels).filter { $0 != $1 }.count
+        let shownWrong = input.explanations.filter { $0.trueLabel != $0.predictedLabel }.count
+        #expect(shownWrong == min(2, wrongCount), "\(shownWrong) wrong shown of \(wrongCount)")
+        let spatial = reloaded.spatialLayerNames
+        let early = spatial[0], middle = spatial[spatial.count / 2], last = spatial[spatial.count - 1]
+        for panel in input.explanations {
+            #expect(panel.layers.map(\.layer) == [early, middle, last], "an early, a middle and the last spatial layer")
+            #expect(panel.layers.allSatisfy { !$0.channelPNGs.isEmpty && $0.channelPNGs.allSatisfy { $0.starts(with: [0x89, 0x50, 0x4E, 0x47]) } })
+            #expect(panel.camLayer == reloaded.spatialLayerNames.last)
+        }
         let html = HTMLReport.render(input)
         for section in ["id=\"summary\"", "id=\"curves\"", "id=\"confusion\"", "id=\"predictions\"", "id=\"embeddings\"",
-                        "data:image/png;base64,", "<svg"] {
+                        "id=\"explanations\"", "data:image/png;base64,", "<svg"] {
             #expect(html.contains(section), "missing \(section)")
         }
+        let none = try ReportBuilder.build(modelDirectory: directory, network: reloaded, images: test, threads: 1, note: "",
+                                           explanations: 0)
+        #expect(none.input.explanations.isEmpty)
+    }
+
+    /// The overlay leaves the image alone where there is no heat and tints it where there is.
+    @Test func gradCAMOverlayTintsOnlyWhereTheHeatIs() throws {
+        let image = try #require(RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: 40, count: 8 * 8 * 3)))
+        let cold = try ReportExplanations.overlayPNG([Float](repeating: 0, count: 4), width: 2, height: 2, on: image)
+        #expect(try ImageDecoder.decode([UInt8](cold)).pixels == image.pixels)
+        let hot = try ImageDecoder.decode([UInt8](try ReportExplanations.overlayPNG([1, 0, 0, 0], width: 2, height: 2, on: image)))
+        let red = { (x: Int, y: Int) in hot.pixels[(y * 8 + x) * 3] }
+        #expect(red(0, 0) > 150, "the hot corner is tinted: \(red(0, 0))")
+        #expect(red(7, 7) == 40, "the far corner is untouched")
+        #expect(red(1, 1) > red(3, 3) && red(3, 3) >= red(5, 5), "the tint fades with the bilinear stretch")
     }
 
     @Test func modelDirectoryRoundTripsWeightsAndHistory() throws {
