@@ -184,6 +184,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The committed demo model, shipped as a resource so `boundary serve` finds it from anywhere.
+        // ONNX's schema, generated from ThirdParty/onnx/onnx.proto by scripts/generate-protos (committed).
+        .target(name: "ONNXFormat", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: swiftSettings),
+        // `boundary import`: an ONNX export of a convolutional classifier → a Boundary model directory.
+        .target(name: "ModelImport", dependencies: ["ONNXFormat", "NeuralNet", "Tensor", "Training",
+                                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: swiftSettings),
         .target(name: "DefaultModel", resources: [.copy("scene-s-demo")], swiftSettings: swiftSettings),
         // The HTTP/JSON API: server types generated from openapi/boundary.yaml by
         // scripts/generate-openapi (committed), and thin handlers mapping them onto the same domain
@@ -224,7 +231,7 @@ let package = Package(
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
                 "Serving", "Retraining", "ImageSearch", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
-                "FeedbackStore", "PostgresStore", "DefaultModel", "SimilaritySearch",
+                "FeedbackStore", "PostgresStore", "DefaultModel", "SimilaritySearch", "ModelImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -305,6 +312,9 @@ let package = Package(
         .testTarget(name: "DemoDataTests", dependencies: ["DemoData"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DefaultModel", "NeuralNet", "Imaging", "Tensor", "Reports"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport", "ONNXFormat", "NeuralNet", "Training",
+                                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor", "SafeTensors"], swiftSettings: swiftSettings),
     ]
 )

@@ -15,7 +15,7 @@ struct Boundary: AsyncParsableCommand {
         subcommands: [ServeCommand.self, PredictCommand.self, IngestCommand.self, ModelsCommand.self, FeedbackCommand.self, QueueCommand.self, QuarantineCommand.self,
                       ReviewCommand.self, SearchCommand.self, SimilarCommand.self,
                       RetrainCommand.self,
-                      DemoDataCommand.self, TrainCommand.self,
+                      DemoDataCommand.self, TrainCommand.self, ImportCommand.self, ExportONNXCommand.self,
                       EvalCommand.self, ReportCommand.self, ExperimentCommand.self, Bench.self]
     )
 }

@@ -1,0 +1,147 @@
+import Foundation
+import NeuralNet
+import ONNXFormat
+import SwiftProtobuf
+
+/// A Boundary network → an ONNX model (opset 17) that onnxruntime, PyTorch or TensorFlow can run:
+/// input `input` [batch, C, H, W] (already normalised with the spec's mean and std), outputs the
+/// softmax `probabilities` [batch, classes]. Weights go in `raw_data`. Sequential networks only,
+/// like the importer: a residual block fails with a clear error.
+public enum ONNXExporter {
+    public static let opset: Int64 = 17
+
+    public static func export(_ network: Network) throws(ImportError) -> Data {
+        let spec = network.spec
+        var values: [String: (dims: [Int], floats: [Float])] = [:]
+        for entry in network.parameters.entries {
+            let pointer = network.parameters.pointer(for: entry)
+            values[entry.name] = (entry.shape, Array(UnsafeBufferPointer(start: pointer, count: entry.slot.count)))
+        }
+        var graph = Onnx_GraphProto()
+        graph.name = spec.name
+        var current = "input"
+        var channels = spec.input.channels
+        var flat = false
+        func initializer(_ name: String, dims: [Int], floats: [Float]) {
+            var tensor = Onnx_TensorProto()
+            tensor.name = name
+            tensor.dims = dims.map(Int64.init)
+            tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+            tensor.rawData = floats.withUnsafeBufferPointer { buffer in
+                Data(buffer.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } })
+            }
+            graph.initializer.append(tensor)
+        }
+        func parameter(_ name: String) throws(ImportError) -> [Float] {
+            guard let value = values[name] else { throw .malformed("the network has no parameter \(name)") }
+            return value.floats
+        }
+        func node(_ op: String, _ name: String, inputs: [String], attributes: [Onnx_AttributeProto] = []) {
+            var node = Onnx_NodeProto()
+            node.opType = op
+            node.name = name
+            node.input = inputs
+            node.output = ["\(name).out"]
+            node.attribute = attributes
+            graph.node.append(node)
+            current = node.output[0]
+        }
+        for (index, layer) in spec.layers.enumerated() {
+            let name = "layers.\(index)"
+            switch layer {
+            case .conv(let out, let kernel, let stride, let padding, let bias):
+                initializer("\(name).weight", dims: [out, channels, kernel, kernel], floats: try parameter("\(name).weight"))
+                if bias { initializer("\(name).bias", dims: [out], floats: try parameter("\(name).bias")) }
+                node("Conv", name, inputs: [current, "\(name).weight"] + (bias ? ["\(name).bias"] : []),
+                     attributes: [.ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
+                                  .ints("pads", [padding, padding, padding, padding])])
+                channels = out
+            case .batchNorm:
+                for (suffix, parameterName) in [("scale", "weight"), ("B", "bias"), ("mean", "running_mean"), ("var", "running_var")] {
+                    initializer("\(name).\(suffix)", dims: [channels], floats: try parameter("\(name).\(parameterName)"))
+                }
+                node("BatchNormalization", name, inputs: [current, "\(name).scale", "\(name).B", "\(name).mean", "\(name).var"],
+                     attributes: [.float("epsilon", 1e-5)])
+            case .relu:
+                node("Relu", name, inputs: [current])
+            case .maxPool(let kernel, let stride, let padding):
+                node("MaxPool", name, inputs: [current], attributes: [
+                    .ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
+                    .ints("pads", [padding, padding, padding, padding])])
+            case .globalAvgPool:
+                node("GlobalAveragePool", name, inputs: [current])
+                node("Flatten", "\(name).flatten", inputs: [current])
+                flat = true
+            case .flatten:
+                guard !flat else { continue }  // Boundary's flatten of a flat activation changes nothing.
+                node("Flatten", name, inputs: [current])
+                flat = true
+            case .dropout:
+                continue  // The identity at inference.
+            case .dense(let out):
+                let outputs = out ?? spec.classCount
+                let weight = try parameter("\(name).weight")
+                initializer("\(name).weight", dims: [outputs, weight.count / outputs], floats: weight)
+                initializer("\(name).bias", dims: [outputs], floats: try parameter("\(name).bias"))
+                node("Gemm", name, inputs: [current, "\(name).weight", "\(name).bias"], attributes: [.int("transB", 1)])
+                channels = outputs
+            case .residual:
+                throw .unsupportedGraph("\(name) is a residual block; exporting residual networks to ONNX is not supported yet")
+            }
+        }
+        node("Softmax", "probabilities", inputs: [current], attributes: [.int("axis", 1)])
+        graph.node[graph.node.count - 1].output = ["probabilities"]
+        graph.input = [valueInfo("input", dims: [nil, spec.input.channels, spec.input.height, spec.input.width])]
+        graph.output = [valueInfo("probabilities", dims: [nil, spec.classCount])]
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        model.producerName = "boundary"
+        var opsetID = Onnx_OperatorSetIdProto()
+        opsetID.domain = ""
+        opsetID.version = opset
+        model.opsetImport = [opsetID]
+        model.graph = graph
+        do { return try model.serializedData() } catch { throw .malformed("could not encode the model: \(error)") }
+    }
+
+    /// A float tensor's declaration; nil dimensions are the batch.
+    static func valueInfo(_ name: String, dims: [Int?]) -> Onnx_ValueInfoProto {
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        var tensorType = Onnx_TypeProto.Tensor()
+        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        tensorType.shape.dim = dims.map { size in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let size { dim.dimValue = Int64(size) } else { dim.dimParam = "batch" }
+            return dim
+        }
+        info.type.tensorType = tensorType
+        return info
+    }
+}
+
+extension Onnx_AttributeProto {
+    static func ints(_ name: String, _ values: [Int]) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .ints
+        attribute.ints = values.map(Int64.init)
+        return attribute
+    }
+
+    static func int(_ name: String, _ value: Int) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .int
+        attribute.i = Int64(value)
+        return attribute
+    }
+
+    static func float(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .float
+        attribute.f = value
+        return attribute
+    }
+}

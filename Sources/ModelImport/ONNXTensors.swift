@@ -1,0 +1,84 @@
+import Foundation
+import ONNXFormat
+
+/// The constant tensors of an ONNX graph (initializers and `Constant` nodes), decoded once: float32
+/// weights and int64 shapes, from `raw_data` (little-endian) or the typed fields.
+struct ONNXTensors {
+    struct Tensor {
+        var dims: [Int]
+        var floats: [Float]
+        var ints: [Int64]
+        var count: Int { dims.reduce(1, *) }
+    }
+
+    private(set) var byName: [String: Tensor] = [:]
+
+    init(graph: Onnx_GraphProto) throws(ImportError) {
+        for initializer in graph.initializer { byName[initializer.name] = try Self.decode(initializer, owner: "initializer") }
+        for node in graph.node where node.opType == "Constant" {
+            guard let value = node.attribute.first(where: { $0.name == "value" }), value.hasT else {
+                throw .unsupportedNode(node: node.name, op: "Constant", reason: "only a tensor 'value' is supported")
+            }
+            for output in node.output { byName[output] = try Self.decode(value.t, owner: "node '\(node.name)'") }
+        }
+    }
+
+    subscript(name: String) -> Tensor? { byName[name] }
+
+    static func decode(_ proto: Onnx_TensorProto, owner: String) throws(ImportError) -> Tensor {
+        let dims = proto.dims.map(Int.init)
+        if proto.dataLocation == .external {
+            throw .unsupportedGraph("\(owner) '\(proto.name)' keeps its data in an external file; re-export with the weights inside the model (torch.onnx.export(..., external_data=False) or onnx.save(model, path, save_as_external_data=False))")
+        }
+        let count = dims.reduce(1, *)
+        switch Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) {
+        case .float:
+            let floats: [Float]
+            if !proto.rawData.isEmpty {
+                guard proto.rawData.count == count * 4 else { throw .malformed("\(owner) '\(proto.name)': \(proto.rawData.count) bytes for \(count) floats") }
+                floats = proto.rawData.withUnsafeBytes { raw in
+                    (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                }
+            } else {
+                floats = proto.floatData
+            }
+            guard floats.count == count else { throw .malformed("\(owner) '\(proto.name)': \(floats.count) values for shape \(dims)") }
+            return Tensor(dims: dims, floats: floats, ints: [])
+        case .int64:
+            let ints: [Int64]
+            if !proto.rawData.isEmpty {
+                guard proto.rawData.count == count * 8 else { throw .malformed("\(owner) '\(proto.name)': \(proto.rawData.count) bytes for \(count) int64s") }
+                ints = proto.rawData.withUnsafeBytes { raw in
+                    (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+                }
+            } else {
+                ints = proto.int64Data
+            }
+            guard ints.count == count else { throw .malformed("\(owner) '\(proto.name)': \(ints.count) values for shape \(dims)") }
+            return Tensor(dims: dims, floats: [], ints: ints)
+        default:
+            throw .unsupportedGraph("\(owner) '\(proto.name)' has element type \(proto.dataType); weights must be float32 (shapes int64)")
+        }
+    }
+}
+
+/// Attribute lookup on a node, with the node named in every error.
+struct NodeAttributes {
+    let node: Onnx_NodeProto
+
+    func int(_ name: String, default value: Int) -> Int {
+        node.attribute.first { $0.name == name }.map { Int($0.i) } ?? value
+    }
+
+    func float(_ name: String, default value: Float) -> Float {
+        node.attribute.first { $0.name == name }.map(\.f) ?? value
+    }
+
+    func ints(_ name: String) -> [Int]? {
+        node.attribute.first { $0.name == name }.map { $0.ints.map(Int.init) }
+    }
+
+    func string(_ name: String) -> String? {
+        node.attribute.first { $0.name == name }.map { String(decoding: $0.s, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,194 @@
+import NeuralNet
+import ONNXFormat
+import Tensor
+
+/// Walks an ONNX graph's nodes in order along its one chain of activations, turning each node into
+/// a Boundary layer and its weights into that layer's parameters (named as `Network` names them:
+/// `layers.<index>.weight`, …). Shape arithmetic (Shape→Gather→Unsqueeze→Concat) is followed on
+/// the side, so the Reshape it feeds can be recognised as a flatten.
+struct SequentialLowering {
+    let tensors: ONNXTensors
+    /// The tensor holding the chain's current activation, and its shape.
+    private(set) var current: String
+    private(set) var shape: ActivationShape
+    private(set) var layers: [LayerSpec] = []
+    private(set) var parameters: [String: [Float]] = [:]
+    /// Outputs of shape arithmetic on the chain (never activations).
+    private var shapeValues: Set<String> = []
+    /// A MatMul's layer waiting for the Add that gives it a bias.
+    private var pendingBias: (layer: Int, outputs: Int)?
+    /// Names that are the chain's value after a trailing Softmax, Identity or Dropout.
+    private var aliases: Set<String> = []
+
+    init(tensors: ONNXTensors, current: String, shape: ActivationShape) {
+        self.tensors = tensors
+        self.current = current
+        self.shape = shape
+    }
+
+    func isFinal(_ name: String) -> Bool { name == current || aliases.contains(name) }
+
+    /// The layers, with the last dense layer made the classifier head.
+    func finishedLayers(classCount: Int) throws(ImportError) -> [LayerSpec] {
+        guard case .dense(let outputs?) = layers.last else {
+            throw .unsupportedGraph("the model does not end in a fully connected layer (Gemm or MatMul) giving one score per class")
+        }
+        guard outputs == classCount else { throw .labelCount(labels: classCount, outputs: outputs) }
+        return layers.dropLast() + [.dense(out: nil)]
+    }
+
+    mutating func lower(_ node: Onnx_NodeProto) throws(ImportError) {
+        let name = node.name.isEmpty ? node.output.first ?? "?" : node.name
+        func fail(_ reason: String) -> ImportError { .unsupportedNode(node: name, op: node.opType, reason: reason) }
+        let attributes = NodeAttributes(node: node)
+        if node.opType == "Constant" { return }
+        // Shape arithmetic: only ever feeds a Reshape's target shape.
+        if node.opType == "Shape" || (["Gather", "Unsqueeze", "Concat", "Cast", "Slice"].contains(node.opType)
+                                      && node.input.allSatisfy({ shapeValues.contains($0) || tensors[$0] != nil || $0.isEmpty })
+                                      && node.input.contains(where: shapeValues.contains)) {
+            guard node.opType != "Shape" || node.input.first == current else { throw fail("takes the shape of a tensor that is not the current activation") }
+            shapeValues.formUnion(node.output)
+            return
+        }
+        guard let data = node.input.first, data == current else {
+            throw .unsupportedGraph("node '\(name)' (\(node.opType)) reads '\(node.input.first ?? "")', not the activation of the layer before it: only a single chain of layers is supported (residual connections are not, yet)")
+        }
+        guard node.output.count >= 1 else { throw fail("has no output") }
+        let output = node.output[0]
+        func weight(_ index: Int) throws(ImportError) -> ONNXTensors.Tensor {
+            guard index < node.input.count, let tensor = tensors[node.input[index]] else {
+                throw fail("input \(index) ('\(index < node.input.count ? node.input[index] : "")') must be a constant weight")
+            }
+            return tensor
+        }
+        func layerName(_ offset: Int = 0) -> String { "layers.\(layers.count + offset)" }
+        switch node.opType {
+        case "Conv":
+            guard !shape.isFlat else { throw fail("needs an image-shaped input") }
+            let w = try weight(1)
+            guard w.dims.count == 4, w.dims[2] == w.dims[3], w.dims[1] == shape.channels else {
+                throw fail("weight shape \(w.dims) is not [out, \(shape.channels), k, k]")
+            }
+            guard attributes.int("group", default: 1) == 1 else { throw fail("groups other than 1 (depthwise or grouped convolution) are not supported") }
+            guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilated convolutions are not supported") }
+            let strides = attributes.ints("strides") ?? [1, 1]
+            guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides) must be equal in both directions") }
+            let padding = try Self.symmetricPadding(attributes, kernel: w.dims[2], fail: fail)
+            let hasBias = node.input.count > 2 && !node.input[2].isEmpty
+            parameters["\(layerName()).weight"] = w.floats
+            if hasBias { parameters["\(layerName()).bias"] = try weight(2).floats }
+            layers.append(.conv(out: w.dims[0], kernel: w.dims[2], stride: strides[0], padding: padding, bias: hasBias))
+            let out = (shape.height + 2 * padding - w.dims[2]) / strides[0] + 1, outW = (shape.width + 2 * padding - w.dims[2]) / strides[0] + 1
+            shape = .spatial(w.dims[0], out, outW)
+        case "BatchNormalization":
+            guard !shape.isFlat else { throw fail("is supported on image-shaped activations only") }
+            guard attributes.int("training_mode", default: 0) == 0 else { throw fail("training_mode=1 exports are not supported; export in eval mode") }
+            let (scale, bias, mean, variance) = (try weight(1), try weight(2), try weight(3), try weight(4))
+            guard [scale, bias, mean, variance].allSatisfy({ $0.count == shape.channels }) else { throw fail("needs \(shape.channels) values per statistic") }
+            // Boundary's BatchNorm adds ε = 1e-5: move the difference into the variance, exactly.
+            let epsilon = attributes.float("epsilon", default: 1e-5)
+            parameters["\(layerName()).weight"] = scale.floats
+            parameters["\(layerName()).bias"] = bias.floats
+            parameters["\(layerName()).running_mean"] = mean.floats
+            parameters["\(layerName()).running_var"] = variance.floats.map { $0 + epsilon - 1e-5 }
+            layers.append(.batchNorm)
+        case "Relu":
+            layers.append(.relu)
+        case "MaxPool":
+            guard !shape.isFlat else { throw fail("needs an image-shaped input") }
+            let kernel = attributes.ints("kernel_shape") ?? []
+            guard kernel.count == 2, kernel[0] == kernel[1] else { throw fail("kernel \(kernel) must be square") }
+            let strides = attributes.ints("strides") ?? [1, 1]
+            guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides) must be equal in both directions") }
+            guard attributes.int("ceil_mode", default: 0) == 0 else { throw fail("ceil_mode=1 is not supported") }
+            guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilations are not supported") }
+            let padding = try Self.symmetricPadding(attributes, kernel: kernel[0], fail: fail)
+            guard padding * 2 <= kernel[0] else { throw fail("padding \(padding) is more than half the kernel") }
+            layers.append(.maxPool(kernel: kernel[0], stride: strides[0], padding: padding))
+            shape = .spatial(shape.channels, (shape.height + 2 * padding - kernel[0]) / strides[0] + 1,
+                             (shape.width + 2 * padding - kernel[0]) / strides[0] + 1)
+        case "GlobalAveragePool":
+            guard !shape.isFlat else { throw fail("needs an image-shaped input") }
+            layers.append(.globalAvgPool)
+            shape = .flat(shape.channels)
+        case "Flatten", "Reshape":
+            if node.opType == "Flatten" {
+                guard attributes.int("axis", default: 1) == 1 else { throw fail("only axis=1 (keep the batch axis) is supported") }
+            } else {
+                let target = node.input.count > 1 ? node.input[1] : ""
+                let flattens = shapeValues.contains(target)
+                    || tensors[target].map { $0.ints.count == 2 && ($0.ints[1] == -1 || Int($0.ints[1]) == shape.size) } ?? false
+                guard flattens else { throw fail("only a reshape to [batch, features] (a flatten) is supported") }
+            }
+            // After a global average pool the activation is flat already.
+            if !shape.isFlat {
+                layers.append(.flatten)
+                shape = .flat(shape.size)
+            }
+        case "Gemm", "MatMul":
+            guard shape.isFlat else { throw fail("needs a flat input: add Flatten before it") }
+            let w = try weight(1)
+            guard w.dims.count == 2 else { throw fail("weight shape \(w.dims) is not 2-D") }
+            if node.opType == "Gemm" {
+                guard attributes.float("alpha", default: 1) == 1, attributes.float("beta", default: 1) == 1,
+                      attributes.int("transA", default: 0) == 0 else { throw fail("only alpha=1, beta=1, transA=0 is supported") }
+            }
+            let transposed = node.opType == "Gemm" && attributes.int("transB", default: 0) == 1
+            let (outputs, inputs) = transposed ? (w.dims[0], w.dims[1]) : (w.dims[1], w.dims[0])
+            guard inputs == shape.channels else { throw fail("takes \(inputs) features, the layer before gives \(shape.channels)") }
+            // Boundary's dense weight is [out, in], as Gemm with transB=1 (PyTorch) stores it.
+            parameters["\(layerName()).weight"] = transposed ? w.floats : Self.transpose(w.floats, rows: inputs, columns: outputs)
+            if node.opType == "Gemm", node.input.count > 2, !node.input[2].isEmpty {
+                let bias = try weight(2)
+                guard bias.count == outputs else { throw fail("bias has \(bias.count) values for \(outputs) outputs") }
+                parameters["\(layerName()).bias"] = bias.floats
+            } else {
+                parameters["\(layerName()).bias"] = [Float](repeating: 0, count: outputs)
+                if node.opType == "MatMul" { pendingBias = (layers.count, outputs) }
+            }
+            layers.append(.dense(out: outputs))
+            shape = .flat(outputs)
+            current = output
+            return
+        case "Add":
+            let other = node.input.count > 1 ? node.input[1] : ""
+            guard let pending = pendingBias, let bias = tensors[other], bias.count == pending.outputs else {
+                throw .unsupportedGraph("node '\(name)' (Add) adds two activations or a non-bias constant: only a single chain of layers is supported (residual connections are not, yet)")
+            }
+            parameters["layers.\(pending.layer).bias"] = bias.floats
+        case "Dropout", "Identity":
+            aliases.insert(output)
+            current = output
+            pendingBias = nil
+            return
+        case "Softmax", "LogSoftmax":
+            // Serving applies softmax to the logits itself; a final (log-)softmax changes nothing it reports.
+            aliases.insert(output)
+            return
+        default:
+            throw fail("is not supported; supported ops: \(ONNXImporter.supportedOps.joined(separator: ", "))")
+        }
+        pendingBias = nil
+        current = output
+    }
+
+    static func symmetricPadding(_ attributes: NodeAttributes, kernel: Int, fail: (String) -> ImportError) throws(ImportError) -> Int {
+        _ = kernel
+        switch attributes.string("auto_pad") ?? "NOTSET" {
+        case "NOTSET", "":
+            let pads = attributes.ints("pads") ?? [0, 0, 0, 0]
+            guard pads.count == 4, Set(pads).count == 1 else { throw fail("pads \(pads) must be the same on every side") }
+            return pads[0]
+        case "VALID":
+            return 0
+        case let mode:
+            throw fail("auto_pad \(mode) is not supported; export with explicit pads")
+        }
+    }
+
+    static func transpose(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = values[r * columns + c] } }
+        return out
+    }
+}
