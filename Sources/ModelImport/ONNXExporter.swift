@@ -5,8 +5,8 @@ import SwiftProtobuf
 
 /// A Boundary network → an ONNX model (opset 17) that onnxruntime, PyTorch or TensorFlow can run:
 /// input `input` [batch, C, H, W] (already normalised with the spec's mean and std), outputs the
-/// softmax `probabilities` [batch, classes]. Weights go in `raw_data`. Sequential networks only,
-/// like the importer: a residual block fails with a clear error.
+/// softmax `probabilities` [batch, classes]. Weights go in `raw_data`. Sequential networks only
+/// for now (the importer also reads ResNet blocks): a residual block fails with a clear error.
 public enum ONNXExporter {
     public static let opset: Int64 = 17
 

@@ -27,11 +27,12 @@ public struct ImportOptions: Sendable {
 
 /// An ONNX export of a convolutional classifier → a Boundary `Network` with its weights.
 ///
-/// Supported today: sequential (VGG-style) graphs — Conv (groups 1, square kernels, equal strides,
-/// symmetric pads), BatchNormalization (any epsilon), Relu, MaxPool, GlobalAveragePool, Flatten or
-/// Shape→Gather→Unsqueeze→Concat→Reshape, Gemm or MatMul(+Add), Dropout, Identity and a final
-/// Softmax — at opsets 13–18, weights in `raw_data` or the typed fields. Anything else (a residual
-/// Add, AveragePool, external data) fails naming the node, the op and what is supported.
+/// Supported today: VGG-style chains and ResNet basic blocks — Conv (groups 1, square kernels,
+/// equal strides, symmetric pads), BatchNormalization (any epsilon, or folded into the Conv),
+/// Relu, MaxPool, GlobalAveragePool, Flatten or Shape→Gather→Unsqueeze→Concat→Reshape, Gemm or
+/// MatMul(+Add), Add (a basic block's), Dropout, Identity and a final Softmax — at opsets 13–18,
+/// weights in `raw_data` or the typed fields. Anything else (AveragePool, grouped convolutions,
+/// other branching, external data) fails naming the node, the op and what is supported.
 public enum ONNXImporter {
     public static let supportedOpsets: ClosedRange<Int64> = 13...18
     public static let supportedOps = ["Conv", "BatchNormalization", "Relu", "MaxPool", "GlobalAveragePool", "Flatten",
@@ -56,7 +57,7 @@ public enum ONNXImporter {
         }
         let shape = try inputShape(input, override: options.input)
         var lowering = SequentialLowering(tensors: tensors, current: input.name, shape: .spatial(shape.channels, shape.height, shape.width))
-        for node in graph.node { try lowering.lower(node) }
+        try lowering.lower(Array(graph.node))
         guard graph.output.count == 1, lowering.isFinal(graph.output[0].name) else {
             throw .unsupportedGraph("the graph's output (\(graph.output.map(\.name).joined(separator: ", "))) is not the end of its one chain of layers")
         }

@@ -2,17 +2,17 @@ import NeuralNet
 import ONNXFormat
 import Tensor
 
-/// Walks an ONNX graph's nodes in order along its one chain of activations, turning each node into
+/// Walks an ONNX graph's nodes in order along its chain of activations, turning each node into
 /// a Boundary layer and its weights into that layer's parameters (named as `Network` names them:
 /// `layers.<index>.weight`, …). Shape arithmetic (Shape→Gather→Unsqueeze→Concat) is followed on
 /// the side, so the Reshape it feeds can be recognised as a flatten.
 struct SequentialLowering {
     let tensors: ONNXTensors
     /// The tensor holding the chain's current activation, and its shape.
-    private(set) var current: String
-    private(set) var shape: ActivationShape
-    private(set) var layers: [LayerSpec] = []
-    private(set) var parameters: [String: [Float]] = [:]
+    var current: String
+    var shape: ActivationShape
+    var layers: [LayerSpec] = []
+    var parameters: [String: [Float]] = [:]
     /// Outputs of shape arithmetic on the chain (never activations).
     private var shapeValues: Set<String> = []
     /// A MatMul's layer waiting for the Add that gives it a bias.
@@ -37,6 +37,19 @@ struct SequentialLowering {
         return layers.dropLast() + [.dense(out: nil)]
     }
 
+    /// Lowers every node in order; an activation read by two nodes starts a residual block.
+    mutating func lower(_ nodes: [Onnx_NodeProto]) throws(ImportError) {
+        let consumers = Self.consumers(of: nodes)
+        var done = Set<Int>()
+        for (index, node) in nodes.enumerated() where !done.contains(index) {
+            if node.opType != "Shape", node.input.first == current, (consumers[current]?.count ?? 0) > 1 {
+                done.formUnion(try lowerResidualBlock(nodes, consumers: consumers))
+            } else {
+                try lower(node)
+            }
+        }
+    }
+
     mutating func lower(_ node: Onnx_NodeProto) throws(ImportError) {
         let name = node.name.isEmpty ? node.output.first ?? "?" : node.name
         func fail(_ reason: String) -> ImportError { .unsupportedNode(node: name, op: node.opType, reason: reason) }
@@ -51,7 +64,7 @@ struct SequentialLowering {
             return
         }
         guard let data = node.input.first, data == current else {
-            throw .unsupportedGraph("node '\(name)' (\(node.opType)) reads '\(node.input.first ?? "")', not the activation of the layer before it: only a single chain of layers is supported (residual connections are not, yet)")
+            throw .unsupportedGraph("node '\(name)' (\(node.opType)) reads '\(node.input.first ?? "")', not the activation of the layer before it: only chains of layers and ResNet basic blocks are supported")
         }
         guard node.output.count >= 1 else { throw fail("has no output") }
         let output = node.output[0]
@@ -153,7 +166,7 @@ struct SequentialLowering {
         case "Add":
             let other = node.input.count > 1 ? node.input[1] : ""
             guard let pending = pendingBias, let bias = tensors[other], bias.count == pending.outputs else {
-                throw .unsupportedGraph("node '\(name)' (Add) adds two activations or a non-bias constant: only a single chain of layers is supported (residual connections are not, yet)")
+                throw .unsupportedGraph("node '\(name)' (Add) adds two activations outside a ResNet basic block, or a constant that is not a MatMul's bias: only chains of layers and ResNet basic blocks are supported")
             }
             parameters["layers.\(pending.layer).bias"] = bias.floats
         case "Dropout", "Identity":

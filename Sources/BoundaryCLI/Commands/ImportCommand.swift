@@ -10,9 +10,9 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Turn an ONNX export of a convolutional classifier into a Boundary model directory.",
-        discussion: "Supported: sequential (VGG-style) graphs at opsets 13-18 - Conv, BatchNormalization, Relu, MaxPool, "
-            + "GlobalAveragePool, Flatten or Shape-Gather-Unsqueeze-Concat-Reshape, Gemm or MatMul+Add, Dropout, Identity, "
-            + "a final Softmax. Residual connections (ResNet) are not supported yet; anything unsupported fails naming the node."
+        discussion: "Supported at opsets 13-18: VGG-style chains and ResNet basic blocks - Conv, BatchNormalization (or folded "
+            + "into the Conv), Relu, MaxPool, GlobalAveragePool, Flatten or Shape-Gather-Unsqueeze-Concat-Reshape, Gemm or "
+            + "MatMul+Add, a basic block's Add, Dropout, Identity, a final Softmax. Anything else fails naming the node."
     )
 
     @Argument(help: "The .onnx file.") var file: String

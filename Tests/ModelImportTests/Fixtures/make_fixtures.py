@@ -8,6 +8,10 @@ write them (PyTorch's torch.onnx.export was not available here; these mirror its
                   Relu→Dropout→Gemm; weights in raw_data.
   keras-gap.onnx  opset 13: Conv(+bias, pads 1)→Relu→MaxPool→Conv→Relu→GlobalAveragePool→Flatten→
                   MatMul→Add→Softmax; weights in float_data (as tf2onnx writes small tensors).
+  torch-resnet(-folded).onnx  opset 18: a small torchvision-style ResNet (stem, a basic block with an
+                  identity shortcut, one with a 1×1/2 projection, GlobalAveragePool, Flatten, Gemm),
+                  with BatchNormalization nodes, and with each folded into its Conv as
+                  torch.onnx.export writes it in eval mode.
 For each, 200 inputs [3, 16, 16] from an integer formula both sides compute exactly
 (`input_value` here, `ModelImportTests.input` in Swift), and onnxruntime's softmax probabilities
 as little-endian float32, 200 × 10, in NAME.expected.
@@ -106,6 +110,57 @@ def keras_gap():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tf2onnx-style")
 
 
+def torch_resnet(folded):
+    """A small torchvision-style ResNet: stem Conv7×7/2-BN-Relu-MaxPool3×3/2, a basic block with an
+    identity shortcut, one with a 1×1/2 projection, GlobalAveragePool, Flatten, Gemm. `folded`
+    writes each BatchNorm folded into its Conv (a bias, no BN node), as torch.onnx.export does in
+    eval mode; otherwise BN nodes stay (as with do_constant_folding=False)."""
+    inits, nodes = [], []
+
+    def conv_bn(name, x, cin, cout, k, stride, pad, relu):
+        weight = w(cout, cin, k, k, scale=1.5)
+        scale, shift = rng.uniform(0.5, 1.5, cout), rng.uniform(-0.3, 0.3, cout)
+        mean, var = rng.uniform(-0.2, 0.2, cout), rng.uniform(0.5, 2.0, cout)
+        out = f"{name}.out"
+        if folded:
+            factor = scale / np.sqrt(var + 1e-5)
+            inits.extend([tensor(f"{name}.w", weight * factor[:, None, None, None]), tensor(f"{name}.b", shift - mean * factor)])
+            nodes.append(helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [out], name=f"/{name}/Conv", kernel_shape=[k, k],
+                                          strides=[stride, stride], pads=[pad] * 4))
+        else:
+            inits.extend([tensor(f"{name}.w", weight), tensor(f"{name}.s", scale), tensor(f"{name}.sh", shift),
+                          tensor(f"{name}.m", mean), tensor(f"{name}.v", var)])
+            nodes.append(helper.make_node("Conv", [x, f"{name}.w"], [f"{name}.c"], name=f"/{name}/Conv", kernel_shape=[k, k],
+                                          strides=[stride, stride], pads=[pad] * 4))
+            nodes.append(helper.make_node("BatchNormalization", [f"{name}.c", f"{name}.s", f"{name}.sh", f"{name}.m", f"{name}.v"],
+                                          [out], name=f"/{name}/BatchNormalization", epsilon=1e-5))
+        if relu:
+            nodes.append(helper.make_node("Relu", [out], [f"{name}.relu"], name=f"/{name}/Relu"))
+            return f"{name}.relu"
+        return out
+
+    def block(name, x, cin, cout, stride):
+        a = conv_bn(f"{name}.conv1", x, cin, cout, 3, stride, 1, True)
+        b = conv_bn(f"{name}.conv2", a, cout, cout, 3, 1, 1, False)
+        s = conv_bn(f"{name}.downsample", x, cin, cout, 1, stride, 0, False) if stride != 1 or cin != cout else x
+        nodes.append(helper.make_node("Add", [b, s], [f"{name}.sum"], name=f"/{name}/Add"))
+        nodes.append(helper.make_node("Relu", [f"{name}.sum"], [f"{name}.out"], name=f"/{name}/Relu_1"))
+        return f"{name}.out"
+
+    x = conv_bn("stem", "input", C, 8, 7, 2, 3, True)
+    nodes.append(helper.make_node("MaxPool", [x], ["pool"], name="/maxpool/MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4))
+    x = block("layer1.0", "pool", 8, 8, 1)
+    x = block("layer2.0", x, 8, 16, 2)
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"], name="/avgpool/GlobalAveragePool"))
+    nodes.append(helper.make_node("Flatten", ["gap"], ["flat"], name="/Flatten", axis=1))
+    inits.extend([tensor("fc.w", w(K, 16, scale=4.0)), tensor("fc.b", rng.uniform(-0.1, 0.1, K))])
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="/fc/Gemm", transB=1))
+    name = "torch-resnet-folded" if folded else "torch-resnet"
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", C, H, W])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", K])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="pytorch-style")
+
+
 def softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -113,7 +168,8 @@ def softmax(z):
 
 
 x = inputs()
-for name, model in [("torch-vgg", torch_vgg()), ("keras-gap", keras_gap())]:
+for name, model in [("torch-vgg", torch_vgg()), ("keras-gap", keras_gap()),
+                    ("torch-resnet", torch_resnet(False)), ("torch-resnet-folded", torch_resnet(True))]:
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, f"{name}.onnx")
