@@ -24,6 +24,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-build benchmarks; each figure is printed as `NAME: VALUE UNIT`.",
         subcommands: [EngineBench.self, ImagingBench.self, TrainingBench.self, FeedbackBench.self, ReviewBench.self, SearchBench.self,
-                      SearchRebuildBench.self, SearchAPIBench.self, TSNEBench.self, ExplainBench.self]
+                      SearchRebuildBench.self, SearchAPIBench.self, TSNEBench.self, ExplainBench.self, ModelBench.self]
     )
 }

@@ -15,11 +15,21 @@ struct ONNXTensors {
 
     init(graph: Onnx_GraphProto) throws(ImportError) {
         for initializer in graph.initializer { byName[initializer.name] = try Self.decode(initializer, owner: "initializer") }
-        for node in graph.node where node.opType == "Constant" {
-            guard let value = node.attribute.first(where: { $0.name == "value" }), value.hasT else {
-                throw .unsupportedNode(node: node.name, op: "Constant", reason: "only a tensor 'value' is supported")
+        for node in graph.node {
+            switch node.opType {
+            case "Constant":
+                guard let value = node.attribute.first(where: { $0.name == "value" }), value.hasT else {
+                    throw .unsupportedNode(node: node.name, op: "Constant", reason: "only a tensor 'value' is supported")
+                }
+                for output in node.output { byName[output] = try Self.decode(value.t, owner: "node '\(node.name)'") }
+            case "Identity":
+                // PyTorch's exporter passes weights shared between layers through Identity nodes.
+                if let input = node.input.first, let constant = byName[input], let output = node.output.first {
+                    byName[output] = constant
+                }
+            default:
+                break
             }
-            for output in node.output { byName[output] = try Self.decode(value.t, owner: "node '\(node.name)'") }
         }
     }
 

@@ -54,7 +54,7 @@ struct SequentialLowering {
         let name = node.name.isEmpty ? node.output.first ?? "?" : node.name
         func fail(_ reason: String) -> ImportError { .unsupportedNode(node: name, op: node.opType, reason: reason) }
         let attributes = NodeAttributes(node: node)
-        if node.opType == "Constant" { return }
+        if node.opType == "Constant" || (node.opType == "Identity" && node.output.first.flatMap { tensors[$0] } != nil) { return }
         // Shape arithmetic: only ever feeds a Reshape's target shape.
         if node.opType == "Shape" || (["Gather", "Unsqueeze", "Concat", "Cast", "Slice"].contains(node.opType)
                                       && node.input.allSatisfy({ shapeValues.contains($0) || tensors[$0] != nil || $0.isEmpty })

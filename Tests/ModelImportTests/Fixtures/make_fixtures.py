@@ -5,7 +5,7 @@ Two small classifiers with random weights, built with onnx.helper the way the tw
 write them (PyTorch's torch.onnx.export was not available here; these mirror its graph):
   torch-vgg.onnx  opset 17: Conv(+bias)→BatchNormalization→Relu→MaxPool→Conv→BatchNormalization
                   (eps 1e-3)→Relu→MaxPool→Shape→Gather→Unsqueeze→Concat→Reshape→Gemm(transB=1)→
-                  Relu→Dropout→Gemm; weights in raw_data.
+                  Relu→Dropout→Gemm; weights in raw_data, one passed through an Identity node.
   keras-gap.onnx  opset 13: Conv(+bias, pads 1)→Relu→MaxPool→Conv→Relu→GlobalAveragePool→Flatten→
                   MatMul→Add→Softmax; weights in float_data (as tf2onnx writes small tensors).
   torch-resnet(-folded).onnx  opset 18: a small torchvision-style ResNet (stem, a basic block with an
@@ -81,8 +81,10 @@ def torch_vgg():
         helper.make_node("Gemm", ["flat", "fc1.w", "fc1.b"], ["f1"], name="/classifier/0/Gemm", transB=1),
         helper.make_node("Relu", ["f1"], ["fr1"], name="/classifier/1/Relu"),
         helper.make_node("Dropout", ["fr1"], ["d1"], name="/classifier/2/Dropout"),
-        helper.make_node("Gemm", ["d1", "fc2.w", "fc2.b"], ["logits"], name="/classifier/3/Gemm", transB=1),
+        helper.make_node("Gemm", ["d1", "fc2.w.shared", "fc2.b"], ["logits"], name="/classifier/3/Gemm", transB=1),
     ]
+    # The TorchScript exporter routes weights it deduplicated through Identity nodes, first in the graph.
+    nodes.insert(0, helper.make_node("Identity", ["fc2.w"], ["fc2.w.shared"], name="Identity_0"))
     graph = helper.make_graph(nodes, "torch-vgg", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", C, H, W])],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", K])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="pytorch-style")
