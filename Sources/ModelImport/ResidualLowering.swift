@@ -114,7 +114,7 @@ extension SequentialLowering {
         guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilated convolutions are not supported") }
         let strides = attributes.ints("strides") ?? [1, 1]
         guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides) must be equal in both directions") }
-        let padding = try Self.symmetricPadding(attributes, kernel: w.dims[2], fail: fail)
+        let padding = try Self.symmetricPadding(attributes, fail: fail)
         var bias: [Float]?
         if node.input.count > 2, !node.input[2].isEmpty {
             guard let b = tensors[node.input[2]], b.count == w.dims[0] else { throw fail("needs a constant bias of \(w.dims[0]) values") }

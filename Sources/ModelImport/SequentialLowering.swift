@@ -78,21 +78,13 @@ struct SequentialLowering {
         switch node.opType {
         case "Conv":
             guard !shape.isFlat else { throw fail("needs an image-shaped input") }
-            let w = try weight(1)
-            guard w.dims.count == 4, w.dims[2] == w.dims[3], w.dims[1] == shape.channels else {
-                throw fail("weight shape \(w.dims) is not [out, \(shape.channels), k, k]")
-            }
-            guard attributes.int("group", default: 1) == 1 else { throw fail("groups other than 1 (depthwise or grouped convolution) are not supported") }
-            guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilated convolutions are not supported") }
-            let strides = attributes.ints("strides") ?? [1, 1]
-            guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides) must be equal in both directions") }
-            let padding = try Self.symmetricPadding(attributes, kernel: w.dims[2], fail: fail)
-            let hasBias = node.input.count > 2 && !node.input[2].isEmpty
-            parameters["\(layerName()).weight"] = w.floats
-            if hasBias { parameters["\(layerName()).bias"] = try weight(2).floats }
-            layers.append(.conv(out: w.dims[0], kernel: w.dims[2], stride: strides[0], padding: padding, bias: hasBias))
-            let out = (shape.height + 2 * padding - w.dims[2]) / strides[0] + 1, outW = (shape.width + 2 * padding - w.dims[2]) / strides[0] + 1
-            shape = .spatial(w.dims[0], out, outW)
+            let c = try convolution(node, inChannels: shape.channels)
+            parameters["\(layerName()).weight"] = c.weight.floats
+            if let bias = c.bias { parameters["\(layerName()).bias"] = bias }
+            let out = c.weight.dims[0]
+            layers.append(.conv(out: out, kernel: c.kernel, stride: c.stride, padding: c.padding, bias: c.bias != nil))
+            shape = .spatial(out, (shape.height + 2 * c.padding - c.kernel) / c.stride + 1,
+                             (shape.width + 2 * c.padding - c.kernel) / c.stride + 1)
         case "BatchNormalization":
             guard !shape.isFlat else { throw fail("is supported on image-shaped activations only") }
             guard attributes.int("training_mode", default: 0) == 0 else { throw fail("training_mode=1 exports are not supported; export in eval mode") }
@@ -115,7 +107,7 @@ struct SequentialLowering {
             guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides) must be equal in both directions") }
             guard attributes.int("ceil_mode", default: 0) == 0 else { throw fail("ceil_mode=1 is not supported") }
             guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilations are not supported") }
-            let padding = try Self.symmetricPadding(attributes, kernel: kernel[0], fail: fail)
+            let padding = try Self.symmetricPadding(attributes, fail: fail)
             guard padding * 2 <= kernel[0] else { throw fail("padding \(padding) is more than half the kernel") }
             layers.append(.maxPool(kernel: kernel[0], stride: strides[0], padding: padding))
             shape = .spatial(shape.channels, (shape.height + 2 * padding - kernel[0]) / strides[0] + 1,
@@ -185,8 +177,8 @@ struct SequentialLowering {
         current = output
     }
 
-    static func symmetricPadding(_ attributes: NodeAttributes, kernel: Int, fail: (String) -> ImportError) throws(ImportError) -> Int {
-        _ = kernel
+    /// The one padding a Conv or MaxPool uses on every side (explicit pads, or auto_pad VALID).
+    static func symmetricPadding(_ attributes: NodeAttributes, fail: (String) -> ImportError) throws(ImportError) -> Int {
         switch attributes.string("auto_pad") ?? "NOTSET" {
         case "NOTSET", "":
             let pads = attributes.ints("pads") ?? [0, 0, 0, 0]
