@@ -24,7 +24,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Per-channel standard deviation, comma-separated (default 1).") var std: String?
 
     func run() throws {
-        let labelText = try String(contentsOfFile: labels, encoding: .utf8)
+        let labelText: String
+        do { labelText = try String(contentsOfFile: labels, encoding: .utf8) } catch {
+            throw ValidationError("cannot read the labels file \(labels): \(error.localizedDescription)")
+        }
         let labelList = labelText.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !labelList.isEmpty else { throw ValidationError("\(labels) names no labels") }
         var shape: (channels: Int, height: Int, width: Int)?
@@ -42,7 +45,10 @@ struct ImportCommand: ParsableCommand {
         let modelName = name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let options = ImportOptions(name: modelName, labels: labelList, input: shape,
                                     mean: try floats(mean, "--mean"), std: try floats(std, "--std"))
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+        }
         let network: Network
         do { network = try ONNXImporter.network(fromONNX: data, options: options) } catch {
             throw ValidationError("\(file): \(error.description)")
