@@ -188,7 +188,7 @@ let package = Package(
         .target(name: "ONNXFormat", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: swiftSettings),
         // `boundary import`: an ONNX export of a convolutional classifier → a Boundary model directory.
-        .target(name: "ModelImport", dependencies: ["ONNXFormat", "NeuralNet", "Tensor", "Training",
+        .target(name: "ModelImport", dependencies: ["ONNXFormat", "NeuralNet", "Tensor", "SafeTensors", "Training",
                                                     .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: swiftSettings),
         .target(name: "DefaultModel", resources: [.copy("scene-s-demo")], swiftSettings: swiftSettings),
@@ -231,7 +231,7 @@ let package = Package(
             dependencies: [
                 "NeuralNet", "Tensor", "BLAS", "Imaging", "Training", "DemoData", "Reports",
                 "Serving", "Retraining", "ImageSearch", "BoundaryServer", "BoundaryHTTP2", "BoundaryClient", "BoundaryAPI", "BoundaryWeb",
-                "FeedbackStore", "PostgresStore", "DefaultModel", "SimilaritySearch", "ModelImport",
+                "FeedbackStore", "PostgresStore", "DefaultModel", "SimilaritySearch", "ModelImport", "SafeTensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -312,7 +312,7 @@ let package = Package(
         .testTarget(name: "DemoDataTests", dependencies: ["DemoData"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DefaultModel", "NeuralNet", "Imaging", "Tensor", "Reports"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport", "ONNXFormat", "NeuralNet", "Training",
+        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport", "ONNXFormat", "NeuralNet", "SafeTensors", "Training",
                                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor", "SafeTensors"], swiftSettings: swiftSettings),

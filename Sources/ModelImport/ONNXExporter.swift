@@ -1,6 +1,7 @@
 import Foundation
 import NeuralNet
 import ONNXFormat
+import SafeTensors
 import SwiftProtobuf
 
 /// A Boundary network → an ONNX model (opset 17) that onnxruntime, PyTorch or TensorFlow can run:
@@ -27,9 +28,7 @@ public enum ONNXExporter {
             tensor.name = name
             tensor.dims = dims.map(Int64.init)
             tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-            tensor.rawData = floats.withUnsafeBufferPointer { buffer in
-                Data(buffer.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } })
-            }
+            tensor.rawData = Data(LittleEndianFloat32.bytes(floats))
             graph.initializer.append(tensor)
         }
         func parameter(_ name: String) throws(ImportError) -> [Float] {

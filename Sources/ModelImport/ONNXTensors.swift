@@ -1,5 +1,6 @@
 import Foundation
 import ONNXFormat
+import SafeTensors
 
 /// The constant tensors of an ONNX graph (initializers and `Constant` nodes), decoded once: float32
 /// weights and int64 shapes, from `raw_data` (little-endian) or the typed fields.
@@ -46,9 +47,7 @@ struct ONNXTensors {
             let floats: [Float]
             if !proto.rawData.isEmpty {
                 guard proto.rawData.count == count * 4 else { throw .malformed("\(owner) '\(proto.name)': \(proto.rawData.count) bytes for \(count) floats") }
-                floats = proto.rawData.withUnsafeBytes { raw in
-                    (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-                }
+                floats = proto.rawData.withUnsafeBytes { LittleEndianFloat32.floats($0) }
             } else {
                 floats = proto.floatData
             }

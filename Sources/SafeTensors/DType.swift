@@ -24,14 +24,7 @@ enum DType: String, CaseIterable {
         precondition(source.count == count * byteSize, "caller validated the byte count")
         switch self {
         case .f32:
-            #if _endian(little)
-            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source) }
-                initialized = count
-            }
-            #else
-            return (0..<count).map { Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            #endif
+            return LittleEndianFloat32.floats(source)
         case .f16:
             return (0..<count).map {
                 floatFromHalfBits(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))

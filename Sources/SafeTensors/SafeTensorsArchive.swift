@@ -67,16 +67,7 @@ public struct SafeTensorsArchive: Sendable, Equatable {
         out.reserveCapacity(8 + header.count + offset)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: header)
-        for name in names {
-            let values = tensors[name]!.values
-            #if _endian(little)
-            values.withUnsafeBytes { out.append(contentsOf: $0) }
-            #else
-            for value in values {
-                withUnsafeBytes(of: value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
-            #endif
-        }
+        for name in names { LittleEndianFloat32.append(tensors[name]!.values, to: &out) }
         return out
     }
 

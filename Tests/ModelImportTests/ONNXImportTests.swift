@@ -1,6 +1,7 @@
 import Foundation
 import NeuralNet
 import ONNXFormat
+import SafeTensors
 import Testing
 import Training
 @testable import ModelImport
@@ -33,8 +34,7 @@ import Training
     }
 
     static func expected(_ name: String) throws -> [Float] {
-        let data = try fixture("\(name).expected")
-        return data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+        try fixture("\(name).expected").withUnsafeBytes { LittleEndianFloat32.floats($0) }
     }
 
     static func probabilities(_ network: Network, _ x: [Float]) -> [Float] {

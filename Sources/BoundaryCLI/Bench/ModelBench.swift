@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NeuralNet
+import SafeTensors
 import Tensor
 import Training
 
@@ -34,15 +35,12 @@ struct ModelBench: ParsableCommand {
                 throw ValidationError("\(inputs) holds \(data.count) bytes, not a whole number of \(size)-float inputs")
             }
             let count = data.count / (size * 4)
-            let x: [Float] = data.withUnsafeBytes { raw in
-                (0..<(count * size)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            }
+            let x = data.withUnsafeBytes { LittleEndianFloat32.floats($0) }
             var p = [Float](repeating: 0, count: count * folded.classCount)
             x.withUnsafeBufferPointer { input in
                 p.withUnsafeMutableBufferPointer { InferenceSession(model: folded, threads: 2).run(input.baseAddress!, batch: count, probabilities: $0.baseAddress!) }
             }
-            let bytes = p.withUnsafeBufferPointer { Data(buffer: $0) }
-            try bytes.write(to: URL(fileURLWithPath: probabilities), options: .atomic)
+            try Data(LittleEndianFloat32.bytes(p)).write(to: URL(fileURLWithPath: probabilities), options: .atomic)
             print("wrote \(probabilities): \(count) × \(folded.classCount) probabilities")
         }
         let engine = EngineBench.parseOrExit(["--round-seconds", String(roundSeconds)])
