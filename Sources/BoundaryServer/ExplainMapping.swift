@@ -4,13 +4,11 @@ import Serving
 /// `Explain` wire messages ⇄ the explainer's types.
 enum ExplainMapping {
     static func request(_ message: Boundary_V1_ExplainRequest) throws -> ExplanationRequest {
-        let image: ExplanationRequest.Image
-        switch (message.image.isEmpty, message.imageID.isEmpty) {
-        case (false, true): image = .bytes(message.image)
-        case (true, false): image = .id(message.imageID)
-        case (false, false): throw ServingError.invalidArgument("give either image or image_id, not both")
-        case (true, true): throw ServingError.invalidArgument("give the image's bytes or the image_id of an image this server predicted")
+        guard message.image.isEmpty || message.imageID.isEmpty else {
+            throw ServingError.invalidArgument("give either image or image_id, not both")
         }
+        // Neither: empty bytes, which the explainer refuses with what to send instead.
+        let image: ExplanationRequest.Image = message.imageID.isEmpty ? .bytes(message.image) : .id(message.imageID)
         return ExplanationRequest(model: message.model, version: message.version, image: image, label: message.label,
                                   layer: message.layer, featureMaps: Int(message.featureMaps))
     }

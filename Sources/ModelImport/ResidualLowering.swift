@@ -136,16 +136,27 @@ extension SequentialLowering {
             parameters["\(norm).running_var"] = [Float](repeating: 1 - 1e-5, count: out)
             return
         }
+        try setBatchNorm(norm, from: bn, channels: out, convolutionBias: c.bias)
+    }
+
+    /// The BatchNorm `norm`'s parameters from a BatchNormalization node; a bias of the Conv before
+    /// it moves into the running mean (BN(x + b) is BN with mean − b).
+    mutating func setBatchNorm(_ norm: String, from bn: Onnx_NodeProto, channels: Int, convolutionBias: [Float]? = nil)
+        throws(ImportError) {
+        func fail(_ reason: String) -> ImportError { .unsupportedNode(node: bn.name, op: bn.opType, reason: reason) }
+        let attributes = NodeAttributes(node: bn)
+        guard attributes.int("training_mode", default: 0) == 0 else { throw fail("training_mode=1 exports are not supported; export in eval mode") }
         let statistics = try (1...4).map { (i: Int) throws(ImportError) -> [Float] in
-            guard i < bn.input.count, let t = tensors[bn.input[i]], t.count == out else {
-                throw .unsupportedNode(node: bn.name, op: bn.opType, reason: "needs \(out) constant values per statistic")
+            guard i < bn.input.count, let t = tensors[bn.input[i]], t.count == channels else {
+                throw fail("needs \(channels) constant values per statistic")
             }
             return t.floats
         }
-        let epsilon = NodeAttributes(node: bn).float("epsilon", default: 1e-5)
+        // Boundary's BatchNorm adds ε = 1e-5: move the difference into the variance, exactly.
+        let epsilon = attributes.float("epsilon", default: 1e-5)
         parameters["\(norm).weight"] = statistics[0]
         parameters["\(norm).bias"] = statistics[1]
-        parameters["\(norm).running_mean"] = zip(statistics[2], bias).map { $0 - $1 }
+        parameters["\(norm).running_mean"] = convolutionBias.map { zip(statistics[2], $0).map { $0 - $1 } } ?? statistics[2]
         parameters["\(norm).running_var"] = statistics[3].map { $0 + epsilon - 1e-5 }
     }
 }

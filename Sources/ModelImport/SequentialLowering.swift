@@ -87,15 +87,7 @@ struct SequentialLowering {
                              (shape.width + 2 * c.padding - c.kernel) / c.stride + 1)
         case "BatchNormalization":
             guard !shape.isFlat else { throw fail("is supported on image-shaped activations only") }
-            guard attributes.int("training_mode", default: 0) == 0 else { throw fail("training_mode=1 exports are not supported; export in eval mode") }
-            let (scale, bias, mean, variance) = (try weight(1), try weight(2), try weight(3), try weight(4))
-            guard [scale, bias, mean, variance].allSatisfy({ $0.count == shape.channels }) else { throw fail("needs \(shape.channels) values per statistic") }
-            // Boundary's BatchNorm adds ε = 1e-5: move the difference into the variance, exactly.
-            let epsilon = attributes.float("epsilon", default: 1e-5)
-            parameters["\(layerName()).weight"] = scale.floats
-            parameters["\(layerName()).bias"] = bias.floats
-            parameters["\(layerName()).running_mean"] = mean.floats
-            parameters["\(layerName()).running_var"] = variance.floats.map { $0 + epsilon - 1e-5 }
+            try setBatchNorm(layerName(), from: node, channels: shape.channels)
             layers.append(.batchNorm)
         case "Relu":
             layers.append(.relu)

@@ -1,4 +1,3 @@
-import Foundation
 import Tensor
 
 /// Which parts of one layer's output drove one class's score for one image: Grad-CAM (Selvaraju
@@ -94,10 +93,10 @@ extension Network {
             for p in 0..<plane { heat[p] += weights[k] * activation[k * plane + p] }
         }
         for p in 0..<plane { heat[p] = max(0, heat[p]) }
-        let peak = logits.max() ?? 0
-        let total = logits.reduce(Float(0)) { $0 + Foundation.exp($1 - peak) }
+        var probabilities = logits
+        probabilities.withUnsafeMutableBufferPointer { Softmax.rows($0.baseAddress!, rows: 1, columns: classCount) }
         return ClassActivationMap(layer: layers[layer].name, label: label, score: logits[label],
-                                  probability: Foundation.exp(logits[label] - peak) / total,
+                                  probability: probabilities[label],
                                   height: shape.height, width: shape.width, heat: heat, channelWeights: weights)
     }
 
@@ -106,11 +105,9 @@ extension Network {
     /// Parameter gradients accumulate as a side effect; a network used for explanations is not
     /// also being trained.
     func scoreGradient(image: UnsafePointer<Float>, label: Int, layer: Int) -> (activation: [Float], gradient: [Float], logits: [Float]) {
-        var current = forwardActivation(image, batch: 1, training: false, stopBefore: layer + 1)
-        let activation = Array(UnsafeBufferPointer(start: current.pointer, count: layers[layer].outputShape.size))
-        context.training = false
-        for next in layers[(layer + 1)...] { current = next.forward(current, context) }
-        let logits = Array(UnsafeBufferPointer(start: current.pointer, count: classCount))
+        let output = forwardActivation(image, batch: 1, training: false, stopBefore: layer + 1)
+        let activation = Array(UnsafeBufferPointer(start: output.pointer, count: layers[layer].outputShape.size))
+        let logits = forwardLayers(after: layer, from: output)
         var oneHot = [Float](repeating: 0, count: classCount)
         oneHot[label] = 1
         let buffer = gradientBuffer.take(classCount)
@@ -127,7 +124,13 @@ extension Network {
     func logits(after layer: Int, from activation: [Float]) -> [Float] {
         let buffer = headInput.take(activation.count)
         buffer.pointer.update(from: activation, count: activation.count)
-        var current = Activation(shape: layers[layer].outputShape, batch: 1, buffer: buffer)
+        return forwardLayers(after: layer, from: Activation(shape: layers[layer].outputShape, batch: 1, buffer: buffer))
+    }
+
+    /// The logits the layers after `layer` compute from its output `activation` (one image, in
+    /// evaluation mode); they keep what their backward pass needs.
+    private func forwardLayers(after layer: Int, from activation: Activation) -> [Float] {
+        var current = activation
         context.training = false
         for next in layers[(layer + 1)...] { current = next.forward(current, context) }
         return Array(UnsafeBufferPointer(start: current.pointer, count: classCount))
