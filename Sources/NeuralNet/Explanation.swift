@@ -94,7 +94,7 @@ extension Network {
         }
         for p in 0..<plane { heat[p] = max(0, heat[p]) }
         var probabilities = logits
-        probabilities.withUnsafeMutableBufferPointer { Softmax.rows($0.baseAddress!, rows: 1, columns: classCount) }
+        probabilities.withUnsafeMutableBufferPointer { Softmax.heads($0.baseAddress!, rows: 1, heads: spec.outputHeads) }
         return ClassActivationMap(layer: layers[layer].name, label: label, score: logits[label],
                                   probability: probabilities[label],
                                   height: shape.height, width: shape.width, heat: heat, channelWeights: weights)

@@ -13,6 +13,8 @@ public final class InferenceModel: @unchecked Sendable {
     let ops: [InferenceOp]
     let largestActivation: Int
     public let embeddingSize: Int
+    /// Where each head's outputs sit in a row of probabilities.
+    public let heads: [OutputHead]
 
     init(spec: ModelSpec, inputShape: ActivationShape, ops: [InferenceOp], largestActivation: Int, embeddingSize: Int) {
         self.spec = spec
@@ -20,6 +22,7 @@ public final class InferenceModel: @unchecked Sendable {
         self.ops = ops
         self.largestActivation = largestActivation
         self.embeddingSize = embeddingSize
+        heads = spec.outputHeads
     }
 
     public var classCount: Int { spec.classCount }
@@ -117,7 +120,7 @@ public final class InferenceSession {
         scratch = (0..<threads).map { _ in ScratchBuffer() }
     }
 
-    /// input [N, C, H, W] → probabilities [N, classes] (softmax) and, when given, the embedding
+    /// input [N, C, H, W] → probabilities [N, classes] (a softmax per head) and, when given, the embedding
     /// [N, E] (the input of the final dense layer).
     public func run(
         _ input: UnsafePointer<Float>, batch: Int,
@@ -125,7 +128,7 @@ public final class InferenceSession {
         embeddings: UnsafeMutablePointer<Float>? = nil
     ) {
         logits(input, batch: batch, into: probabilities, embeddings: embeddings)
-        Softmax.rows(probabilities, rows: batch, columns: model.classCount)
+        Softmax.heads(probabilities, rows: batch, heads: model.heads)
     }
 
     /// Like `run` but leaves raw logits in `output`.

@@ -6,7 +6,12 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     public var name: String
     public var input: InputSpec
     public var layers: [LayerSpec]
+    /// Every output's label. With `heads`, each head's labels qualified by its name
+    /// ("aperture:low"), in head order: the final dense layer has one output per entry.
     public var labels: [String]
+    /// Named heads over one backbone, each a softmax over its own labels (nil: one head over
+    /// `labels`). The final dense layer holds them side by side.
+    public var heads: [HeadSpec]?
 
     public init(name: String, input: InputSpec, layers: [LayerSpec], labels: [String]) {
         self.name = name
@@ -15,7 +20,34 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         self.labels = labels
     }
 
+    /// A model with several named heads; `labels` becomes their qualified concatenation.
+    public init(name: String, input: InputSpec, layers: [LayerSpec], heads: [HeadSpec]) {
+        self.init(name: name, input: input, layers: layers, labels: HeadSpec.qualifiedLabels(heads))
+        self.heads = heads
+    }
+
+    /// Outputs of the final dense layer: every head's labels together.
     public var classCount: Int { labels.count }
+
+    public var isMultiHead: Bool { heads != nil }
+
+    /// The heads with their slice of the output: one unnamed head over `labels` for a classic model.
+    public var outputHeads: [OutputHead] {
+        guard let heads else { return [OutputHead(name: "", labels: labels, offset: 0)] }
+        var offset = 0
+        return heads.map { head in
+            defer { offset += head.labels.count }
+            return OutputHead(name: head.name, labels: head.labels, offset: offset)
+        }
+    }
+
+    /// The same architecture over other outputs: the heads' layout is kept when `heads` is given.
+    public func relabelled(labels: [String], heads: [HeadSpec]?) -> ModelSpec {
+        var copy = self
+        copy.heads = heads
+        copy.labels = heads.map(HeadSpec.qualifiedLabels) ?? labels
+        return copy
+    }
 
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()

@@ -47,6 +47,12 @@ public final class Network {
         guard input.mean.count == input.channels, input.std.count == input.channels, input.std.allSatisfy({ $0 > 0 }) else {
             throw NetworkBuildError.invalidInput("mean and std need one entry per channel (\(input.channels)) and std must be positive")
         }
+        if let heads = spec.heads {
+            if let problem = HeadSpec.problem(with: heads) { throw NetworkBuildError.invalidInput(problem) }
+            guard spec.labels == HeadSpec.qualifiedLabels(heads) else {
+                throw NetworkBuildError.invalidInput("a multi-head spec's labels must be its heads' labels as head:label, in head order")
+            }
+        }
         guard !spec.labels.isEmpty else { throw NetworkBuildError.invalidInput("the model needs at least one class label") }
         var shape = ActivationShape.spatial(input.channels, input.height, input.width)
         var layers: [Layer] = []

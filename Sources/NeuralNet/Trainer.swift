@@ -19,13 +19,24 @@ public final class Trainer {
     public func step(_ input: UnsafePointer<Float>, targets: [Target], weights: [Float]? = nil) -> ClassificationLoss.Result {
         let n = targets.count, k = network.classCount
         let logits = network.forward(input, batch: n, training: true)
-        let grad = gradient.take(n * k)
-        let result = ClassificationLoss.evaluate(logits: logits, classes: k, targets: targets, weights: weights,
-                                                 labelSmoothing: labelSmoothing, gradient: grad.pointer)
+        return withGradient(count: n * k) { gradient in
+            let result = ClassificationLoss.evaluate(logits: logits, classes: k, targets: targets, weights: weights,
+                                                     labelSmoothing: labelSmoothing, gradient: gradient)
+            update(gradient)
+            return result
+        }
+    }
+
+    /// Lends the reusable logits-gradient buffer [count] to `body`.
+    func withGradient<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        body(gradient.take(count).pointer)
+    }
+
+    /// Backpropagates d(loss)/d(logits) from the last forward and applies one optimizer step.
+    func update(_ gradLogits: UnsafePointer<Float>) {
         let offset = network.trainableParameterOffset
         (network.parameters.gradients.pointer + offset).update(repeating: 0, count: network.parameters.parameterCount - offset)
-        network.backward(grad.pointer)
+        network.backward(gradLogits)
         optimizer.update(network.parameters, trainableOffset: offset)
-        return result
     }
 }

@@ -91,4 +91,12 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Dataset labels of a batch as cross-entropy targets.
     public func targets(_ batch: Batch) -> [Target] { batch.indices.map { .label(images.labels[$0]) } }
+
+    /// Per head, the batch's targets (nil where an image has no label for that head).
+    public func headTargets(_ batch: Batch, heads: Int) -> [[Target?]] {
+        (0..<heads).map { head in
+            let labels = images.labels(forHead: head)
+            return batch.indices.map { labels[$0].map(Target.label) }
+        }
+    }
 }

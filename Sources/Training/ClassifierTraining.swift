@@ -85,6 +85,9 @@ public final class ClassifierTrainer {
         let loader = BatchLoader(images: train, spec: spec, batchSize: config.batchSize,
                                  augmentation: config.augmentation, seed: config.seed)
         let steps = loader.batchCount()
+        let heads = network.spec.outputHeads
+        precondition(!network.spec.isMultiHead || train.headLabels.count == train.count,
+                     "a multi-head model trains on images labelled per head")
         let schedule: LearningRateSchedule = config.cosineSchedule
             ? .cosine(totalSteps: steps * config.epochs, warmupSteps: min(steps, 100), minimumFactor: 0.01) : .constant
         let trainer = Trainer(network: network, optimizer: OptimizerConfig(
@@ -98,22 +101,24 @@ public final class ClassifierTrainer {
         var stoppedEarly = false
         for epoch in 1...max(config.epochs, 1) {
             let epochStart = now()
-            var lossSum = 0.0, correct = 0, seen = 0, step = 0
+            var lossSum = 0.0, seen = 0, step = 0
+            var tally = HeadTally(heads: heads.count)
             try loader.forEachBatch(epoch: epoch, shuffle: true) { batch in
                 let t0 = now()
-                let result = trainer.step(batch.input, targets: loader.targets(batch))
+                // A single-head model is a multi-head one with one head: the same loss, one path.
+                let result = trainer.step(batch.input, headTargets: loader.headTargets(batch, heads: heads.count))
                 compute += now() - t0
                 guard result.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
                 lossSum += Double(result.loss) * Double(batch.count)
-                correct += result.correct
+                tally.add(result)
                 seen += batch.count
                 step += 1
                 progress(TrainingProgress(epoch: epoch, epochs: config.epochs, step: step, stepsPerEpoch: steps,
                                           runningLoss: lossSum / Double(seen),
-                                          runningAccuracy: Double(correct) / Double(seen), elapsed: now(), finished: nil))
+                                          runningAccuracy: tally.meanAccuracy, elapsed: now(), finished: nil))
             }
             var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
-                                     trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                                     trainAccuracy: tally.meanAccuracy,
                                      learningRate: Double(trainer.optimizer.currentLearningRate), seconds: 0)
             // Without validation images the latest epoch counts as the best.
             var score = Double(epoch)
@@ -121,10 +126,12 @@ public final class ClassifierTrainer {
                 let v0 = now()
                 defer { validationTime += now() - v0 }
                 let predictions = Predictions.compute(network.inferenceModel(), images: validation, threads: config.threads)
-                let (loss, accuracy) = predictions.lossAndAccuracy(labels: validation.labels)
-                record.valLoss = loss
-                record.valAccuracy = accuracy
-                score = accuracy
+                let scores = predictions.headScores((0..<heads.count).map(validation.labels(forHead:)), heads: heads)
+                // Multi-head: the heads' losses add up (as in training) and the kept epoch is the
+                // one with the best mean accuracy over heads.
+                record.valLoss = scores.map(\.loss).reduce(0, +)
+                record.valAccuracy = scores.map(\.accuracy).reduce(0, +) / Double(scores.count)
+                score = record.valAccuracy!
             }
             record.seconds = now() - epochStart
             history.append(record)
@@ -144,6 +151,30 @@ public final class ClassifierTrainer {
                               bestValidationAccuracy: validation.count > 0 ? best.accuracy : .nan,
                               stoppedEarly: stoppedEarly, computeSeconds: compute, validationSeconds: validationTime,
                               loaderWaitSeconds: loader.waitSeconds, loaderPreparationSeconds: loader.preparationSeconds)
+    }
+}
+
+/// Running per-head accuracy over an epoch's steps.
+struct HeadTally {
+    var correct: [Int]
+    var labelled: [Int]
+
+    init(heads: Int) {
+        correct = Array(repeating: 0, count: heads)
+        labelled = Array(repeating: 0, count: heads)
+    }
+
+    mutating func add(_ result: MultiHeadLoss.Result) {
+        for h in correct.indices {
+            correct[h] += result.correct[h]
+            labelled[h] += result.labelled[h]
+        }
+    }
+
+    /// The mean over heads of each head's accuracy (a head nothing was labelled for counts 0).
+    var meanAccuracy: Double {
+        let rates = zip(correct, labelled).map { $1 == 0 ? 0 : Double($0) / Double($1) }
+        return rates.reduce(0, +) / Double(max(rates.count, 1))
     }
 }
 

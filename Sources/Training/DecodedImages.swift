@@ -15,6 +15,8 @@ public struct SkippedFile: Error, Sendable, Hashable, CustomStringConvertible {
 public struct DecodedImages: Sendable {
     public var images: [RGBImage]
     public var labels: [Int]
+    /// Multi-head datasets: per image, its label index per head (nil: unknown). Empty otherwise.
+    public var headLabels: [[Int?]] = []
     public var paths: [String]
     public var skipped: [SkippedFile]
 
@@ -26,6 +28,20 @@ public struct DecodedImages: Sendable {
     }
 
     public var count: Int { images.count }
+
+    /// Head `head`'s label of every image (nil where unknown): `labels` itself for a
+    /// single-head dataset.
+    public func labels(forHead head: Int) -> [Int?] {
+        headLabels.isEmpty ? labels.map { $0 } : headLabels.map { $0[head] }
+    }
+
+    /// The images at `indices`, with their labels.
+    public func subset(_ indices: [Int]) -> DecodedImages {
+        var picked = DecodedImages(images: indices.map { images[$0] }, labels: indices.map { labels[$0] },
+                                   paths: indices.map { paths[$0] })
+        if !headLabels.isEmpty { picked.headLabels = indices.map { headLabels[$0] } }
+        return picked
+    }
 
     /// Decodes `files` on `threads` workers. Unreadable or corrupt files are skipped and listed.
     public static func load(_ files: [LabeledFile], input: InputSpec, threads: Int,
@@ -50,6 +66,7 @@ public struct DecodedImages: Sendable {
             case .success(let image)?:
                 decoded.images.append(image)
                 decoded.labels.append(files[index].label)
+                if !files[index].headLabels.isEmpty { decoded.headLabels.append(files[index].headLabels) }
                 decoded.paths.append(files[index].path)
             case .failure(let skipped)?:
                 decoded.skipped.append(skipped)

@@ -25,3 +25,51 @@ public struct Evaluation: Sendable {
         return try encoder.encode(metrics)
     }
 }
+
+/// A multi-head model's metrics: one classification report per head, each over the images
+/// labelled for that head (what `boundary train --manifest` prints and stores in metrics.json).
+public struct HeadEvaluation: Sendable, Encodable {
+    public struct Head: Sendable {
+        public let name: String
+        public let metrics: ClassificationMetrics
+    }
+
+    public let heads: [Head]
+    public let predictions: Predictions
+
+    /// The mean of the heads' accuracies.
+    public var accuracy: Double { heads.map(\.metrics.accuracy).reduce(0, +) / Double(max(heads.count, 1)) }
+
+    public static func run(_ model: InferenceModel, images: DecodedImages, threads: Int) -> HeadEvaluation {
+        let predictions = Predictions.compute(model, images: images, threads: threads)
+        let heads = model.heads.enumerated().map { h, head in
+            let labelled = images.labels(forHead: h).enumerated().compactMap { i, label in label.map { (i, $0) } }
+            return Head(name: head.name, metrics: ClassificationMetrics(
+                trueLabels: labelled.map(\.1), predictedLabels: labelled.map { predictions.predictedLabel($0.0, head: head) },
+                classNames: head.labels))
+        }
+        return HeadEvaluation(heads: heads, predictions: predictions)
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// `accuracy` (the mean), `<head>_accuracy` for each head (serving lists both among a
+    /// version's metrics), and `heads`: each head's full report.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(accuracy, forKey: Key("accuracy"))
+        var reports = container.nestedContainer(keyedBy: Key.self, forKey: Key("heads"))
+        for head in heads {
+            try container.encode(head.metrics.accuracy, forKey: Key("\(head.name)_accuracy"))
+            try reports.encode(head.metrics, forKey: Key(head.name))
+        }
+    }
+
+    public func json() throws -> Data { try ReportInput.makeJSONEncoder(pretty: true).encode(self) }
+}

@@ -153,12 +153,10 @@ public enum FineTuner {
             let logits = embeddings.withUnsafeBufferPointer {
                 network.headLogits(embeddings: $0.baseAddress! + start * size, batch: rows)
             }
-            for row in 0..<rows {
-                let base = logits + row * classes
-                let top = (0..<classes).map { base[$0] }.max()!
-                var sum: Float = 0
-                for k in 0..<classes { sum += exp(base[k] - top) }
-                for k in 0..<classes { probabilities[(start + row) * classes + k] = exp(base[k] - top) / sum }
+            probabilities.withUnsafeMutableBufferPointer { p in
+                let rowsStart = p.baseAddress! + start * classes
+                rowsStart.update(from: logits, count: rows * classes)
+                Softmax.heads(rowsStart, rows: rows, heads: network.spec.outputHeads)
             }
         }
         return probabilities

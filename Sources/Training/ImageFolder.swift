@@ -1,13 +1,22 @@
 import Foundation
 
-/// One image file and its class index.
+/// One image file and its class index (for a multi-head dataset, its label index per head, nil
+/// where the manifest leaves the cell empty; `label` is then unused).
 public struct LabeledFile: Sendable, Hashable {
     public let path: String
     public let label: Int
+    public let headLabels: [Int?]
 
     public init(path: String, label: Int) {
         self.path = path
         self.label = label
+        headLabels = []
+    }
+
+    public init(path: String, headLabels: [Int?]) {
+        self.path = path
+        label = -1
+        self.headLabels = headLabels
     }
 }
 

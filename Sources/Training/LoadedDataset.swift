@@ -5,7 +5,10 @@ import NeuralNet
 
 /// A dataset decoded into memory and split, ready for training and evaluation.
 public struct LoadedDataset: Sendable {
+    /// Every output's label: a multi-head dataset's are qualified "head:label".
     public var classNames: [String]
+    /// A manifest's heads; nil for a single-label dataset.
+    public var heads: [HeadSpec]?
     public var train: DecodedImages
     public var validation: DecodedImages
     public var test: DecodedImages
@@ -27,6 +30,17 @@ public struct LoadedDataset: Sendable {
 }
 
 extension LoadedDataset {
+    /// Decodes a multi-head manifest's images at the model's input size.
+    public static func manifest(_ manifest: ImageManifest, input: InputSpec, threads: Int) -> LoadedDataset {
+        var data = LoadedDataset(classNames: HeadSpec.qualifiedLabels(manifest.heads),
+                                 train: .load(manifest.train, input: input, threads: threads),
+                                 validation: .load(manifest.validation, input: input, threads: threads),
+                                 test: .load(manifest.test, input: input, threads: threads),
+                                 dataSource: .manifest(path: manifest.url.path))
+        data.heads = manifest.heads
+        return data
+    }
+
     /// The built-in procedural demo set rendered straight into memory at the model's input size:
     /// `perClass` training images per class, a fifth of that each for validation and test.
     public static func demo(perClass: Int, classes: Int, overlap: Double, input: InputSpec, seed: UInt64) -> LoadedDataset {

@@ -22,6 +22,14 @@ public struct Predictions: Sendable {
         return r.indices.max { r[$0] < r[$1] }! - i * classCount
     }
 
+    /// The arg-max of image i's probabilities within `head`, as an index into the head's labels.
+    public func predictedLabel(_ i: Int, head: OutputHead) -> Int {
+        let base = i * classCount + head.offset
+        var best = 0
+        for j in 1..<head.count where probabilities[base + j] > probabilities[base + best] { best = j }
+        return best
+    }
+
     public func embedding(_ i: Int) -> [Float] { Array(embeddings[(i * embeddingSize)..<((i + 1) * embeddingSize)]) }
 
     /// Runs `model` over `images` in batches on `threads` workers.
@@ -69,6 +77,28 @@ public struct Predictions: Sendable {
             offset += n
         }
         return result
+    }
+
+    /// One head's mean cross-entropy and accuracy over the images labelled for it.
+    public struct HeadScore: Sendable, Equatable {
+        public var loss: Double
+        public var accuracy: Double
+        public var labelled: Int
+    }
+
+    /// Per head, its score against `labels[h]` (nil entries are not counted).
+    public func headScores(_ labels: [[Int?]], heads: [OutputHead]) -> [HeadScore] {
+        zip(labels, heads).map { labels, head in
+            var loss = 0.0, correct = 0, labelled = 0
+            for (i, label) in labels.enumerated() {
+                guard let label else { continue }
+                labelled += 1
+                loss -= log(Double(max(probabilities[i * classCount + head.offset + label], 1e-12)))
+                if predictedLabel(i, head: head) == label { correct += 1 }
+            }
+            return HeadScore(loss: labelled == 0 ? 0 : loss / Double(labelled),
+                             accuracy: labelled == 0 ? 0 : Double(correct) / Double(labelled), labelled: labelled)
+        }
     }
 
     /// Mean cross-entropy and accuracy against `labels`.

@@ -24,8 +24,7 @@ public enum ReportExplanations {
         }
         let spatial = network.spatialLayerNames
         let shown = Array(Set([0, spatial.count / 2, spatial.count - 1])).sorted().map { spatial[$0] }
-        let subset = DecodedImages(images: chosen.map { images.images[$0] }, labels: chosen.map { images.labels[$0] },
-                                   paths: chosen.map { images.paths[$0] })
+        let subset = images.subset(chosen)
         let loader = BatchLoader(images: subset, spec: PreprocessSpec(network.spec.input), batchSize: 1)
         var panels: [ExplanationPanel] = []
         try loader.forEachBatch(epoch: 0, shuffle: false) { batch in

@@ -11,6 +11,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         case demo(classes: Int, perClass: Int, overlap: Double, seed: UInt64)
         /// An ImageFolder (`train/`, `val/`, `test/` class folders) at an absolute path.
         case imageFolder(path: String)
+        /// A CSV manifest of images with one label column per head, at an absolute path.
+        case manifest(path: String)
         /// Something this version cannot use as base data (kept verbatim).
         case other(String)
 
@@ -19,6 +21,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             case .demo(let classes, let perClass, let overlap, let seed):
                 "demo(classes: \(classes), perClass: \(perClass), overlap: \(overlap), seed: \(seed))"
             case .imageFolder(let path): path
+            case .manifest(let path): path
             case .other(let text): text
             }
         }

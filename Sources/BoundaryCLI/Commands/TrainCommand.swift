@@ -11,6 +11,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a classifier from DATA_DIR/{train,val,test}/<class>/*.jpg|png (or the built-in demo set).",
         discussion: """
+        --manifest FILE.csv trains a model with several heads instead: a header path[,split],head1,head2,…
+        and one row per image with its label for each head (an empty cell: unknown for that head).
         Keeps the checkpoint with the best validation accuracy and stops early when it stops improving.
         Transfer learning: --from MODEL --head-only trains only the final layer on cached embeddings;
         --from MODEL --unfreeze N fine-tunes the last N convolutional blocks and the head.
@@ -22,6 +24,9 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(help: "Train on the built-in procedural demo dataset instead of a folder.")
     var demo = false
+
+    @Option(help: "A CSV manifest (path[,split],head1,head2,…): train one head per label column.")
+    var manifest: String?
 
     @Option(name: .long, help: "Model architecture: scene-s, resnet18, or a spec JSON file.")
     var spec: String = "scene-s"
@@ -63,7 +68,10 @@ struct TrainCommand: ParsableCommand {
     var noPromote = false
 
     func validate() throws {
-        if demo == (dataDir != nil) { throw ValidationError("give either DATA_DIR or --demo") }
+        if [demo, dataDir != nil, manifest != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give one of DATA_DIR, --demo or --manifest FILE.csv")
+        }
+        if manifest != nil, headOnly { throw ValidationError("--head-only is not available for multi-head (--manifest) models yet") }
         if headOnly || unfreeze != nil, from == nil { throw ValidationError("--head-only and --unfreeze need --from MODEL") }
         if register != nil, dataDirectory == nil { throw ValidationError("--register needs --data-dir") }
         if epochs < 1 || batchSize < 1 || threads < 1 { throw ValidationError("--epochs, --batch-size and --threads must be positive") }
@@ -76,7 +84,7 @@ struct TrainCommand: ParsableCommand {
         let data = try loadDataset()
         print("classes: \(data.classNames.count)  train: \(data.train.count)  val: \(data.validation.count)  test: \(data.test.count)  (\(data.source))")
         for skipped in data.skipped { print("skipped \(skipped)") }
-        let network = try makeNetwork(classNames: data.classNames)
+        let network = try makeNetwork(data)
         let config = TrainingConfig(
             epochs: epochs, batchSize: batchSize,
             optimizer: optimizer == "adamw" ? .adamW() : .sgd(momentum: 0.9, nesterov: optimizer == "nesterov"),
@@ -107,7 +115,14 @@ struct TrainCommand: ParsableCommand {
             validationImages: data.validation.count, bestEpoch: result.bestEpoch,
             mode: headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full"), parent: from)
         var metricsJSON: Data?
-        if data.test.count > 0 {
+        if data.test.count > 0, network.spec.isMultiHead {
+            let evaluation = HeadEvaluation.run(network.inferenceModel(), images: data.test, threads: threads)
+            for head in evaluation.heads {
+                print(String(format: "test accuracy of head %@: %.2f%% on %d images", head.name,
+                             head.metrics.accuracy * 100, head.metrics.perClass.map(\.support).reduce(0, +)))
+            }
+            metricsJSON = try evaluation.json()
+        } else if data.test.count > 0 {
             let evaluation = Evaluation.run(network.inferenceModel(), images: data.test, threads: threads)
             print(String(format: "test accuracy: %.2f%% on %d images", evaluation.accuracy * 100, data.test.count))
             metricsJSON = try evaluation.json()
@@ -124,26 +139,24 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func makeNetwork(classNames: [String]) throws -> Network {
+    func makeNetwork(_ data: LoadedDataset) throws -> Network {
         if let from {
             let network = try ModelDirectory.load(URL(fileURLWithPath: from), threads: threads)
-            guard network.spec.labels == classNames else {
-                throw ValidationError("--from \(from) was trained on classes \(network.spec.labels) but the data has \(classNames); fine-tuning keeps the label set")
+            guard network.spec.labels == data.classNames else {
+                throw ValidationError("--from \(from) was trained on classes \(network.spec.labels) but the data has \(data.classNames); fine-tuning keeps the label set")
             }
             return network
         }
-        return try Network(spec: try architecture(labels: classNames), threads: threads, seed: seed)
+        return try Network(spec: try architecture(labels: data.classNames, heads: data.heads), threads: threads, seed: seed)
     }
 
-    /// The --spec architecture with the dataset's labels.
-    func architecture(labels: [String]) throws -> ModelSpec {
-        if let builtin = ModelSpec.builtin(spec, labels: labels) { return builtin }
+    /// The --spec architecture with the dataset's labels (and heads, from a manifest).
+    func architecture(labels: [String], heads: [HeadSpec]? = nil) throws -> ModelSpec {
+        if let builtin = ModelSpec.builtin(spec, labels: labels) { return builtin.relabelled(labels: labels, heads: heads) }
         guard let data = FileManager.default.contents(atPath: spec) else {
             throw ValidationError("--spec \(spec) is neither a built-in (\(ModelSpec.builtinNames.joined(separator: ", "))) nor a readable file")
         }
-        var decoded = try ModelSpec.decode(data)
-        decoded.labels = labels
-        return decoded
+        return try ModelSpec.decode(data).relabelled(labels: labels, heads: heads)
     }
 
     func loadDataset() throws -> LoadedDataset {
@@ -151,6 +164,12 @@ struct TrainCommand: ParsableCommand {
             let input = try from.map { try ModelDirectory.load(URL(fileURLWithPath: $0)).spec.input }
                 ?? architecture(labels: ["placeholder"]).input
             return LoadedDataset.demo(perClass: demoPerClass, classes: demoClasses, overlap: demoOverlap, input: input, seed: seed)
+        }
+        if let manifest {
+            let parsed = try ImageManifest(url: URL(fileURLWithPath: manifest), validationShare: valShare)
+            let input = try from.map { try ModelDirectory.load(URL(fileURLWithPath: $0)).spec.input }
+                ?? architecture(labels: ["placeholder"]).input
+            return LoadedDataset.manifest(parsed, input: input, threads: threads)
         }
         let folder = try ImageFolder(root: URL(fileURLWithPath: dataDir!), validationShare: valShare)
         let input = try from.map { try ModelDirectory.load(URL(fileURLWithPath: $0)).spec.input }
