@@ -116,12 +116,15 @@ public struct BoundaryClient<Transport: ClientTransport>: Sendable {
         return try await models.setServingVersion(request, metadata: metadata)
     }
 
-    /// Submits one lasso selection. `kept` and `deselected` are image ids (from Predict) or bytes.
+    /// Submits one lasso selection. `kept` and `deselected` are image ids (from Predict) or bytes;
+    /// `head` names the head a multi-head model's `label` belongs to.
     public func submitFeedback(model: String = "", label: String, kept: [Boundary_V1_ImageRef] = [],
                                deselected: [Boundary_V1_ImageRef] = [], corrections: [Boundary_V1_Correction] = [],
-                               userID: String = "", idempotencyKey: String) async throws -> Boundary_V1_SubmitFeedbackResponse {
+                               userID: String = "", idempotencyKey: String, head: String = "")
+        async throws -> Boundary_V1_SubmitFeedbackResponse {
         var request = Boundary_V1_SubmitFeedbackRequest()
         request.model = model
+        request.head = head
         request.label = label
         request.kept = kept
         request.deselected = deselected

@@ -12,7 +12,7 @@ extension HTTPAPIHandler {
             model: body.model ?? "", label: body.label,
             kept: try (body.kept ?? []).map(Self.reference), deselected: try (body.deselected ?? []).map(Self.reference),
             corrections: try (body.corrections ?? []).map { (try Self.reference($0.image), $0.label) },
-            userID: user, idempotencyKey: body.idempotencyKey ?? ""))
+            userID: user, idempotencyKey: body.idempotencyKey ?? "", head: body.head ?? ""))
         return .ok(.init(body: .json(Wire.receipt(receipt))))
     }
 

@@ -25,7 +25,11 @@ enum Wire {
 
     static func prediction(_ prediction: Prediction) -> Components.Schemas.Prediction {
         .init(imageId: prediction.imageID, model: prediction.model, version: Int64(prediction.version),
-              labels: prediction.labels.map(label), margin: prediction.margin, boundary: prediction.isBoundary,
+              labels: prediction.labels.map(label),
+              heads: prediction.heads.isEmpty ? nil : prediction.heads.map {
+                  .init(head: $0.head, labels: $0.labels.map(label), margin: $0.margin, boundary: $0.isBoundary)
+              },
+              margin: prediction.margin, boundary: prediction.isBoundary,
               embedding: prediction.embedding, decodeMs: prediction.decodeSeconds * 1000,
               inferenceMs: prediction.inferenceSeconds * 1000, batchSize: Int32(clamping: prediction.batchSize))
     }

@@ -53,7 +53,7 @@ struct FeedbackService: Boundary_V1_Feedback.SimpleServiceProtocol {
                 model: request.model, label: request.label,
                 kept: try request.kept.map(Self.reference), deselected: try request.deselected.map(Self.reference),
                 corrections: try request.corrections.map { (try Self.reference($0.image), $0.label) },
-                userID: user, idempotencyKey: request.idempotencyKey))
+                userID: user, idempotencyKey: request.idempotencyKey, head: request.head))
             var reply = Boundary_V1_SubmitFeedbackResponse()
             reply.eventID = String(receipt.eventID)
             reply.accepted = UInt32(receipt.accepted)

@@ -102,15 +102,24 @@ struct InferenceService: Boundary_V1_Inference.SimpleServiceProtocol {
         reply.imageID = prediction.imageID
         reply.model = prediction.model
         reply.version = UInt64(prediction.version)
-        reply.labels = prediction.labels.map { ranked in
+        func scored(_ ranked: RankedLabel) -> Boundary_V1_ScoredLabel {
             var label = Boundary_V1_ScoredLabel()
             label.label = ranked.label
             label.index = UInt32(ranked.index)
             label.score = ranked.score
             return label
         }
+        reply.labels = prediction.labels.map(scored)
         reply.margin = prediction.margin
         reply.boundary = prediction.isBoundary
+        reply.heads = prediction.heads.map { ranking in
+            var head = Boundary_V1_HeadPrediction()
+            head.head = ranking.head
+            head.labels = ranking.labels.map(scored)
+            head.margin = ranking.margin
+            head.boundary = ranking.isBoundary
+            return head
+        }
         reply.embedding = prediction.embedding ?? []
         reply.decodeMs = prediction.decodeSeconds * 1000
         reply.inferenceMs = prediction.inferenceSeconds * 1000

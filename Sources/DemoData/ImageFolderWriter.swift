@@ -3,6 +3,8 @@ import Foundation
 extension DemoDataset {
     /// File name of the manifest written by `writeImageFolder` at the root of the tree.
     public static let manifestFileName = "manifest.csv"
+    /// File name of the two-head manifest (`class`, `blend`) written beside it.
+    public static let headsManifestFileName = "heads.csv"
 
     /// Writes an ImageFolder tree
     ///
@@ -29,6 +31,10 @@ extension DemoDataset {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         var manifest = "path,split,index,label,class,paired_label,paired_class,ambiguity\n"
+        // The same images for a two-head model (`boundary train --manifest`): what the image shows,
+        // and whether it was morphed toward its pair's class (ambiguity is drawn below 0.10 or
+        // from 0.15 up, so the two never meet).
+        var heads = "path,split,class,blend\n"
         var written: [Split: Int] = [:]
         for split in Split.allCases {
             guard let count = counts[split] else { continue }
@@ -50,10 +56,12 @@ extension DemoDataset {
                 manifest += "\(relative),\(split.rawValue),\(index),\(item.label),\(className),"
                 manifest += "\(item.pairedLabel),\(classNames[item.pairedLabel]),"
                 manifest += DemoDataset.formatAmbiguity(item.ambiguity) + "\n"
+                heads += "\(relative),\(split.rawValue),\(className),\(item.ambiguity < 0.125 ? "clear" : "blended")\n"
             }
             written[split] = count
         }
         try Data(manifest.utf8).write(to: directory.appendingPathComponent(DemoDataset.manifestFileName))
+        try Data(heads.utf8).write(to: directory.appendingPathComponent(DemoDataset.headsManifestFileName))
         try Data((classNames.joined(separator: "\n") + "\n").utf8)
             .write(to: directory.appendingPathComponent("classes.txt"))
         return written

@@ -209,7 +209,7 @@ extension ImageSearch {
         let predictions = Predictions.compute(snapshot.model, inputs: inputs, threads: max(1, configuration.rebuildThreads),
                                               withEmbeddings: true)
         return kept.indices.map { i -> SearchEntryRecord in
-            let ranked = Prediction.rank(Array(predictions.row(i)), labels: snapshot.labels, topK: 2,
+            let ranked = Prediction.rank(Array(predictions.row(i)), spec: snapshot.spec, topK: 2,
                                          threshold: snapshot.boundaryThreshold)
             var entry = kept[i]
             entry.backbone = snapshot.backboneVersion

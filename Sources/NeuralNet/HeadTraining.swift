@@ -31,7 +31,7 @@ extension Network {
         context.training = true
         let logits = head.forward(Activation(shape: head.inputShape, batch: n, buffer: input), context)
         let grad = headGradient.take(n * classCount)
-        let result = ClassificationLoss.evaluate(logits: logits.pointer, classes: classCount, targets: targets,
+        let result = ClassificationLoss.evaluate(logits: logits.pointer, heads: spec.outputHeads, targets: targets,
                                                  weights: weights, labelSmoothing: labelSmoothing, gradient: grad.pointer)
         let offset = trainableParameterOffset
         (parameters.gradients.pointer + offset).update(repeating: 0, count: parameters.parameterCount - offset)

@@ -77,3 +77,51 @@ extension Trainer {
         }
     }
 }
+
+extension Target {
+    /// The label the target names (as the label or as the one it is not).
+    public var index: Int {
+        switch self {
+        case .label(let k), .notLabel(let k): k
+        }
+    }
+
+    /// The same target relative to `offset` (a head's first output).
+    func shifted(by offset: Int) -> Target {
+        switch self {
+        case .label(let k): .label(k - offset)
+        case .notLabel(let k): .notLabel(k - offset)
+        }
+    }
+}
+
+extension Array where Element == OutputHead {
+    /// The head whose outputs include label `index` of the whole label list.
+    public func head(containing index: Int) -> OutputHead {
+        first { $0.range.contains(index) } ?? self[0]
+    }
+
+    /// Targets over the whole label list (feedback, replay) as per-head targets: each trains
+    /// only the head its label belongs to.
+    public func split(_ targets: [Target]) -> [[Target?]] {
+        map { head in targets.map { head.range.contains($0.index) ? $0.shifted(by: head.offset) : nil } }
+    }
+}
+
+extension ClassificationLoss {
+    /// `evaluate` for a model with `heads`, with targets naming labels of the whole label list:
+    /// for one head the plain loss; for several, each target's loss within its own head
+    /// (`MultiHeadLoss`). `correct` counts targets met within their head.
+    public static func evaluate(
+        logits: UnsafePointer<Float>, heads: [OutputHead], targets: [Target], weights: [Float]? = nil,
+        labelSmoothing: Float = 0, gradient: UnsafeMutablePointer<Float>? = nil
+    ) -> Result {
+        guard heads.count > 1 else {
+            return evaluate(logits: logits, classes: heads[0].count, targets: targets, weights: weights,
+                            labelSmoothing: labelSmoothing, gradient: gradient)
+        }
+        let result = MultiHeadLoss.evaluate(logits: logits, heads: heads, targets: heads.split(targets), weights: weights,
+                                            labelSmoothing: labelSmoothing, gradient: gradient)
+        return Result(loss: result.loss, correct: result.correct.reduce(0, +))
+    }
+}

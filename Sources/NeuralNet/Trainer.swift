@@ -14,14 +14,15 @@ public final class Trainer {
         self.labelSmoothing = labelSmoothing
     }
 
-    /// input [N, C, H, W] with one target (and optional weight) per image.
+    /// input [N, C, H, W] with one target (and optional weight) per image; a multi-head model's
+    /// targets name labels of its whole label list and train their own head.
     @discardableResult
     public func step(_ input: UnsafePointer<Float>, targets: [Target], weights: [Float]? = nil) -> ClassificationLoss.Result {
         let n = targets.count, k = network.classCount
         let logits = network.forward(input, batch: n, training: true)
         return withGradient(count: n * k) { gradient in
-            let result = ClassificationLoss.evaluate(logits: logits, classes: k, targets: targets, weights: weights,
-                                                     labelSmoothing: labelSmoothing, gradient: gradient)
+            let result = ClassificationLoss.evaluate(logits: logits, heads: network.spec.outputHeads, targets: targets,
+                                                     weights: weights, labelSmoothing: labelSmoothing, gradient: gradient)
             update(gradient)
             return result
         }

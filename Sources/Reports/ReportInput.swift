@@ -90,12 +90,15 @@ public struct PredictionExample: Codable, Sendable, Equatable {
     public var probabilities: [Float]
     /// Optional caption (e.g. file name).
     public var name: String?
+    /// A multi-head model's answer per head (in `ReportInput.heads` order); nil otherwise.
+    public var heads: [HeadOutcome]?
 
-    public init(imagePNG: [UInt8], trueLabel: Int, probabilities: [Float], name: String? = nil) {
+    public init(imagePNG: [UInt8], trueLabel: Int, probabilities: [Float], name: String? = nil, heads: [HeadOutcome]? = nil) {
         self.imagePNG = imagePNG
         self.trueLabel = trueLabel
         self.probabilities = probabilities
         self.name = name
+        self.heads = heads
     }
 
     /// Index of the highest finite probability (nil if there is none).
@@ -122,7 +125,7 @@ public struct PredictionExample: Codable, Sendable, Equatable {
 
     public var isCorrect: Bool { predictedLabel == trueLabel }
 
-    private enum CodingKeys: String, CodingKey { case imagePNG, trueLabel, probabilities, name }
+    private enum CodingKeys: String, CodingKey { case imagePNG, trueLabel, probabilities, name, heads }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -138,6 +141,7 @@ public struct PredictionExample: Codable, Sendable, Equatable {
         trueLabel = try c.decode(Int.self, forKey: .trueLabel)
         probabilities = try c.decodeIfPresent([Float].self, forKey: .probabilities) ?? []
         name = try c.decodeIfPresent(String.self, forKey: .name)
+        heads = try c.decodeIfPresent([HeadOutcome].self, forKey: .heads)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -146,6 +150,37 @@ public struct PredictionExample: Codable, Sendable, Equatable {
         try c.encode(trueLabel, forKey: .trueLabel)
         try c.encode(probabilities, forKey: .probabilities)
         try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(heads, forKey: .heads)
+    }
+}
+
+/// One head's answer for one image: its distribution over the head's labels and the truth,
+/// when the image has a label for that head.
+public struct HeadOutcome: Codable, Sendable, Equatable {
+    public var trueLabel: Int?
+    public var probabilities: [Float]
+
+    public init(trueLabel: Int?, probabilities: [Float]) {
+        self.trueLabel = trueLabel
+        self.probabilities = probabilities
+    }
+
+    public var predictedLabel: Int { probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0 }
+    public var isCorrect: Bool? { trueLabel.map { $0 == predictedLabel } }
+    public var trueClassProbability: Float? { trueLabel.map { $0 < probabilities.count ? probabilities[$0] : 0 } }
+}
+
+/// A head of a multi-head model, as the report shows it.
+public struct ReportHead: Codable, Sendable, Equatable {
+    public var name: String
+    public var labels: [String]
+    /// The head's metrics over the test images labelled for it.
+    public var metrics: ClassificationMetrics?
+
+    public init(name: String, labels: [String], metrics: ClassificationMetrics? = nil) {
+        self.name = name
+        self.labels = labels
+        self.metrics = metrics
     }
 }
 
@@ -170,6 +205,9 @@ public struct ReportInput: Codable, Sendable {
     /// A few test images with what the network saw in them.
     public var explanations: [ExplanationPanel]
     public var notes: [String]
+    /// A multi-head model's heads. The other sections then show the first head; "Every head"
+    /// shows them all.
+    public var heads: [ReportHead] = []
 
     public init(title: String, modelName: String = "", createdAt: Date = Date(),
                 labels: [String] = [], history: [EpochRecord] = [], bestEpoch: Int? = nil,
@@ -192,7 +230,7 @@ public struct ReportInput: Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case title, modelName, createdAt, labels, history, bestEpoch, metrics, predictions,
-             embeddings, embeddingLabels, explanations, notes
+             embeddings, embeddingLabels, explanations, notes, heads
     }
 
     public init(from decoder: any Decoder) throws {
@@ -209,6 +247,7 @@ public struct ReportInput: Codable, Sendable {
         embeddingLabels = try c.decodeIfPresent([Int].self, forKey: .embeddingLabels) ?? []
         explanations = try c.decodeIfPresent([ExplanationPanel].self, forKey: .explanations) ?? []
         notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+        heads = try c.decodeIfPresent([ReportHead].self, forKey: .heads) ?? []
     }
 
     /// A JSON encoder suited to report files: ISO-8601 dates, sorted keys, and

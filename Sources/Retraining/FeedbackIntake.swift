@@ -25,11 +25,14 @@ public struct FeedbackSubmission: Sendable {
     public var corrections: [(image: ImageReference, label: String)]
     public var userID: String
     public var idempotencyKey: String
+    /// Multi-head models: the head `label` and the corrections belong to (or qualified labels).
+    public var head: String
 
     public init(model: String = "", label: String, kept: [ImageReference] = [], deselected: [ImageReference] = [],
                 corrections: [(image: ImageReference, label: String)] = [], userID: String = "",
-                idempotencyKey: String) {
+                idempotencyKey: String, head: String = "") {
         self.model = model
+        self.head = head
         self.label = label
         self.kept = kept
         self.deselected = deselected
@@ -100,10 +103,8 @@ public final class FeedbackIntake: Sendable {
         }
         guard submission.userID.count <= 256 else { throw ServingError.invalidArgument("user_id is longer than 256 characters") }
         let snapshot = try await host.snapshot(model: submission.model, version: .serving)
-        let labels = Set(snapshot.labels)
-        for label in [submission.label] + submission.corrections.map(\.label) where !labels.contains(label) {
-            throw ServingError.unknownLabel(label, model: snapshot.name, labels: snapshot.labels)
-        }
+        // A multi-head model's labels are stored qualified ("head:label").
+        let submission = try HeadQualification.qualified(submission, spec: snapshot.spec, model: snapshot.name)
         let count = submission.kept.count + submission.deselected.count + submission.corrections.count
         guard count > 0 else {
             throw ServingError.invalidArgument("the selection is empty: send kept, deselected or corrected images")

@@ -67,6 +67,9 @@ public struct GateVerdict: Sendable, Equatable {
     public var reason: String
     public var overall: PairedComparison
     public var boundary: PairedComparison
+    /// A multi-head model's trusted samples per head: each head is judged on its own and none
+    /// may get worse. Empty for a model with one head.
+    public var heads: [String: PairedComparison] = [:]
     public var policy: GatePolicy
 
     public var promotes: Bool { decision == .promote }
@@ -86,8 +89,11 @@ public enum PromotionGate {
     ///   - isBoundary: which samples are deselected or corrected ones.
     ///   - isTrusted: which samples judge accuracy (base data, vetted held-out feedback).
     ///   - perClass: trusted evaluation samples per class name (the evidence check).
+    ///   - heads: a multi-head model's head of each sample; every head must pass the accuracy
+    ///     checks on its own trusted samples, so a candidate cannot buy one head's gain with
+    ///     another's loss. Nil (or one head) for a classic model.
     public static func decide(parent: [Bool], candidate: [Bool], isBoundary: [Bool], isTrusted: [Bool],
-                              perClass: [String: Int], policy: GatePolicy) -> GateVerdict {
+                              perClass: [String: Int], policy: GatePolicy, heads: [String]? = nil) -> GateVerdict {
         let pick = { (values: [Bool], mask: [Bool]) in zip(values, mask).filter(\.1).map(\.0) }
         let overall = PairedComparison(parent: pick(parent, isTrusted), candidate: pick(candidate, isTrusted))
         let boundary = PairedComparison(parent: pick(parent, isBoundary), candidate: pick(candidate, isBoundary))
@@ -95,6 +101,12 @@ public enum PromotionGate {
         func f(_ x: Double) -> String { String(format: "%.3f", x) }
         func p(_ x: Double) -> String { String(format: "%.3g", x) }
         var verdict = GateVerdict(decision: .refuse, reason: "", overall: overall, boundary: boundary, policy: policy)
+        if let heads, Set(heads).count > 1 {
+            for name in Set(heads) {
+                let mask = zip(heads, isTrusted).map { $0 == name && $1 }
+                verdict.heads[name] = PairedComparison(parent: pick(parent, mask), candidate: pick(candidate, mask))
+            }
+        }
         let short = perClass.filter { $0.value < policy.minEvaluationPerClass }.sorted { $0.key < $1.key }
         if !short.isEmpty || boundary.samples == 0 {
             verdict.decision = .insufficientEvidence
@@ -104,6 +116,18 @@ public enum PromotionGate {
                 + (short.isEmpty || boundary.samples > 0 ? "" : "; ")
                 + (boundary.samples > 0 ? "" : "no held-out boundary samples yet; submit more deselections")
             return verdict
+        }
+        for (name, head) in verdict.heads.sorted(by: { $0.key < $1.key }) {
+            let stats = "(\(f(head.candidateAccuracy)) vs \(f(head.parentAccuracy)) on its \(head.samples) trusted evaluation samples"
+            if head.candidateAccuracy < head.parentAccuracy - policy.tolerance {
+                verdict.reason = "refused: head '\(name)' is worse \(stats), tolerance \(f(policy.tolerance)))"
+                return verdict
+            }
+            if head.onlyParent > head.onlyCandidate, head.pCandidateWorse < alpha {
+                verdict.reason = "refused: head '\(name)' is significantly worse \(stats); McNemar p=\(p(head.pCandidateWorse)) "
+                    + "< \(p(alpha)) at confidence \(f(policy.confidence)))"
+                return verdict
+            }
         }
         let stats = "(\(f(overall.candidateAccuracy)) vs \(f(overall.parentAccuracy)) on \(overall.samples) trusted evaluation samples"
         if overall.candidateAccuracy < overall.parentAccuracy - policy.tolerance {

@@ -92,7 +92,10 @@ struct RetrainRun {
         outcome.evaluationBase = evaluationBase.count
         let replayCount = options.replayRatio > 0
             ? min(TrainingSetBuilder.maxReplay, Int((Float(train.count) * options.replayRatio).rounded())) : 0
-        let replay = try builder.replayItems(count: replayCount)
+        // A head-only retrain of a multi-head model replays only the heads feedback named: the
+        // others get no gradient, so their weights stay exactly as the gate last accepted them.
+        let namedHeads = Set(train.map { item in network.spec.outputHeads.firstIndex { $0.range.contains(item.input.target.index) }! })
+        let replay = try builder.replayItems(count: replayCount, heads: options.mode == .head ? namedHeads : nil)
         outcome.feedbackSamples = train.count
         outcome.replaySamples = replay.count
 
@@ -112,10 +115,10 @@ struct RetrainRun {
             let evaluationEmbeddings = try cache.embeddings(heldOut.usable, parent: parent, threads: threads) + baseEmbeddings
             let trainItems = train + replay
             let trainEmbeddings = try cache.embeddings(trainItems, parent: parent, threads: threads)
-            before = FineTuner.predictHead(network, embeddings: evaluationEmbeddings, count: evaluation.count)
+            before = FineTuner.predictHead(network, embeddings: evaluationEmbeddings, samples: inputs)
             FineTuner.runHead(network, embeddings: trainEmbeddings, samples: trainItems.map(\.input), config: config, progress: report)
             job.publish(RetrainUpdate(jobID: job.id, phase: .evaluating))
-            after = FineTuner.predictHead(network, embeddings: evaluationEmbeddings, count: evaluation.count)
+            after = FineTuner.predictHead(network, embeddings: evaluationEmbeddings, samples: inputs)
         } else {
             before = FineTuner.predict(parent.model, inputs, threads: threads)
             FineTuner.run(network, on: (train + replay).map(\.input), config: config, progress: report)
@@ -132,7 +135,8 @@ struct RetrainRun {
         }
         let verdict = PromotionGate.decide(parent: FineTuner.correct(before, inputs), candidate: FineTuner.correct(after, inputs),
                                            isBoundary: inputs.map(\.isBoundary), isTrusted: trusted, perClass: perClass,
-                                           policy: options.gate)
+                                           policy: options.gate,
+                                           heads: inputs.map { parent.spec.outputHeads.head(containing: $0.target.index).name })
         outcome.verdict = verdict
         outcome.reason = verdict.reason + (evaluationBase.isEmpty ? " [no base data: this batch's held-out feedback judged too]" : "")
         let trainedIDs = train.map { $0.stored!.id }

@@ -12,7 +12,8 @@ import Training
 /// - Feedback: kept → `.label(L)`, corrected → `.label(true)`, deselected → `.notLabel(L)` (the
 ///   complementary-label loss); deselected and corrected samples are boundary samples.
 /// - Base data: what `training.json`'s data source names — the built-in demo dataset, or an
-///   ImageFolder still at its path. Replay draws from its train split; its validation split tops
+///   ImageFolder or a multi-head manifest still at its path (a manifest image gives one sample
+///   per head it is labelled for). Replay draws from its train split; its validation split tops
 ///   up the evaluation set so every class has enough samples. Models whose data is gone retrain
 ///   on feedback alone and are judged on held-out feedback.
 struct TrainingSetBuilder {
@@ -69,12 +70,14 @@ struct TrainingSetBuilder {
     static let baseEvaluation = 300
 
     /// The first `count` images of the base train split, class-balanced and the same ones every
-    /// time, so their embeddings stay cached.
-    func replayItems(count: Int) throws -> [Item] {
+    /// time, so their embeddings stay cached. `heads` limits a multi-head model's replay to the
+    /// heads feedback named (a head-only retrain then leaves the others' weights as they were).
+    func replayItems(count: Int, heads: Set<Int>? = nil) throws -> [Item] {
         guard count > 0 else { return [] }
         switch try baseData() {
         case .demo(let demo): return try demoItems(demo, .train, count: count)
         case .folder(let folder): return folderItems(folder, spread(folder.train, count))
+        case .manifest(let manifest): return manifestBalanced(manifest.train, total: count, heads: heads)
         case .none: return []
         }
     }
@@ -86,6 +89,7 @@ struct TrainingSetBuilder {
         switch try baseData() {
         case .demo(let demo): return try demoItems(demo, .val, count: count)
         case .folder(let folder): return folderItems(folder, perClass(folder.validation, classes: folder.classNames.count, total: count))
+        case .manifest(let manifest): return manifestBalanced(manifest.validation, total: count)
         case .none: return []
         }
     }
@@ -93,6 +97,7 @@ struct TrainingSetBuilder {
     private enum BaseData {
         case demo(DemoDataset)
         case folder(ImageFolder)
+        case manifest(ImageManifest)
         case none
     }
 
@@ -104,6 +109,10 @@ struct TrainingSetBuilder {
         case .imageFolder(let path)?:
             // Moved or deleted since training: the retrain runs on feedback alone.
             return (try? ImageFolder(root: URL(fileURLWithPath: path))).map(BaseData.folder) ?? .none
+        case .manifest(let path)?:
+            // Only while it still describes this model's heads.
+            guard let manifest = try? ImageManifest(url: URL(fileURLWithPath: path)), manifest.heads == spec.heads else { return .none }
+            return .manifest(manifest)
         default:
             return .none
         }
@@ -145,6 +154,35 @@ struct TrainingSetBuilder {
                   let bytes = FileManager.default.contents(atPath: file.path),
                   let input = try? ImageInput.preprocess(bytes, spec: preprocess) else { return nil }
             return Item(key: .folder(path: file.path), input: LabelledInput(input: input, target: .label(index), isBoundary: false))
+        }
+    }
+
+    /// One sample per labelled head of each manifest file, targets indexing the whole label list.
+    private func manifestItems(_ files: [LabeledFile], heads only: Int? = nil) -> [Item] {
+        let heads = spec.outputHeads, preprocess = PreprocessSpec(spec.input)
+        return files.flatMap { file -> [Item] in
+            guard let bytes = FileManager.default.contents(atPath: file.path),
+                  let input = try? ImageInput.preprocess(bytes, spec: preprocess) else { return [] }
+            return file.headLabels.enumerated().compactMap { h, label in
+                guard let label, only == nil || only == h else { return nil }
+                return Item(key: .folder(path: file.path),
+                            input: LabelledInput(input: input, target: .label(heads[h].offset + label), isBoundary: false))
+            }
+        }
+    }
+
+    /// Samples with an equal share of `total` for every label of every head. (A manifest's rows
+    /// are in no class order, so an even spread over them could replay one class alone, and
+    /// the gate rightly refuses what that does to the other labels.)
+    private func manifestBalanced(_ files: [LabeledFile], total: Int, heads chosen: Set<Int>? = nil) -> [Item] {
+        let heads = spec.outputHeads
+        let picked = heads.indices.filter { chosen?.contains($0) ?? true }
+        let labels = picked.map { heads[$0].count }.reduce(0, +)
+        let share = (total + max(labels, 1) - 1) / max(labels, 1)
+        return picked.flatMap { h in
+            (0..<heads[h].count).flatMap { label in
+                manifestItems(spread(files.filter { $0.headLabels[h] == label }, share), heads: h)
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// A classification request in domain terms (the gRPC layer maps `PredictRequest` to this).
 public struct PredictionRequest: Sendable {
@@ -32,7 +33,7 @@ public struct Prediction: Sendable {
     public var imageID: String
     public var model: String
     public var version: Int
-    /// Highest score first.
+    /// Highest score first. A multi-head model's first head, labels qualified "head:label".
     public var labels: [RankedLabel]
     /// Top-1 minus top-2 probability, over all classes (not only the returned top-k).
     public var margin: Float
@@ -44,8 +45,28 @@ public struct Prediction: Sendable {
     public var inferenceSeconds: Double
     /// Requests that shared the forward pass.
     public var batchSize: Int
+    /// Multi-head models: every head ranked on its own; empty for a model with one head.
+    public var heads: [HeadRanking] = []
 
     public static let defaultTopK = 5
+
+    /// Ranks a model's output row: for a classic model all of it; for a multi-head one its first
+    /// head (with the model's qualified labels, whose indices the first head shares) as the
+    /// primary ranking, and every head on its own with its own labels.
+    public static func rank(_ probabilities: [Float], spec: ModelSpec, topK: Int, threshold: Float)
+        -> (labels: [RankedLabel], margin: Float, isBoundary: Bool, heads: [HeadRanking]) {
+        guard spec.isMultiHead else {
+            let ranked = rank(probabilities, labels: spec.labels, topK: topK, threshold: threshold)
+            return (ranked.labels, ranked.margin, ranked.isBoundary, [])
+        }
+        let heads = spec.outputHeads.map { head in
+            let ranked = rank(Array(probabilities[head.range]), labels: head.labels, topK: topK, threshold: threshold)
+            return HeadRanking(head: head.name, labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary)
+        }
+        let first = spec.outputHeads[0]
+        let primary = rank(Array(probabilities[first.range]), labels: Array(spec.labels[first.range]), topK: topK, threshold: threshold)
+        return (primary.labels, primary.margin, primary.isBoundary, heads)
+    }
 
     /// Ranks `probabilities` and derives the margin and boundary flag.
     public static func rank(_ probabilities: [Float], labels: [String], topK: Int, threshold: Float)
@@ -56,4 +77,13 @@ public struct Prediction: Sendable {
         let margin = order.count > 1 ? probabilities[order[0]] - probabilities[order[1]] : probabilities[order[0]]
         return (ranked, margin, margin < threshold)
     }
+}
+
+/// One head of a multi-head model's prediction: its own labels, ranked, and its own margin.
+public struct HeadRanking: Sendable, Equatable {
+    public var head: String
+    /// The head's labels ("low"), `index` into the head's label list.
+    public var labels: [RankedLabel]
+    public var margin: Float
+    public var isBoundary: Bool
 }

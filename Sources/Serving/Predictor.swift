@@ -81,10 +81,12 @@ public final class Predictor: Sendable {
         } else {
             output = try await scheduler.infer(decoded.input, on: snapshot, wantsEmbedding: true)
         }
-        let ranked = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: request.topK,
+        let ranked = Prediction.rank(output.probabilities, spec: snapshot.spec, topK: request.topK,
                                      threshold: snapshot.boundaryThreshold)
         if let embedding = output.embedding {
-            let top = Prediction.rank(output.probabilities, labels: snapshot.labels, topK: Self.reviewedLabels,
+            // Review works on the primary ranking: a multi-head model's first head, whose
+            // qualified labels are valid feedback labels as they are.
+            let top = Prediction.rank(output.probabilities, spec: snapshot.spec, topK: Self.reviewedLabels,
                                       threshold: snapshot.boundaryThreshold)
             let remembered = RecentImages.Embedding(model: snapshot.name, backbone: snapshot.backboneVersion, vector: embedding)
             let seen = RecentImages.Seen(model: snapshot.name, version: snapshot.version, labels: top.labels, margin: top.margin,
@@ -97,7 +99,7 @@ public final class Predictor: Sendable {
         return Prediction(imageID: decoded.imageID, model: snapshot.name, version: snapshot.version,
                           labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary,
                           embedding: request.includeEmbedding ? output.embedding : nil, decodeSeconds: decoded.seconds,
-                          inferenceSeconds: output.seconds, batchSize: output.batchSize)
+                          inferenceSeconds: output.seconds, batchSize: output.batchSize, heads: ranked.heads)
     }
 
     /// Labels a review listing shows per image.

@@ -41,14 +41,18 @@ public struct HeadEvaluation: Sendable, Encodable {
     public var accuracy: Double { heads.map(\.metrics.accuracy).reduce(0, +) / Double(max(heads.count, 1)) }
 
     public static func run(_ model: InferenceModel, images: DecodedImages, threads: Int) -> HeadEvaluation {
-        let predictions = Predictions.compute(model, images: images, threads: threads)
-        let heads = model.heads.enumerated().map { h, head in
+        HeadEvaluation(predictions: Predictions.compute(model, images: images, threads: threads), images: images, heads: model.heads)
+    }
+
+    /// Scores predictions already made over `images`.
+    public init(predictions: Predictions, images: DecodedImages, heads: [OutputHead]) {
+        self.predictions = predictions
+        self.heads = heads.enumerated().map { h, head in
             let labelled = images.labels(forHead: h).enumerated().compactMap { i, label in label.map { (i, $0) } }
             return Head(name: head.name, metrics: ClassificationMetrics(
                 trueLabels: labelled.map(\.1), predictedLabels: labelled.map { predictions.predictedLabel($0.0, head: head) },
                 classNames: head.labels))
         }
-        return HeadEvaluation(heads: heads, predictions: predictions)
     }
 
     private struct Key: CodingKey {

@@ -136,7 +136,7 @@ public enum FineTuner {
     /// Evaluates the network's head alone on precomputed embeddings [N, E] of `samples`: what the
     /// whole network would score when the backbone that produced them is the network's own.
     public static func evaluateHead(_ network: Network, embeddings: [Float], on samples: [LabelledInput]) -> FineTuneEvaluation {
-        score(predictHead(network, embeddings: embeddings, count: samples.count), samples)
+        score(predictHead(network, embeddings: embeddings, samples: samples), samples)
     }
 
     /// Evaluates an inference model on `samples`.
@@ -162,20 +162,25 @@ public enum FineTuner {
         return probabilities
     }
 
-    /// The head's top class for each of `count` embeddings [N, E].
-    public static func predictHead(_ network: Network, embeddings: [Float], count: Int) -> [Int] {
-        let classes = network.classCount
-        let probabilities = headProbabilities(network, embeddings: embeddings, count: count)
-        return (0..<count).map { row in
-            let base = row * classes
-            return (0..<classes).max { probabilities[base + $0] < probabilities[base + $1] }!
-        }
+    /// The head's top class for each of `samples`' embeddings [N, E] (within the head its target
+    /// names, for a multi-head model).
+    public static func predictHead(_ network: Network, embeddings: [Float], samples: [LabelledInput]) -> [Int] {
+        let probabilities = headProbabilities(network, embeddings: embeddings, count: samples.count)
+        let predictions = Predictions(classCount: network.classCount, probabilities: probabilities, embeddings: [], embeddingSize: 0)
+        return predicted(predictions, samples, heads: network.spec.outputHeads)
     }
 
-    /// The model's top class for each sample.
+    /// The model's top class for each sample (within the head its target names).
     public static func predict(_ model: InferenceModel, _ samples: [LabelledInput], threads: Int) -> [Int] {
-        let predictions = Predictions.compute(model, inputs: samples.map(\.input), threads: threads)
-        return (0..<predictions.count).map(predictions.predictedLabel)
+        predicted(Predictions.compute(model, inputs: samples.map(\.input), threads: threads), samples, heads: model.heads)
+    }
+
+    /// Each sample's arg-max over the head its target names, as an index into the whole label list.
+    static func predicted(_ predictions: Predictions, _ samples: [LabelledInput], heads: [OutputHead]) -> [Int] {
+        samples.indices.map { i in
+            let head = heads.head(containing: samples[i].target.index)
+            return head.offset + predictions.predictedLabel(i, head: head)
+        }
     }
 
     /// Whether each prediction satisfies its sample's target (for `.notLabel(k)`: anything but k).

@@ -93,7 +93,7 @@ public final class HeadTrainer {
 
     /// Mean loss and accuracy of the head on `examples` (for "not L", right when anything but L).
     public func evaluate(_ examples: HeadExamples) -> (loss: Double, accuracy: Double) {
-        let k = network.classCount, e = network.embeddingSize
+        let e = network.embeddingSize
         var loss = 0.0, correct = 0
         let chunk = 256
         examples.embeddings.withUnsafeBufferPointer { all in
@@ -101,7 +101,8 @@ public final class HeadTrainer {
             while i0 < examples.count {
                 let n = min(chunk, examples.count - i0)
                 let logits = network.headLogits(embeddings: all.baseAddress! + i0 * e, batch: n)
-                let result = ClassificationLoss.evaluate(logits: logits, classes: k, targets: Array(examples.targets[i0..<(i0 + n)]))
+                let result = ClassificationLoss.evaluate(logits: logits, heads: network.spec.outputHeads,
+                                                         targets: Array(examples.targets[i0..<(i0 + n)]))
                 loss += Double(result.loss) * Double(n)
                 correct += result.correct
                 i0 += n

@@ -8,11 +8,14 @@ import Reports
 /// over the image) and the strongest feature maps of an early, a middle and the last spatial layer.
 public enum ReportExplanations {
     /// Up to `count` images: the most confident right predictions and the most confident wrong
-    /// ones, alternating, so the panel shows both what the model gets and what fools it.
+    /// ones, alternating, so the panel shows both what the model gets and what fools it. For a
+    /// multi-head model, `images.labels` are its first head's.
     public static func panels(network: Network, images: DecodedImages, predictions: Predictions, count: Int = 4,
                               channelsPerLayer: Int = 6) throws -> [ExplanationPanel] {
         guard count > 0, images.count > 0, let camLayer = try? network.explainableLayer(named: nil) else { return [] }
-        let predicted = (0..<images.count).map { predictions.predictedLabel($0) }
+        // The first head's answer (a classic model's only one; its indices are the model's own).
+        let first = network.spec.outputHeads[0]
+        let predicted = (0..<images.count).map { predictions.predictedLabel($0, head: first) }
         let confidence = (0..<images.count).map { predictions.row($0)[predictions.row($0).startIndex + predicted[$0]] }
         let byConfidence = (0..<images.count).sorted { confidence[$0] > confidence[$1] }
         let right = byConfidence.filter { predicted[$0] == images.labels[$0] }

@@ -289,6 +289,17 @@ func pairMembersCoincideAtHalfAmbiguity(family: Int) {
         let bytes = [UInt8](try Data(contentsOf: root.appendingPathComponent(f[0])))
         #expect(bytes == ppmEncode(ds.render(item, split: split), 12, 12).bytes)
     }
+    // heads.csv: the same images, their class and whether they are blended toward their pair.
+    let heads = try String(contentsOf: root.appendingPathComponent(DemoDataset.headsManifestFileName), encoding: .utf8)
+        .split(separator: "\n").map(String.init)
+    #expect(heads.first == "path,split,class,blend")
+    #expect(heads.count == lines.count)
+    for (row, line) in zip(heads.dropFirst(), lines.dropFirst()) {
+        let f = row.split(separator: ",").map(String.init), m = line.split(separator: ",").map(String.init)
+        let ambiguity = try #require(Double(m[7]))
+        #expect(f == [m[0], m[1], m[4], ambiguity < 0.125 ? "clear" : "blended"])
+    }
+    #expect(Set(heads.dropFirst().map { $0.split(separator: ",").last! }) == ["clear", "blended"], "overlap 0.5 blends some")
     let classes = try String(contentsOf: root.appendingPathComponent("classes.txt"), encoding: .utf8)
     #expect(classes == ds.classNames.joined(separator: "\n") + "\n")
 }

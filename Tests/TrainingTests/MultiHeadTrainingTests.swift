@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import NeuralNet
 import Tensor
+import Reports
 import Testing
 @testable import Training
 
@@ -42,6 +43,25 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: try evaluation.json()) as! [String: Any]
         #expect(json["pattern_accuracy"] as? Double == evaluation.heads[0].metrics.accuracy)
         #expect((json["heads"] as? [String: Any])?.keys.sorted() == ["pattern", "tone"])
+
+        // The report: the classic sections on the first head, "Every head" with a pie per head.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (input, first) = try ReportBuilder.build(modelDirectory: directory, network: network, images: test, threads: 1,
+                                                     note: "", explanations: 2)
+        #expect(input.labels == ["bars-h", "bars-v", "square"])
+        #expect(first.accuracy == evaluation.heads[0].metrics.accuracy)
+        #expect(input.heads.map(\.name) == ["pattern", "tone"])
+        #expect(input.heads.map { $0.metrics?.accuracy } == evaluation.heads.map(\.metrics.accuracy))
+        #expect(input.predictions.allSatisfy { $0.heads?.count == 2 && $0.probabilities.count == 3 })
+        #expect(input.predictions.filter { $0.heads?[1].trueLabel == nil }.count == 12)
+        #expect(input.explanations.count == 2 && input.explanations.allSatisfy { (0..<3).contains($0.predictedLabel) })
+        let html = HTMLReport.render(input)
+        #expect(html.contains("<section id=\"heads\"") && html.contains("href=\"#heads\""))
+        let cards = html.components(separatedBy: "<section id=\"heads\"")[1].components(separatedBy: "</section>")[0]
+        #expect(cards.components(separatedBy: "class=\"hpie\"").count - 1 == 2 * 2 * HTMLReport.Options().examplesPerGroup)
+        // A classic model's report has no such section.
+        #expect(!HTMLReport.render(ReportInput(title: "t")).contains("id=\"heads\""))
     }
 
     func writeImages(_ names: [String], in folder: URL) throws {

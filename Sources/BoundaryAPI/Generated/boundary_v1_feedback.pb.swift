@@ -504,7 +504,9 @@ public nonisolated struct Boundary_V1_SubmitFeedbackRequest: Sendable {
   /// The model the feedback is about; empty selects the server's default model.
   public var model: String = String()
 
-  /// The label the selection was made for (one of the model's labels).
+  /// The label the selection was made for (one of the model's labels). For a multi-head model,
+  /// name the head in `head` and give the head's own label ("low"), or leave `head` empty and give
+  /// the qualified label ("aperture:low"); corrections are labels of the same head.
   public var label: String = String()
 
   /// Images kept in the selection: positive examples of `label`.
@@ -524,6 +526,9 @@ public nonisolated struct Boundary_V1_SubmitFeedbackRequest: Sendable {
   /// Client-chosen key, unique per selection; a retry with the same key is not counted again.
   /// Required.
   public var idempotencyKey: String = String()
+
+  /// Multi-head models: the head the selection was made for.
+  public var head: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1498,7 +1503,7 @@ nonisolated extension Boundary_V1_Correction: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Boundary_V1_SubmitFeedbackRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitFeedbackRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}label\0\u{1}kept\0\u{1}deselected\0\u{1}corrections\0\u{3}user_id\0\u{3}idempotency_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}label\0\u{1}kept\0\u{1}deselected\0\u{1}corrections\0\u{3}user_id\0\u{3}idempotency_key\0\u{1}head\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1513,6 +1518,7 @@ nonisolated extension Boundary_V1_SubmitFeedbackRequest: SwiftProtobuf.Message, 
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.corrections) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.head) }()
       default: break
       }
     }
@@ -1540,6 +1546,9 @@ nonisolated extension Boundary_V1_SubmitFeedbackRequest: SwiftProtobuf.Message, 
     if !self.idempotencyKey.isEmpty {
       try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 7)
     }
+    if !self.head.isEmpty {
+      try visitor.visitSingularStringField(value: self.head, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1551,6 +1560,7 @@ nonisolated extension Boundary_V1_SubmitFeedbackRequest: SwiftProtobuf.Message, 
     if lhs.corrections != rhs.corrections {return false}
     if lhs.userID != rhs.userID {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.head != rhs.head {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

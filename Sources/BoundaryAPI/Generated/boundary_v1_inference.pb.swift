@@ -197,6 +197,30 @@ public nonisolated struct Boundary_V1_ScoredLabel: Sendable {
   public init() {}
 }
 
+/// One head of a multi-head model (e.g. "aperture" over low | mid | high): its own ranking.
+public nonisolated struct Boundary_V1_HeadPrediction: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The head's name.
+  public var head: String = String()
+
+  /// The head's labels, highest score first; `label` is the head's own label ("low") and `index`
+  /// its position in the head's label list. Scores of one head sum to 1.
+  public var labels: [Boundary_V1_ScoredLabel] = []
+
+  /// Top-1 minus top-2 probability within the head.
+  public var margin: Float = 0
+
+  /// True when the head's margin is below the model's boundary threshold.
+  public var boundary: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Boundary_V1_PredictResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -213,7 +237,9 @@ public nonisolated struct Boundary_V1_PredictResponse: Sendable {
 
   public var version: UInt64 = 0
 
-  /// Ranked labels, highest score first.
+  /// Ranked labels, highest score first. For a multi-head model, labels, margin and boundary are
+  /// those of its first head, with labels qualified as "head:label" (the form feedback takes) and
+  /// indices into the model's whole label list; `heads` ranks every head.
   public var labels: [Boundary_V1_ScoredLabel] = []
 
   /// Top-1 minus top-2 probability: small margins are close to the decision boundary.
@@ -239,6 +265,10 @@ public nonisolated struct Boundary_V1_PredictResponse: Sendable {
   public var errorCode: UInt32 = 0
 
   public var errorMessage: String = String()
+
+  /// Multi-head models: every head's ranking, in the model's head order. Empty for a model with
+  /// one head.
+  public var heads: [Boundary_V1_HeadPrediction] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -577,9 +607,54 @@ nonisolated extension Boundary_V1_ScoredLabel: SwiftProtobuf.Message, SwiftProto
   }
 }
 
+nonisolated extension Boundary_V1_HeadPrediction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeadPrediction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}head\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.head) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.labels) }()
+      case 3: try { try decoder.decodeSingularFloatField(value: &self.margin) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.boundary) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.head.isEmpty {
+      try visitor.visitSingularStringField(value: self.head, fieldNumber: 1)
+    }
+    if !self.labels.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.labels, fieldNumber: 2)
+    }
+    if self.margin.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.margin, fieldNumber: 3)
+    }
+    if self.boundary != false {
+      try visitor.visitSingularBoolField(value: self.boundary, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Boundary_V1_HeadPrediction, rhs: Boundary_V1_HeadPrediction) -> Bool {
+    if lhs.head != rhs.head {return false}
+    if lhs.labels != rhs.labels {return false}
+    if lhs.margin != rhs.margin {return false}
+    if lhs.boundary != rhs.boundary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PredictResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}image_id\0\u{1}model\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}embedding\0\u{3}decode_ms\0\u{3}inference_ms\0\u{3}batch_size\0\u{3}error_code\0\u{3}error_message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}image_id\0\u{1}model\0\u{1}version\0\u{1}labels\0\u{1}margin\0\u{1}boundary\0\u{1}embedding\0\u{3}decode_ms\0\u{3}inference_ms\0\u{3}batch_size\0\u{3}error_code\0\u{3}error_message\0\u{1}heads\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -600,6 +675,7 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.errorCode) }()
       case 13: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      case 14: try { try decoder.decodeRepeatedMessageField(value: &self.heads) }()
       default: break
       }
     }
@@ -645,6 +721,9 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
     if !self.errorMessage.isEmpty {
       try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 13)
     }
+    if !self.heads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.heads, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -662,6 +741,7 @@ nonisolated extension Boundary_V1_PredictResponse: SwiftProtobuf.Message, SwiftP
     if lhs.batchSize != rhs.batchSize {return false}
     if lhs.errorCode != rhs.errorCode {return false}
     if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.heads != rhs.heads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,6 +11,9 @@ struct DatasetOptions: ParsableArguments {
     @Flag(help: "Use the built-in demo dataset (same options as `boundary train --demo`).")
     var demo = false
 
+    @Option(help: "A multi-head model's CSV manifest (as `boundary train --manifest` takes).")
+    var manifest: String?
+
     @Option(help: "Which split to evaluate: test, val or train.") var split: String = "test"
     @Option(help: "Demo dataset: images per class in train (val and test get a fifth each).") var demoPerClass: Int = 500
     @Option(help: "Demo dataset: number of classes.") var demoClasses: Int = 10
@@ -19,7 +22,9 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: "Share of train/ held out for validation when val/ is absent.") var valShare: Double = 0.1
 
     func validate() throws {
-        if demo == (dataDir != nil) { throw ValidationError("give either DATA_DIR or --demo") }
+        if [demo, dataDir != nil, manifest != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give one of DATA_DIR, --demo or --manifest FILE.csv")
+        }
         guard ["test", "val", "train"].contains(split) else { throw ValidationError("--split must be test, val or train") }
     }
 
@@ -31,6 +36,19 @@ struct DatasetOptions: ParsableArguments {
             try checkLabels(data.classNames, model)
             return (pick(data.train, data.validation, data.test), [])
         }
+        if let manifest {
+            let parsed = try ImageManifest(url: URL(fileURLWithPath: manifest), validationShare: valShare)
+            guard parsed.heads == model.heads else {
+                let described = { (heads: [HeadSpec]) in heads.map { "\($0.name) (\($0.labels.joined(separator: "|")))" }.joined(separator: ", ") }
+                throw ValidationError("\(manifest) has heads \(described(parsed.heads)); the model has "
+                                      + (model.heads.map(described) ?? "one head over \(model.labels.joined(separator: "|"))"))
+            }
+            let files = split == "test" ? parsed.test : split == "val" ? parsed.validation : parsed.train
+            guard !files.isEmpty else { throw ValidationError("\(manifest) has no \(split) rows") }
+            let decoded = DecodedImages.load(files, input: model.input, threads: threads)
+            return (decoded, decoded.skipped)
+        }
+        guard !model.isMultiHead else { throw ValidationError("a multi-head model is evaluated on a --manifest") }
         let folder = try ImageFolder(root: URL(fileURLWithPath: dataDir!), validationShare: valShare)
         try checkLabels(folder.classNames, model)
         let files = split == "test" ? folder.test : split == "val" ? folder.validation : folder.train

@@ -7,11 +7,13 @@ import Imaging
 struct DemoDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-data",
-        abstract: "Write the built-in demo dataset as OUT/{train,val,test}/<class>/*.png plus manifest.csv.",
+        abstract: "Write the built-in demo dataset as OUT/{train,val,test}/<class>/*.png plus manifest.csv and heads.csv.",
         discussion: """
         Ten classes in five confusable pairs (blobs/grass, checker/crosshatch, square/triangle, dots/rings,
         horizontal/vertical stripes). --overlap sets how many images are morphed toward their pair's other
-        class; manifest.csv lists each image's ambiguity (0.5 = exactly on the decision boundary).
+        class; manifest.csv lists each image's ambiguity (0.5 = exactly on the decision boundary). heads.csv is
+        a two-head manifest for `boundary train --manifest`: each image's class, and whether it is blended
+        toward its pair's class.
         """
     )
 

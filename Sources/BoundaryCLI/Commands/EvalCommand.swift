@@ -20,6 +20,16 @@ struct EvalCommand: ParsableCommand {
         let network = try ModelDirectory.load(URL(fileURLWithPath: model))
         let (images, skipped) = try dataset.images(for: network.spec, threads: threads)
         for file in skipped { FileHandle.standardError.write(Data("skipped \(file)\n".utf8)) }
+        if network.spec.isMultiHead {
+            let evaluation = HeadEvaluation.run(network.inferenceModel(), images: images, threads: threads)
+            if json {
+                print(String(decoding: try evaluation.json(), as: UTF8.self))
+            } else {
+                print("\(network.spec.name) on \(images.count) \(dataset.split) images")
+                for head in evaluation.heads { print("\nhead \(head.name)\n" + head.metrics.renderText()) }
+            }
+            return
+        }
         let evaluation = Evaluation.run(network.inferenceModel(), images: images, threads: threads)
         if json {
             print(String(decoding: try evaluation.json(), as: UTF8.self))

@@ -33,10 +33,12 @@ struct ReportCommand: ParsableCommand {
         let network = try ModelDirectory.load(modelURL)
         let (images, _) = try dataset.images(for: network.spec, threads: threads)
         let note = "Evaluated on \(images.count) \(dataset.split) images"
-            + (dataset.demo ? " of the built-in demo dataset." : " from \(dataset.dataDir!).")
+            + (dataset.demo ? " of the built-in demo dataset." : " from \(dataset.manifest ?? dataset.dataDir!).")
         let (input, evaluation) = try ReportBuilder.build(modelDirectory: modelURL, network: network, images: images,
                                                           threads: threads, note: note, explanations: explain)
         try Data(HTMLReport.render(input, options: HTMLReport.Options(maxTSNEPoints: tsnePoints)).utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-        print("wrote \(out) (accuracy \(String(format: "%.2f%%", evaluation.accuracy * 100)) on \(images.count) images)")
+        let accuracies = input.heads.isEmpty ? String(format: "accuracy %.2f%%", evaluation.accuracy * 100)
+            : input.heads.map { String(format: "%@ %.2f%%", $0.name, ($0.metrics?.accuracy ?? 0) * 100) }.joined(separator: ", ")
+        print("wrote \(out) (\(accuracies) on \(images.count) images)")
     }
 }

@@ -82,7 +82,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         BLAS.threads = 1
         let data = try loadDataset()
-        print("classes: \(data.classNames.count)  train: \(data.train.count)  val: \(data.validation.count)  test: \(data.test.count)  (\(data.source))")
+        let classes = data.heads.map { heads in heads.map { "\($0.name) \($0.labels.count)" }.joined(separator: ", ") }
+            ?? String(data.classNames.count)
+        print("classes: \(classes)  train: \(data.train.count)  val: \(data.validation.count)  test: \(data.test.count)  (\(data.source))")
         for skipped in data.skipped { print("skipped \(skipped)") }
         let network = try makeNetwork(data)
         let config = TrainingConfig(

@@ -88,6 +88,45 @@ extension Components {
                 case score
             }
         }
+        /// One head of a multi-head model, ranked on its own.
+        ///
+        /// - Remark: Generated from `#/components/schemas/HeadPrediction`.
+        public struct HeadPrediction: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/HeadPrediction/head`.
+            public var head: Swift.String
+            /// The head's own labels and their index in the head's label list, highest score first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/HeadPrediction/labels`.
+            public var labels: [Components.Schemas.ScoredLabel]
+            /// - Remark: Generated from `#/components/schemas/HeadPrediction/margin`.
+            public var margin: Swift.Float
+            /// - Remark: Generated from `#/components/schemas/HeadPrediction/boundary`.
+            public var boundary: Swift.Bool
+            /// Creates a new `HeadPrediction`.
+            ///
+            /// - Parameters:
+            ///   - head:
+            ///   - labels: The head's own labels and their index in the head's label list, highest score first.
+            ///   - margin:
+            ///   - boundary:
+            public init(
+                head: Swift.String,
+                labels: [Components.Schemas.ScoredLabel],
+                margin: Swift.Float,
+                boundary: Swift.Bool
+            ) {
+                self.head = head
+                self.labels = labels
+                self.margin = margin
+                self.boundary = boundary
+            }
+            public enum CodingKeys: String, CodingKey {
+                case head
+                case labels
+                case margin
+                case boundary
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Prediction`.
         public struct Prediction: Codable, Hashable, Sendable {
             /// Names this image in feedback and thumbnails.
@@ -98,8 +137,14 @@ extension Components {
             public var model: Swift.String
             /// - Remark: Generated from `#/components/schemas/Prediction/version`.
             public var version: Swift.Int64
+            /// Highest score first. For a multi-head model: its first head, labels qualified as "head:label" (the form feedback takes); `heads` ranks every head.
+            ///
             /// - Remark: Generated from `#/components/schemas/Prediction/labels`.
             public var labels: [Components.Schemas.ScoredLabel]
+            /// Multi-head models only, in the model's head order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prediction/heads`.
+            public var heads: [Components.Schemas.HeadPrediction]?
             /// Top score minus the runner-up's.
             ///
             /// - Remark: Generated from `#/components/schemas/Prediction/margin`.
@@ -122,7 +167,8 @@ extension Components {
             ///   - imageId: Names this image in feedback and thumbnails.
             ///   - model:
             ///   - version:
-            ///   - labels:
+            ///   - labels: Highest score first. For a multi-head model: its first head, labels qualified as "head:label" (the form feedback takes); `heads` ranks every head.
+            ///   - heads: Multi-head models only, in the model's head order.
             ///   - margin: Top score minus the runner-up's.
             ///   - boundary: The margin is below the model's boundary threshold.
             ///   - embedding:
@@ -134,6 +180,7 @@ extension Components {
                 model: Swift.String,
                 version: Swift.Int64,
                 labels: [Components.Schemas.ScoredLabel],
+                heads: [Components.Schemas.HeadPrediction]? = nil,
                 margin: Swift.Float,
                 boundary: Swift.Bool,
                 embedding: [Swift.Float]? = nil,
@@ -145,6 +192,7 @@ extension Components {
                 self.model = model
                 self.version = version
                 self.labels = labels
+                self.heads = heads
                 self.margin = margin
                 self.boundary = boundary
                 self.embedding = embedding
@@ -157,6 +205,7 @@ extension Components {
                 case model
                 case version
                 case labels
+                case heads
                 case margin
                 case boundary
                 case embedding
@@ -725,6 +774,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/FeedbackRequest/label`.
             public var label: Swift.String
+            /// Multi-head models: the head the selection was made for, with `label` one of its own labels (or leave it out and send the qualified "head:label").
+            ///
+            /// - Remark: Generated from `#/components/schemas/FeedbackRequest/head`.
+            public var head: Swift.String?
             /// - Remark: Generated from `#/components/schemas/FeedbackRequest/kept`.
             public var kept: [Components.Schemas.ImageRef]?
             /// - Remark: Generated from `#/components/schemas/FeedbackRequest/deselected`.
@@ -740,6 +793,7 @@ extension Components {
             /// - Parameters:
             ///   - model:
             ///   - label: The class the reviewer lassoed.
+            ///   - head: Multi-head models: the head the selection was made for, with `label` one of its own labels (or leave it out and send the qualified "head:label").
             ///   - kept:
             ///   - deselected:
             ///   - corrections:
@@ -748,6 +802,7 @@ extension Components {
             public init(
                 model: Swift.String? = nil,
                 label: Swift.String,
+                head: Swift.String? = nil,
                 kept: [Components.Schemas.ImageRef]? = nil,
                 deselected: [Components.Schemas.ImageRef]? = nil,
                 corrections: [Components.Schemas.Correction]? = nil,
@@ -756,6 +811,7 @@ extension Components {
             ) {
                 self.model = model
                 self.label = label
+                self.head = head
                 self.kept = kept
                 self.deselected = deselected
                 self.corrections = corrections
@@ -765,6 +821,7 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case model
                 case label
+                case head
                 case kept
                 case deselected
                 case corrections
