@@ -13,6 +13,10 @@ public enum ONNXExporter {
 
     public static func export(_ network: Network) throws(ImportError) -> Data {
         let spec = network.spec
+        if let heads = spec.heads {
+            throw .unsupportedGraph("\(spec.name) has \(heads.count) heads (\(heads.map(\.name).joined(separator: ", "))), each its own "
+                                    + "softmax; exporting multi-head models to ONNX is not supported yet")
+        }
         var values: [String: (dims: [Int], floats: [Float])] = [:]
         for entry in network.parameters.entries {
             let pointer = network.parameters.pointer(for: entry)

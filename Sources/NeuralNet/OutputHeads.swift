@@ -39,6 +39,12 @@ public struct OutputHead: Sendable, Equatable {
     public let labels: [String]
     public let offset: Int
 
+    public init(name: String, labels: [String], offset: Int) {
+        self.name = name
+        self.labels = labels
+        self.offset = offset
+    }
+
     public var count: Int { labels.count }
     public var range: Range<Int> { offset..<(offset + labels.count) }
 }

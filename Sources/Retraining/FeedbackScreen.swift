@@ -68,9 +68,11 @@ public struct FeedbackScreen: Sendable {
     /// - Parameters:
     ///   - targets, users, released: per feedback sample; `feedback` is the model's view of them.
     ///   - reference, referenceLabels: labelled base samples (the neighbours, and the honest rate).
+    ///   - heads: a multi-head model's heads: a sample is judged within its label's head, against
+    ///     neighbours labelled for that head. Nil: one head over all `classes`.
     /// - Returns: per user, and which samples were flagged.
     public func screen(targets: [Target], users: [String], released: [Bool], feedback: View,
-                       reference: View, referenceLabels: [Int], classes: Int, embeddingSize: Int)
+                       reference: View, referenceLabels: [Int], classes: Int, embeddingSize: Int, heads: [OutputHead]? = nil)
         -> (users: [UserScreening], flagged: [Bool]) {
         let m = referenceLabels.count
         var byUser: [String: UserScreening] = [:]
@@ -79,12 +81,13 @@ public struct FeedbackScreen: Sendable {
         guard m > policy.neighbours else {  // Too few labelled neighbours: nothing can be screened.
             return (byUser.values.sorted { $0.userID < $1.userID }, flagged)
         }
-        let judge = Judge(policy: policy, reference: reference, labels: referenceLabels, classes: classes, size: embeddingSize)
+        let judge = Judge(policy: policy, reference: reference, labels: referenceLabels, classes: classes, size: embeddingSize,
+                          heads: heads ?? [OutputHead(name: "", labels: Array(repeating: "", count: classes), offset: 0)])
         // How often a true label is flagged, when the model agrees with it (kept-like) and when it
         // does not (correction-like): Laplace-smoothed, so a small base set errs towards trusting users.
         var counts = (contradicted: 0, flagged: 0)
         for row in 0..<m {
-            guard judge.top(of: reference.probabilities, row: row) != referenceLabels[row] else { continue }
+            guard judge.top(of: reference.probabilities, row: row, near: referenceLabels[row]) != referenceLabels[row] else { continue }
             counts.contradicted += 1
             if judge.flags(.label(referenceLabels[row]), probabilities: reference.probabilities, embeddings: reference.embeddings,
                            row: row, excluding: row) { counts.flagged += 1 }
@@ -117,9 +120,11 @@ public struct FeedbackScreen: Sendable {
         let size: Int
         let thresholds: [Float]
         let norms: [Float]
+        let heads: [OutputHead]
 
-        init(policy: ScreenPolicy, reference: View, labels: [Int], classes: Int, size: Int) {
+        init(policy: ScreenPolicy, reference: View, labels: [Int], classes: Int, size: Int, heads: [OutputHead]) {
             self.policy = policy
+            self.heads = heads
             self.reference = reference
             self.labels = labels
             self.classes = classes
@@ -135,25 +140,26 @@ public struct FeedbackScreen: Sendable {
             }
         }
 
-        func top(of probabilities: [Float], row: Int) -> Int {
+        /// The model's top class within the head of `label`.
+        func top(of probabilities: [Float], row: Int, near label: Int) -> Int {
             let base = row * classes
-            return (0..<classes).max { probabilities[base + $0] < probabilities[base + $1] }!
+            return heads.head(containing: label).range.max { probabilities[base + $0] < probabilities[base + $1] }!
         }
 
         /// The model's top class contradicts the label.
         func contradicts(_ target: Target, probabilities: [Float], row: Int) -> Bool {
             switch target {
-            case .label(let label): top(of: probabilities, row: row) != label
-            case .notLabel(let label): top(of: probabilities, row: row) == label
+            case .label(let label): top(of: probabilities, row: row, near: label) != label
+            case .notLabel(let label): top(of: probabilities, row: row, near: label) == label
             }
         }
 
         /// Contradicted by a confident model and by most labelled neighbours.
         func flags(_ target: Target, probabilities: [Float], embeddings: [Float], row: Int, excluding: Int?) -> Bool {
             guard contradicts(target, probabilities: probabilities, row: row) else { return false }
-            let predicted = top(of: probabilities, row: row)
+            let predicted = top(of: probabilities, row: row, near: target.index)
             guard probabilities[row * classes + predicted] >= thresholds[predicted] else { return false }
-            let neighbours = nearest(embeddings, row: row, excluding: excluding)
+            let neighbours = nearest(embeddings, row: row, excluding: excluding, within: heads.head(containing: target.index))
             let siding = neighbours.filter { label in
                 switch target {
                 case .label(let named): label != named
@@ -163,14 +169,14 @@ public struct FeedbackScreen: Sendable {
             return Double(siding) >= policy.neighbourAgreement * Double(neighbours.count)
         }
 
-        /// Labels of the `neighbours` reference rows most cosine-similar to `row`.
-        private func nearest(_ embeddings: [Float], row: Int, excluding: Int?) -> [Int] {
+        /// Labels of the `neighbours` reference rows labelled for `head` most cosine-similar to `row`.
+        private func nearest(_ embeddings: [Float], row: Int, excluding: Int?, within head: OutputHead) -> [Int] {
             let query = Array(embeddings[row * size..<(row + 1) * size])
             let queryNorm = max(sqrt(query.reduce(0) { $0 + $1 * $1 }), 1e-12)
             var scored: [(similarity: Float, label: Int)] = []
             scored.reserveCapacity(labels.count)
             reference.embeddings.withUnsafeBufferPointer { all in
-                for (j, label) in labels.enumerated() where j != excluding {
+                for (j, label) in labels.enumerated() where j != excluding && head.range.contains(label) {
                     var dot: Float = 0
                     for k in 0..<size { dot += query[k] * all[j * size + k] }
                     scored.append((dot / (queryNorm * norms[j]), label))

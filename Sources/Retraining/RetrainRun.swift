@@ -58,7 +58,7 @@ struct RetrainRun {
             reference: .init(probabilities: FineTuner.headProbabilities(network, embeddings: baseEmbeddings, count: evaluationBase.count),
                              embeddings: baseEmbeddings),
             referenceLabels: evaluationBase.map { if case .label(let k) = $0.input.target { k } else { -1 } },
-            classes: network.classCount, embeddingSize: network.embeddingSize)
+            classes: network.classCount, embeddingSize: network.embeddingSize, heads: network.spec.outputHeads)
         var users = Dictionary(uniqueKeysWithValues: screening.users.map { ($0.userID, $0) })
         for report in screening.users where report.quarantined {
             outcome.quarantinedSamples += try store.quarantine(model: parent.name, .user(report.userID), verdict:

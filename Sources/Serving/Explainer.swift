@@ -144,7 +144,8 @@ public final class Explainer: Sendable {
         do { layerIndex = try network.explainableLayer(named: layer) } catch { throw ServingError.invalidArgument(error.description) }
         let chosen = label ?? input.withUnsafeBufferPointer { x in
             let logits = network.forward(x.baseAddress!, batch: 1, training: false)
-            return (0..<network.classCount).max { logits[$0] < logits[$1] }!
+            // The primary ranking's top label: a multi-head model's first head.
+            return network.spec.outputHeads[0].range.max { logits[$0] < logits[$1] }!
         }
         let cam = try input.withUnsafeBufferPointer { x in
             do { return try network.classActivationMap(image: x.baseAddress!, label: chosen, layer: layerIndex) } catch {

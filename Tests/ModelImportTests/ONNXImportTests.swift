@@ -160,4 +160,14 @@ import Training
             try ONNXExporter.export(network)
         }
     }
+
+    @Test func multiHeadModelsAreRefused() throws {
+        let spec = ModelSpec.sceneS(labels: []).relabelled(labels: [], heads: [HeadSpec(name: "a", labels: ["x", "y"]),
+                                                                              HeadSpec(name: "b", labels: ["z", "w"])])
+        let network = try Network(spec: spec, seed: 1)
+        #expect(throws: ImportError.unsupportedGraph("scene-s has 2 heads (a, b), each its own softmax; exporting multi-head "
+                                                     + "models to ONNX is not supported yet")) {
+            try ONNXExporter.export(network)
+        }
+    }
 }

@@ -88,3 +88,23 @@ import Training
         #expect(verdict.heads["tone"]?.onlyCandidate == 40 && verdict.heads["pattern"]?.onlyParent == 0)
     }
 }
+
+/// The poisoning screen judges a multi-head sample within its own head.
+@Suite struct MultiHeadScreenTests {
+    @Test func aLabelIsContradictedOnlyByItsOwnHeadsAnswer() {
+        let heads = [OutputHead(name: "pattern", labels: ["a", "b", "c"], offset: 0), OutputHead(name: "tone", labels: ["dark", "light"], offset: 3)]
+        // Every row: pattern confidently "a" (0.9), tone "dark" (0.6): over the whole row "a" wins.
+        let row: [Float] = [0.9, 0.05, 0.05, 0.6, 0.4]
+        let reference = FeedbackScreen.View(probabilities: Array((0..<40).map { _ in row }.joined()),
+                                            embeddings: (0..<40).flatMap { i in [Float(i % 4), 1] })
+        let feedback = FeedbackScreen.View(probabilities: row, embeddings: [1, 1])
+        let labels = (0..<40).map { $0 % 2 == 0 ? 0 : 3 }
+        func contradicted(_ heads: [OutputHead]?) -> Int {
+            FeedbackScreen(policy: ScreenPolicy()).screen(
+                targets: [.label(3)], users: ["u"], released: [false], feedback: feedback, reference: reference,
+                referenceLabels: labels, classes: 5, embeddingSize: 2, heads: heads).users[0].contradicted
+        }
+        #expect(contradicted(heads) == 0, "the tone head says dark, as the label does")
+        #expect(contradicted(nil) == 1, "over the whole row, pattern's 'a' would contradict it")
+    }
+}

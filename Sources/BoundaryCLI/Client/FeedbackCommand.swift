@@ -12,6 +12,7 @@ struct FeedbackCommand: AsyncParsableCommand {
     )
 
     @Option(help: "The label the selection was made for.") var label: String
+    @Option(help: "Multi-head models: the head --label belongs to (or give --label as head:label).") var head: String = ""
     @Option(parsing: .upToNextOption, help: "Images that show the label.") var keep: [String] = []
     @Option(parsing: .upToNextOption, help: "Images deselected: they do not show the label (boundary samples).")
     var deselect: [String] = []
@@ -43,13 +44,13 @@ struct FeedbackCommand: AsyncParsableCommand {
             throw ValidationError("nothing to submit: give --keep, --deselect or --correct")
         }
         // The default key hashes the selection's content, so re-running the same command is a retry.
-        let idempotencyKey = key ?? Self.contentKey(label: label, model: model,
+        let idempotencyKey = key ?? Self.contentKey(label: head.isEmpty ? label : "\(head):\(label)", model: model,
                                                      parts: [keep, deselect, correct].map { $0.joined(separator: "\n") })
         let reply: Boundary_V1_SubmitFeedbackResponse
         do {
             reply = try await client.withClient { client in
                 try await client.submitFeedback(model: model, label: label, kept: kept, deselected: deselected,
-                                                corrections: corrections, userID: user, idempotencyKey: idempotencyKey)
+                                                corrections: corrections, userID: user, idempotencyKey: idempotencyKey, head: head)
             }
         } catch {
             throw ValidationError("feedback failed: \(describe(error))")

@@ -44,8 +44,14 @@ struct PredictCommand: AsyncParsableCommand {
         if reply.errorCode != 0 { return "\(path): error \(reply.errorCode): \(reply.errorMessage)" }
         var lines = ["\(path)  \(reply.model) v\(reply.version)  margin \(String(format: "%.3f", reply.margin))"
                      + (reply.boundary ? "  [boundary]" : "") + "  id \(reply.imageID.prefix(12))"]
-        for label in reply.labels {
-            lines.append(String(format: "  %6.2f%%  %@", label.score * 100, label.label))
+        guard !reply.heads.isEmpty else {
+            for label in reply.labels { lines.append(String(format: "  %6.2f%%  %@", label.score * 100, label.label)) }
+            return lines.joined(separator: "\n")
+        }
+        // A multi-head model: each head's own ranking.
+        for head in reply.heads {
+            lines.append("  \(head.head)  margin \(String(format: "%.3f", head.margin))" + (head.boundary ? "  [boundary]" : ""))
+            for label in head.labels { lines.append(String(format: "    %6.2f%%  %@", label.score * 100, label.label)) }
         }
         return lines.joined(separator: "\n")
     }
