@@ -210,6 +210,15 @@ def run(driver, server, tmp, args):
     wait(driver, lambda: review_loaded(driver), 30, "candidates")
     time.sleep(1)  # thumbnails
     shot(driver, args.screenshots, "map")
+    print("Review: the map as t-SNE, computed in the background")
+    Select(driver.find_element(By.ID, "map-projection")).select_by_value("tsne")
+    placed = wait(driver, lambda: (lambda s: s["projection"] == "tsne" and not s["mapPending"] and s["loaded"] > 0
+                                   and s["placed"] == s["loaded"])(state(driver)), 60, "every image placed on the t-SNE map")
+    if placed:
+        shot(driver, args.screenshots, "map-tsne")
+    Select(driver.find_element(By.ID, "map-projection")).select_by_value("pca")
+    wait(driver, lambda: (lambda s: s["projection"] == "pca" and s["placed"] == s["loaded"] and not s["mapPending"])(state(driver)),
+         30, "back on the PCA map")
     counts = {}
     for image_id, label in truth.items():
         counts[label] = counts.get(label, 0) + 1

@@ -30,7 +30,7 @@ extension HTTPAPIHandler {
         let page = try await loop.review.candidates(CandidateQuery(
             model: query.model ?? "", predictedLabel: query.label ?? "", boundaryOnly: query.boundaryOnly ?? false,
             order: query.order == .newest ? .newestFirst : .marginAscending,
-            pageSize: Int(query.pageSize ?? 0), pageToken: query.pageToken ?? ""))
+            pageSize: Int(query.pageSize ?? 0), pageToken: query.pageToken ?? "", projection: query.projection == .tsne ? .tsne : .pca))
         return .ok(.init(body: .json(Wire.candidates(page))))
     }
 

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import OpenAPIRuntime
 import Serving
+import Training
 
 /// Runs around every operation: the bearer-token check (the same ``BearerAuthorizer`` as gRPC, by
 /// the operation's gRPC method), the body-size limit, and the mapping of every failure to a JSON
@@ -107,6 +108,20 @@ enum RequestProblem {
         return text.count > 400 ? String(text.prefix(400)) + "…" : text
     }
 
+    /// A query parameter outside its enum reaches us as the generated type's complaint, with no
+    /// coding path ("Cannot initialize ProjectionPayload from invalid String value umap"): the
+    /// type names the parameter, which is what the client needs to hear.
+    static func queryEnumProblem(_ description: String) -> String? {
+        let prefix = "Cannot initialize ", middle = "Payload from invalid String value "
+        guard description.hasPrefix(prefix), let range = description.range(of: middle) else { return nil }
+        let type = description[description.index(description.startIndex, offsetBy: prefix.count)..<range.lowerBound]
+        guard let first = type.first else { return nil }
+        var name = String(first).lowercased()
+        for character in type.dropFirst() { name += character.isUppercase ? "_" + character.lowercased() : String(character) }
+        return "query parameter '\(name)' cannot be \(EchoedValue.quoted(String(description[range.upperBound...]))); "
+            + "its values are listed in openapi/boundary.yaml"
+    }
+
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
             keys.isEmpty ? "the body" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
@@ -115,7 +130,9 @@ enum RequestProblem {
         case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is missing"
         case .valueNotFound(_, let context): return "\(path(context.codingPath)) is null"
         case .typeMismatch(let type, let context): return "\(path(context.codingPath)) is not a \(type)"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty, let parameter = queryEnumProblem(context.debugDescription) { return parameter }
+            return "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

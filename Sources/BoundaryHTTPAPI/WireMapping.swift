@@ -57,7 +57,8 @@ enum Wire {
                       margin: entry.seen.margin, boundary: entry.seen.isBoundary, x: entry.position?.x, y: entry.position?.y,
                       predictedAt: time.string(from: entry.seen.at), queued: Int64(entry.queued))
             },
-            nextPageToken: page.nextPageToken, explainedVariance: page.explainedVariance.map(Float.init))
+            nextPageToken: page.nextPageToken, explainedVariance: page.explainedVariance.map(Float.init),
+            projection: page.projection == .tsne ? .tsne : .pca, mapPending: page.mapPending)
     }
 
     static func receipt(_ receipt: FeedbackReceipt) -> Components.Schemas.FeedbackReceipt {

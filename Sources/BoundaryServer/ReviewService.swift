@@ -20,14 +20,23 @@ struct ReviewService: Boundary_V1_Review.SimpleServiceProtocol {
             case .UNRECOGNIZED(let value):
                 throw ServingError.invalidArgument("order \(value) is not one of MARGIN_ASCENDING (0), NEWEST_FIRST (1)")
             }
+            let projection: MapProjection
+            switch request.projection {
+            case .pca: projection = .pca
+            case .tsne: projection = .tsne
+            case .UNRECOGNIZED(let value):
+                throw ServingError.invalidArgument("projection \(value) is not one of PCA (0), TSNE (1)")
+            }
             let page = try await catalog.candidates(CandidateQuery(
                 model: request.model, predictedLabel: request.predictedLabel, boundaryOnly: request.boundaryOnly, order: order,
-                pageSize: Int(request.pageSize), pageToken: request.pageToken))
+                pageSize: Int(request.pageSize), pageToken: request.pageToken, projection: projection))
             var reply = Boundary_V1_ListCandidatesResponse()
             reply.model = page.model
             reply.total = UInt32(clamping: page.total)
             reply.nextPageToken = page.nextPageToken
             reply.explainedVariance = page.explainedVariance
+            reply.projection = page.projection == .tsne ? .tsne : .pca
+            reply.mapPending = page.mapPending
             let time = ISO8601DateFormatter()
             reply.candidates = page.entries.map { entry in
                 var candidate = Boundary_V1_Candidate()

@@ -19,19 +19,29 @@ public struct CandidateQuery: Sendable {
     public var order: Order
     public var pageSize: Int
     public var pageToken: String
+    public var projection: MapProjection
 
     public static let defaultPageSize = 100
     public static let maxPageSize = 5000
 
     public init(model: String = "", predictedLabel: String = "", boundaryOnly: Bool = false, order: Order = .marginAscending,
-                pageSize: Int = 0, pageToken: String = "") {
+                pageSize: Int = 0, pageToken: String = "", projection: MapProjection = .pca) {
         self.model = model
+        self.projection = projection
         self.predictedLabel = predictedLabel
         self.boundaryOnly = boundaryOnly
         self.order = order
         self.pageSize = pageSize
         self.pageToken = pageToken
     }
+}
+
+/// How the review map places images.
+public enum MapProjection: String, Sendable, Equatable {
+    /// The first two principal components: every embedded image is placed, at once.
+    case pca
+    /// t-SNE, computed in the background: only the images it was fitted on are placed.
+    case tsne
 }
 
 /// One page of candidates, each placed on the embedding map when it can be.
@@ -49,7 +59,11 @@ public struct CandidatePage: Sendable {
     public var entries: [Entry]
     public var nextPageToken: String
     public var total: Int
+    /// PCA only.
     public var explainedVariance: [Double]
+    public var projection: MapProjection = .pca
+    /// A t-SNE map of the current images is being computed: positions are from the last one.
+    public var mapPending = false
 }
 
 /// A small JPEG of an image.
@@ -68,6 +82,7 @@ public final class ReviewCatalog: Sendable {
     private let store: any FeedbackStore
     private let worker = WorkerPool(name: "boundary-review", workers: 1)
     private let maps = Mutex<[MapKey: EmbeddingMap]>([:])
+    private let tsneMaps = ReviewTSNEMaps()
 
     public static let defaultThumbnailSide = 128
     public static let maxThumbnailSide = 512
@@ -80,7 +95,10 @@ public final class ReviewCatalog: Sendable {
         self.store = store
     }
 
-    public func shutdown() { worker.shutdown() }
+    public func shutdown() {
+        worker.shutdown()
+        tsneMaps.shutdown()
+    }
 
     public func candidates(_ query: CandidateQuery) async throws -> CandidatePage {
         let size = query.pageSize == 0 ? CandidateQuery.defaultPageSize : query.pageSize
@@ -95,7 +113,8 @@ public final class ReviewCatalog: Sendable {
         let model = snapshot.name, backbone = snapshot.backboneVersion
         return try await worker.run { [self] in
             let all = recent.candidates(model: model)
-            let map = self.map(MapKey(model: model, backbone: backbone), all)
+            let map = query.projection == .pca ? self.map(MapKey(model: model, backbone: backbone), all) : nil
+            let tsne = query.projection == .tsne ? tsneMaps.layout(for: .init(model: model, backbone: backbone), candidates: all) : nil
             // Indices are filtered and sorted, not the candidates: moving 20,000 of those costs more
             // than comparing them.
             var matching = all.indices.filter { index in
@@ -111,11 +130,15 @@ public final class ReviewCatalog: Sendable {
                 model: model,
                 entries: page.map { candidate in
                     CandidatePage.Entry(imageID: candidate.imageID, seen: candidate.seen,
-                                        position: candidate.embedding.flatMap { $0.backbone == backbone ? map.place($0.vector) : nil },
+                                        position: candidate.embedding.flatMap { embedding in
+                                            guard embedding.backbone == backbone else { return nil }
+                                            return map?.place(embedding.vector) ?? tsne?.layout?.positions[candidate.imageID]
+                                        },
                                         queued: queued[candidate.imageID] ?? 0)
                 },
                 nextPageToken: more ? page.last.map { PageToken(after: $0, order: query.order).text } ?? "" : "",
-                total: matching.count, explainedVariance: map.explainedVariance)
+                total: matching.count, explainedVariance: map?.explainedVariance ?? [], projection: query.projection,
+                mapPending: tsne?.pending ?? false)
         }
     }
 

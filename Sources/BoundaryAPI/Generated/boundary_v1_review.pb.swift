@@ -25,6 +25,47 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Boundary_V1_Projection: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// The first two principal components, computed with the listing: positions keep their meaning
+  /// (directions of variance) and every embedded image is placed.
+  case pca // = 0
+
+  /// A t-SNE map (neighbours stay neighbours; only the grouping means something), computed in the
+  /// background from up to 5,000 images with a fixed seed. Images newer than the map are unplaced
+  /// until the next one; see `map_pending`.
+  case tsne // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .pca
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .pca
+    case 1: self = .tsne
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .pca: return 0
+    case .tsne: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Boundary_V1_Projection] = [
+    .pca,
+    .tsne,
+  ]
+
+}
+
 public nonisolated struct Boundary_V1_ListCandidatesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -48,6 +89,9 @@ public nonisolated struct Boundary_V1_ListCandidatesRequest: Sendable {
   /// candidate of the previous one in the chosen order, so images predicted meanwhile do not shift
   /// later pages.
   public var pageToken: String = String()
+
+  /// How the map is drawn.
+  public var projection: Boundary_V1_Projection = .pca
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -109,9 +153,9 @@ public nonisolated struct Boundary_V1_Candidate: Sendable {
 
   public var boundary: Bool = false
 
-  /// Position on the embedding map (the first two principal components of the embeddings of every
-  /// remembered image of the model under the serving backbone); unset when the image was embedded
-  /// by another backbone.
+  /// Position on the embedding map (by default the first two principal components of the embeddings
+  /// of every remembered image of the model under the serving backbone); unset when the image was
+  /// embedded by another backbone, or is newer than the t-SNE map.
   public var positioned: Bool = false
 
   public var x: Float = 0
@@ -145,8 +189,15 @@ public nonisolated struct Boundary_V1_ListCandidatesResponse: Sendable {
   /// Candidates that match the filters, over all pages.
   public var total: UInt32 = 0
 
-  /// Share of the embeddings' variance the map's two axes show.
+  /// Share of the embeddings' variance the map's two axes show (PCA only).
   public var explainedVariance: [Double] = []
+
+  /// The projection the positions come from.
+  public var projection: Boundary_V1_Projection = .pca
+
+  /// A t-SNE map of the current images is being computed (or is due): positions come from the last
+  /// one, if any. Ask again to get it.
+  public var mapPending: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -188,9 +239,13 @@ public nonisolated struct Boundary_V1_Thumbnail: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "boundary.v1"
 
+nonisolated extension Boundary_V1_Projection: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PCA\0\u{1}TSNE\0")
+}
+
 nonisolated extension Boundary_V1_ListCandidatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCandidatesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}predicted_label\0\u{3}boundary_only\0\u{1}order\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}predicted_label\0\u{3}boundary_only\0\u{1}order\0\u{3}page_size\0\u{3}page_token\0\u{1}projection\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -204,6 +259,7 @@ nonisolated extension Boundary_V1_ListCandidatesRequest: SwiftProtobuf.Message, 
       case 4: try { try decoder.decodeSingularEnumField(value: &self.order) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.projection) }()
       default: break
       }
     }
@@ -228,6 +284,9 @@ nonisolated extension Boundary_V1_ListCandidatesRequest: SwiftProtobuf.Message, 
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 6)
     }
+    if self.projection != .pca {
+      try visitor.visitSingularEnumField(value: self.projection, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -238,6 +297,7 @@ nonisolated extension Boundary_V1_ListCandidatesRequest: SwiftProtobuf.Message, 
     if lhs.order != rhs.order {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.projection != rhs.projection {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -324,7 +384,7 @@ nonisolated extension Boundary_V1_Candidate: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Boundary_V1_ListCandidatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCandidatesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}candidates\0\u{3}next_page_token\0\u{1}total\0\u{3}explained_variance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}candidates\0\u{3}next_page_token\0\u{1}total\0\u{3}explained_variance\0\u{1}projection\0\u{3}map_pending\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -337,6 +397,8 @@ nonisolated extension Boundary_V1_ListCandidatesResponse: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.total) }()
       case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.explainedVariance) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.projection) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.mapPending) }()
       default: break
       }
     }
@@ -358,6 +420,12 @@ nonisolated extension Boundary_V1_ListCandidatesResponse: SwiftProtobuf.Message,
     if !self.explainedVariance.isEmpty {
       try visitor.visitPackedDoubleField(value: self.explainedVariance, fieldNumber: 5)
     }
+    if self.projection != .pca {
+      try visitor.visitSingularEnumField(value: self.projection, fieldNumber: 6)
+    }
+    if self.mapPending != false {
+      try visitor.visitSingularBoolField(value: self.mapPending, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -367,6 +435,8 @@ nonisolated extension Boundary_V1_ListCandidatesResponse: SwiftProtobuf.Message,
     if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.total != rhs.total {return false}
     if lhs.explainedVariance != rhs.explainedVariance {return false}
+    if lhs.projection != rhs.projection {return false}
+    if lhs.mapPending != rhs.mapPending {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1120,6 +1120,13 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         explode: true,
                         name: "page_token",
                         as: Swift.String.self
+                    ),
+                    projection: try converter.getOptionalQueryItemAsURI(
+                        in: request.soar_query,
+                        style: .form,
+                        explode: true,
+                        name: "projection",
+                        as: Operations.ListCandidates.Input.Query.ProjectionPayload.self
                     )
                 )
                 let headers: Operations.ListCandidates.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))

@@ -685,8 +685,25 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/CandidatePage/next_page_token`.
             public var nextPageToken: Swift.String
+            /// PCA only.
+            ///
             /// - Remark: Generated from `#/components/schemas/CandidatePage/explained_variance`.
             public var explainedVariance: [Swift.Float]
+            /// The projection the positions come from.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CandidatePage/projection`.
+            @frozen public enum ProjectionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case pca = "pca"
+                case tsne = "tsne"
+            }
+            /// The projection the positions come from.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CandidatePage/projection`.
+            public var projection: Components.Schemas.CandidatePage.ProjectionPayload?
+            /// A t-SNE map for the current images is being computed; ask again for it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CandidatePage/map_pending`.
+            public var mapPending: Swift.Bool?
             /// Creates a new `CandidatePage`.
             ///
             /// - Parameters:
@@ -694,19 +711,25 @@ extension Components {
             ///   - total: Candidates matching the filter
             ///   - candidates:
             ///   - nextPageToken: Empty on the last page.
-            ///   - explainedVariance:
+            ///   - explainedVariance: PCA only.
+            ///   - projection: The projection the positions come from.
+            ///   - mapPending: A t-SNE map for the current images is being computed; ask again for it.
             public init(
                 model: Swift.String,
                 total: Swift.Int64,
                 candidates: [Components.Schemas.Candidate],
                 nextPageToken: Swift.String,
-                explainedVariance: [Swift.Float]
+                explainedVariance: [Swift.Float],
+                projection: Components.Schemas.CandidatePage.ProjectionPayload? = nil,
+                mapPending: Swift.Bool? = nil
             ) {
                 self.model = model
                 self.total = total
                 self.candidates = candidates
                 self.nextPageToken = nextPageToken
                 self.explainedVariance = explainedVariance
+                self.projection = projection
+                self.mapPending = mapPending
             }
             public enum CodingKeys: String, CodingKey {
                 case model
@@ -714,6 +737,8 @@ extension Components {
                 case candidates
                 case nextPageToken = "next_page_token"
                 case explainedVariance = "explained_variance"
+                case projection
+                case mapPending = "map_pending"
             }
         }
         /// One of `image_id` (from a prediction) or `image` (the encoded bytes, base64).

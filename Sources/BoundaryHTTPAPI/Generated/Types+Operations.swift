@@ -1277,6 +1277,15 @@ public enum Operations {
                 public var pageSize: Swift.Int32?
                 /// - Remark: Generated from `#/paths/v1/candidates/GET/query/page_token`.
                 public var pageToken: Swift.String?
+                /// - Remark: Generated from `#/paths/v1/candidates/GET/query/projection`.
+                @frozen public enum ProjectionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case pca = "pca"
+                    case tsne = "tsne"
+                }
+                /// The map's projection: `pca` (default; computed with the listing) or `tsne` (computed in the background; until it is ready, or while a newer one is computed, `map_pending` is true and positions come from the last map, if any).
+                ///
+                /// - Remark: Generated from `#/paths/v1/candidates/GET/query/projection`.
+                public var projection: Operations.ListCandidates.Input.Query.ProjectionPayload?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -1286,13 +1295,15 @@ public enum Operations {
                 ///   - order: `margin` (lowest margin first, the active-learning order; default) or `newest`.
                 ///   - pageSize: At most this many per page (0 or absent for 100).
                 ///   - pageToken:
+                ///   - projection: The map's projection: `pca` (default; computed with the listing) or `tsne` (computed in the background; until it is ready, or while a newer one is computed, `map_pending` is true and positions come from the last map, if any).
                 public init(
                     model: Components.Parameters.ModelQuery? = nil,
                     label: Swift.String? = nil,
                     boundaryOnly: Swift.Bool? = nil,
                     order: Operations.ListCandidates.Input.Query.OrderPayload? = nil,
                     pageSize: Swift.Int32? = nil,
-                    pageToken: Swift.String? = nil
+                    pageToken: Swift.String? = nil,
+                    projection: Operations.ListCandidates.Input.Query.ProjectionPayload? = nil
                 ) {
                     self.model = model
                     self.label = label
@@ -1300,6 +1311,7 @@ public enum Operations {
                     self.order = order
                     self.pageSize = pageSize
                     self.pageToken = pageToken
+                    self.projection = projection
                 }
             }
             public var query: Operations.ListCandidates.Input.Query

@@ -28,6 +28,8 @@ let map;
 let grid;
 let tip;
 let hovered = -1;             // candidate index under the pointer in the grid
+let mapPending = false;       // the server is still computing the t-SNE map
+let pendingTimer = null;      // asks again for a pending map
 
 export function initReview() {
   map = new EmbeddingMap($('map'), {
@@ -68,6 +70,9 @@ export function initReview() {
     if (showing === 'selection') showItems(); else grid.refresh();
     updateSelectionUI();
   });
+
+  // The map's projection changes positions only: the selection stays.
+  $('map-projection').addEventListener('change', () => load(true));
 
   $('label-filter').addEventListener('change', () => {
     const label = $('label-filter').value;
@@ -112,6 +117,7 @@ export function initReview() {
     reviewState: () => ({
       loaded: candidates.length, total, loading: Boolean(loading), showing,
       selected: selection.size, ...selection.counts(), key: selection.key,
+      projection: $('map-projection').value, mapPending, placed: map.placed,
     }),
   });
 }
@@ -145,7 +151,7 @@ function colourOf(label) {
 }
 
 const lassoLabel = () => $('submit-label').value;
-const filterKey = () => `${app.model}|${$('label-filter').value}`;
+const filterKey = () => `${app.model}|${$('label-filter').value}|${$('map-projection').value}`;
 const topLabel = (c) => (c.labels && c.labels[0] ? c.labels[0].label : '');
 
 /** Loads every page (up to MAX_CANDIDATES). `refresh`: swap in at the end, keep the selection. */
@@ -155,6 +161,8 @@ async function load(refresh = false) {
   loading = ctl;
   const key = filterKey();
   const label = $('label-filter').value;
+  const projection = $('map-projection').value;
+  clearTimeout(pendingTimer);
   const all = [];
   let token = '';
   if (!candidates.length) setEmpty('Loading candidates…');
@@ -162,8 +170,9 @@ async function load(refresh = false) {
   try {
     for (;;) {
       const page = await getJSON('/v1/candidates', {
-        model: app.model, label, order: 'margin', page_size: PAGE_SIZE, page_token: token,
+        model: app.model, label, order: 'margin', page_size: PAGE_SIZE, page_token: token, projection,
       }, { signal: ctl.signal });
+      if (!token) mapPending = Boolean(page.map_pending);
       for (const c of page.candidates || []) all.push(c);
       total = Number(page.total) || all.length;
       token = page.next_page_token || '';
@@ -174,6 +183,8 @@ async function load(refresh = false) {
     }
     loadedFor = key;
     if (refresh) selection.retain(new Set(idIndex.keys()));
+    // A t-SNE map being computed: ask again until it is there (each answer comes at once).
+    if (mapPending) pendingTimer = setTimeout(() => { if (active && loadedFor === key) load(true); }, 1500);
   } catch (err) {
     showError(err);
     if (err.name !== 'AbortError' && !candidates.length) setEmpty(`Candidates could not be loaded: ${err.message}`);
@@ -198,6 +209,7 @@ function setCandidates(list, rebuild) {
   }
   map.setData(xs, ys, slot, colours);
   if (n === 0) setEmpty('No images to review yet. Classify some (Try it) and they appear here.');
+  else if (map.placed === 0 && mapPending) setEmpty('Computing the t-SNE map…; the grid lists every candidate meanwhile.');
   else if (map.placed === 0) setEmpty('The embedding map is not fitted yet; the grid lists every candidate.');
   else setEmpty('');
   renderLegend();
@@ -290,6 +302,7 @@ function updateStatus() {
     : `${fmtInt(candidates.length)} candidates`;
   text += ` · ${fmtInt(boundary)} boundary`;
   if (loading) text += ' · loading…';
+  if (mapPending) text += ' · computing the t-SNE map…';
   $('candidate-status').textContent = text;
 }
 
