@@ -13,10 +13,15 @@ public struct ImportOptions: Sendable {
     public var mean: [Float]?
     public var std: [Float]?
     public var resize: InputSpec.Resize
+    /// Where tensors kept in external data files are read from: the model file's folder (their
+    /// `location`s are relative to it). Nil refuses such tensors.
+    public var externalDataDirectory: URL?
 
     public init(name: String, labels: [String], input: (channels: Int, height: Int, width: Int)? = nil,
-                mean: [Float]? = nil, std: [Float]? = nil, resize: InputSpec.Resize = .centerCrop) {
+                mean: [Float]? = nil, std: [Float]? = nil, resize: InputSpec.Resize = .centerCrop,
+                externalDataDirectory: URL? = nil) {
         self.name = name
+        self.externalDataDirectory = externalDataDirectory
         self.labels = labels
         self.input = input
         self.mean = mean
@@ -31,12 +36,12 @@ public struct ImportOptions: Sendable {
 /// equal strides, symmetric pads), BatchNormalization (any epsilon, or folded into the Conv),
 /// Relu, MaxPool, GlobalAveragePool, Flatten or Shape→Gather→Unsqueeze→Concat→Reshape, Gemm or
 /// MatMul(+Add), Add (a basic block's), Dropout, Identity and a final Softmax — at opsets 13–18,
-/// weights in `raw_data` or the typed fields. Anything else (AveragePool, grouped convolutions,
-/// other branching, external data) fails naming the node, the op and what is supported.
+/// weights in `raw_data`, the typed fields or external data files. Anything else (AveragePool,
+/// grouped convolutions, other branching) fails naming the node, the op and what is supported.
 public enum ONNXImporter {
     public static let supportedOpsets: ClosedRange<Int64> = 13...18
     public static let supportedOps = ["Conv", "BatchNormalization", "Relu", "MaxPool", "GlobalAveragePool", "Flatten",
-                                      "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Gemm", "MatMul", "Add",
+                                      "Reshape", "Squeeze", "Shape", "Gather", "Unsqueeze", "Concat", "Gemm", "MatMul", "Add",
                                       "Dropout", "Identity", "Softmax", "LogSoftmax", "Constant"]
 
     public static func network(fromONNX data: Data, options: ImportOptions) throws(ImportError) -> Network {
@@ -50,7 +55,7 @@ public enum ONNXImporter {
             }
         }
         let graph = model.graph
-        let tensors = try ONNXTensors(graph: graph)
+        let tensors = try ONNXTensors(graph: graph, externalData: options.externalDataDirectory)
         let dataInputs = graph.input.filter { tensors[$0.name] == nil }
         guard dataInputs.count == 1, let input = dataInputs.first else {
             throw .unsupportedGraph("the graph has \(dataInputs.count) data inputs (\(dataInputs.map(\.name).joined(separator: ", "))); an image classifier has one")

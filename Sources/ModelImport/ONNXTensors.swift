@@ -14,8 +14,12 @@ struct ONNXTensors {
 
     private(set) var byName: [String: Tensor] = [:]
 
-    init(graph: Onnx_GraphProto) throws(ImportError) {
-        for initializer in graph.initializer { byName[initializer.name] = try Self.decode(initializer, owner: "initializer") }
+    init(graph: Onnx_GraphProto, externalData directory: URL? = nil) throws(ImportError) {
+        for initializer in graph.initializer {
+            var proto = initializer
+            if proto.dataLocation == .external { proto = try Self.loadExternal(proto, from: directory) }
+            byName[initializer.name] = try Self.decode(proto, owner: "initializer")
+        }
         for node in graph.node {
             switch node.opType {
             case "Constant":
@@ -36,10 +40,50 @@ struct ONNXTensors {
 
     subscript(name: String) -> Tensor? { byName[name] }
 
+    /// `proto` with its bytes read from the external data file its `location` names (relative to
+    /// `directory`, and inside it: a model file must not read arbitrary files), at `offset` for
+    /// `length` bytes (the rest of the file when absent), as `raw_data`.
+    static func loadExternal(_ proto: Onnx_TensorProto, from directory: URL?) throws(ImportError) -> Onnx_TensorProto {
+        let entries = Dictionary(proto.externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        guard let location = entries["location"], !location.isEmpty else {
+            throw .malformed("initializer '\(proto.name)' is external but names no location")
+        }
+        guard let directory else {
+            throw .unsupportedGraph("initializer '\(proto.name)' keeps its data in '\(location)': import the model from its file, "
+                                    + "with that file beside it")
+        }
+        let base = directory.standardizedFileURL.resolvingSymlinksInPath()
+        let file = base.appendingPathComponent(location).standardizedFileURL.resolvingSymlinksInPath()
+        guard !location.hasPrefix("/"), file.path.hasPrefix(base.path + "/") else {
+            throw .malformed("initializer '\(proto.name)': external data location '\(location)' is outside the model's folder")
+        }
+        let offset = UInt64(entries["offset"] ?? "0"), length = entries["length"].map { Int($0) }
+        guard let offset, length.map({ $0 != nil }) ?? true else {
+            throw .malformed("initializer '\(proto.name)': external data offset or length is not a number")
+        }
+        let bytes: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            try handle.seek(toOffset: offset)
+            bytes = try (length ?? nil).map { try handle.read(upToCount: $0) ?? Data() } ?? handle.readToEnd() ?? Data()
+        } catch {
+            throw .malformed("initializer '\(proto.name)': cannot read \(location) (beside the model): \(error.localizedDescription)")
+        }
+        if let length = length ?? nil, bytes.count != length {
+            throw .malformed("initializer '\(proto.name)': \(location) has \(bytes.count) bytes at offset \(offset), not \(length)")
+        }
+        var loaded = proto
+        loaded.dataLocation = .default
+        loaded.externalData = []
+        loaded.rawData = bytes
+        return loaded
+    }
+
     static func decode(_ proto: Onnx_TensorProto, owner: String) throws(ImportError) -> Tensor {
         let dims = proto.dims.map(Int.init)
         if proto.dataLocation == .external {
-            throw .unsupportedGraph("\(owner) '\(proto.name)' keeps its data in an external file; re-export with the weights inside the model (torch.onnx.export(..., external_data=False) or onnx.save(model, path, save_as_external_data=False))")
+            throw .unsupportedGraph("\(owner) '\(proto.name)' keeps its data in an external file, which is only read for initializers of a model opened from a file")
         }
         let count = dims.reduce(1, *)
         switch Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) {

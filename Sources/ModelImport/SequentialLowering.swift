@@ -108,8 +108,15 @@ struct SequentialLowering {
             guard !shape.isFlat else { throw fail("needs an image-shaped input") }
             layers.append(.globalAvgPool)
             shape = .flat(shape.channels)
-        case "Flatten", "Reshape":
-            if node.opType == "Flatten" {
+        case "Flatten", "Reshape", "Squeeze":
+            if node.opType == "Squeeze" {
+                // tf2onnx writes Keras' GlobalAveragePooling2D as GlobalAveragePool → Squeeze(axes 2, 3).
+                let axes = node.input.count > 1 ? tensors[node.input[1]]?.ints.map(Int.init) : attributes.ints("axes")
+                guard let axes, Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3], axes.count == 2,
+                      shape.isFlat || (shape.height == 1 && shape.width == 1) else {
+                    throw fail("only squeezing the 1×1 spatial axes (2, 3) after a global pool is supported")
+                }
+            } else if node.opType == "Flatten" {
                 guard attributes.int("axis", default: 1) == 1 else { throw fail("only axis=1 (keep the batch axis) is supported") }
             } else {
                 let target = node.input.count > 1 ? node.input[1] : ""

@@ -45,12 +45,23 @@ import Training
         return p
     }
 
-    @Test(arguments: ["torch-vgg", "keras-gap", "torch-resnet", "torch-resnet-folded"])
+    static func fixtureDirectory() throws -> URL {
+        try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+    }
+
+    /// Also two files from real tools (Fixtures/make_real_fixtures.py): a Keras model converted by
+    /// tf2onnx, and torch-resnet saved with its weights in an external data file.
+    @Test(arguments: ["torch-vgg", "keras-gap", "torch-resnet", "torch-resnet-folded", "keras-real", "torch-resnet-external"])
     func importedModelMatchesONNXRuntime(name: String) throws {
-        let network = try ONNXImporter.network(fromONNX: try Self.fixture("\(name).onnx"), options: ImportOptions(name: name, labels: Self.labels))
+        let network = try ONNXImporter.network(fromONNX: try Self.fixture("\(name).onnx"), options: ImportOptions(
+            name: name, labels: Self.labels, externalDataDirectory: try Self.fixtureDirectory()))
         #expect(network.spec.input.channels == 3 && network.spec.input.height == 16 && network.spec.input.width == 16)
         let blocks = network.spec.layers.filter { if case .residual = $0 { true } else { false } }
         #expect(blocks == (name.hasPrefix("torch-resnet") ? [.residual(out: 8, stride: 1), .residual(out: 16, stride: 2)] : []))
+        if name == "keras-real" {
+            // tf2onnx folded the BatchNorms into biased convolutions and squeezed the pooled features.
+            #expect(network.spec.layers.filter { if case .conv(_, _, _, _, true) = $0 { true } else { false } }.count == 2)
+        }
         let x = Self.inputs(), expected = try Self.expected(name)
         #expect(expected.count == Self.count * 10)
         let served = Self.probabilities(network, x)
@@ -114,7 +125,7 @@ import Training
         #expect(Self.failure(try Self.fixture("torch-vgg.onnx"), labels: ["a", "b"]).contains("names 2 classes but the model's last layer has 10 outputs"))
         #expect(Self.failure(Data("not a model".utf8)).hasPrefix("cannot read the model"))
         let external = Self.failure(try Self.model("torch-vgg") { $0.graph.initializer[0].dataLocation = .external })
-        #expect(external.contains("external file"), "\(external)")
+        #expect(external.contains("initializer 'c1.w' is external but names no location"), "\(external)")
     }
 }
 
@@ -159,6 +170,29 @@ import Training
         #expect(throws: ImportError.unsupportedGraph("layers.4 is a residual block; exporting residual networks to ONNX is not supported yet")) {
             try ONNXExporter.export(network)
         }
+    }
+
+    @Test func externalDataIsReadOnlyFromBesideTheModel() throws {
+        let data = try ONNXImportTests.fixture("torch-resnet-external.onnx")
+        func refusal(_ data: Data, directory: URL?) -> String {
+            do {
+                _ = try ONNXImporter.network(fromONNX: data, options: ImportOptions(name: "x", labels: ONNXImportTests.labels, externalDataDirectory: directory))
+                return "imported"
+            } catch { return error.description }
+        }
+        #expect(refusal(data, directory: nil).contains("keeps its data in 'torch-resnet-external.onnx.data': import the model from its file"))
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect(refusal(data, directory: empty).contains("cannot read torch-resnet-external.onnx.data (beside the model)"))
+        // A location that climbs out of the model's folder is refused before anything is read.
+        var model = try Onnx_ModelProto(serializedBytes: data)
+        for index in model.graph.initializer.indices {
+            for entry in model.graph.initializer[index].externalData.indices where model.graph.initializer[index].externalData[entry].key == "location" {
+                model.graph.initializer[index].externalData[entry].value = "../../etc/passwd"
+            }
+        }
+        #expect(refusal(try model.serializedData(), directory: try ONNXImportTests.fixtureDirectory()).contains("is outside the model's folder"))
     }
 
     @Test func multiHeadModelsAreRefused() throws {

@@ -11,8 +11,9 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Turn an ONNX export of a convolutional classifier into a Boundary model directory.",
         discussion: "Supported at opsets 13-18: VGG-style chains and ResNet basic blocks - Conv, BatchNormalization (or folded "
-            + "into the Conv), Relu, MaxPool, GlobalAveragePool, Flatten or Shape-Gather-Unsqueeze-Concat-Reshape, Gemm or "
-            + "MatMul+Add, a basic block's Add, Dropout, Identity, a final Softmax. Anything else fails naming the node."
+            + "into the Conv), Relu, MaxPool, GlobalAveragePool, Flatten, Squeeze after a global pool, or "
+            + "Shape-Gather-Unsqueeze-Concat-Reshape, Gemm or MatMul(+Add), a basic block's Add, Dropout, Identity, a final "
+            + "Softmax. Weights may be in external data files beside the model. Anything else fails naming the node."
     )
 
     @Argument(help: "The .onnx file.") var file: String
@@ -44,7 +45,8 @@ struct ImportCommand: ParsableCommand {
         }
         let modelName = name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let options = ImportOptions(name: modelName, labels: labelList, input: shape,
-                                    mean: try floats(mean, "--mean"), std: try floats(std, "--std"))
+                                    mean: try floats(mean, "--mean"), std: try floats(std, "--std"),
+                                    externalDataDirectory: URL(fileURLWithPath: file).deletingLastPathComponent())
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
             throw ValidationError("cannot read \(file): \(error.localizedDescription)")
