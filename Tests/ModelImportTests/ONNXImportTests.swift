@@ -49,15 +49,17 @@ import Training
         try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
     }
 
-    /// Also two files from real tools (Fixtures/make_real_fixtures.py): a Keras model converted by
-    /// tf2onnx, and torch-resnet saved with its weights in an external data file.
-    @Test(arguments: ["torch-vgg", "keras-gap", "torch-resnet", "torch-resnet-folded", "keras-real", "torch-resnet-external"])
+    /// Also files from real tools (Fixtures/make_real_fixtures.py): a Keras model converted by
+    /// tf2onnx, a small VGG and a ResNet of torchvision's BasicBlocks exported by torch.onnx.export,
+    /// and torch-resnet saved with its weights in an external data file.
+    @Test(arguments: ["torch-vgg", "keras-gap", "torch-resnet", "torch-resnet-folded", "keras-real", "torch-real-vgg",
+                      "torch-real-resnet", "torch-resnet-external"])
     func importedModelMatchesONNXRuntime(name: String) throws {
         let network = try ONNXImporter.network(fromONNX: try Self.fixture("\(name).onnx"), options: ImportOptions(
             name: name, labels: Self.labels, externalDataDirectory: try Self.fixtureDirectory()))
         #expect(network.spec.input.channels == 3 && network.spec.input.height == 16 && network.spec.input.width == 16)
         let blocks = network.spec.layers.filter { if case .residual = $0 { true } else { false } }
-        #expect(blocks == (name.hasPrefix("torch-resnet") ? [.residual(out: 8, stride: 1), .residual(out: 16, stride: 2)] : []))
+        #expect(blocks == (name.contains("resnet") ? [.residual(out: 8, stride: 1), .residual(out: 16, stride: 2)] : []))
         if name == "keras-real" {
             // tf2onnx folded the BatchNorms into biased convolutions and squeezed the pooled features.
             #expect(network.spec.layers.filter { if case .conv(_, _, _, _, true) = $0 { true } else { false } }.count == 2)

@@ -9,11 +9,19 @@ onnxruntime's probabilities for the inputs make_fixtures.py defines:
                     GlobalAveragePool → Squeeze, the head as MatMul → Add → Softmax.
   torch-resnet-external.onnx (+ .onnx.data)  torch-resnet.onnx saved by onnx with every weight in
                     one external data file, as large PyTorch exports are.
+  torch-real-vgg.onnx, torch-real-resnet.onnx  exported by torch.onnx.export (TorchScript exporter,
+                    eval mode, so BatchNorms are folded into the Convs) from a small VGG-style
+                    nn.Sequential at opset 13, and a small ResNet of torchvision's own BasicBlocks
+                    (identity and 1×1/2 projection shortcuts) at opset 17, random weights and
+                    BatchNorm statistics.
 
-Run from this directory after make_fixtures.py: python3 make_real_fixtures.py
-(needs tensorflow-cpu 2.21, tf2onnx, onnx, onnxruntime, numpy)
+Run from this directory after make_fixtures.py: python3 make_real_fixtures.py (each part runs in
+its own process: TensorFlow and torch load clashing copies of LLVM)
+(needs tensorflow-cpu 2.21, tf2onnx, torch 2.15 + torchvision, onnx, onnxruntime, numpy)
 """
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
@@ -66,15 +74,70 @@ def write_expected(name):
           "top-1 classes used:", len(set(out.argmax(1))))
 
 
-keras_real()
-write_expected("keras-real")
+def torch_real():
+    import torch
+    from torchvision.models.resnet import BasicBlock
 
-model = onnx.load("torch-resnet.onnx")
-if os.path.exists("torch-resnet-external.onnx.data"):
-    os.remove("torch-resnet-external.onnx.data")  # onnx refuses to overwrite it
-onnx.save_model(model, "torch-resnet-external.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
-                location="torch-resnet-external.onnx.data", size_threshold=0)
-session_out = ort.InferenceSession("torch-resnet-external.onnx", providers=["CPUExecutionProvider"]).run(None, {"input": inputs()})[0]
-z = session_out - session_out.max(axis=1, keepdims=True)
-(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).astype("<f4").tofile("torch-resnet-external.expected")
-print("torch-resnet-external written:", os.path.getsize("torch-resnet-external.onnx.data"), "bytes of external data")
+    torch.manual_seed(5)
+
+    def randomize_batchnorm(model):
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.data.uniform_(0.5, 1.5)
+                m.bias.data.uniform_(-0.3, 0.3)
+
+    def block(i, o):
+        return [torch.nn.Conv2d(i, o, 3, padding=1, bias=False), torch.nn.BatchNorm2d(o), torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+
+    vgg = torch.nn.Sequential(*block(C, 8), *block(8, 16), torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 32),
+                              torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10))
+
+    class SmallResNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Sequential(torch.nn.Conv2d(C, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+            down = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 1, stride=2, bias=False), torch.nn.BatchNorm2d(16))
+            self.layers = torch.nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 16, stride=2, downsample=down))
+            self.pool = torch.nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = torch.nn.Linear(16, 10)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
+
+    for name, model, opset in [("torch-real-vgg", vgg, 13), ("torch-real-resnet", SmallResNet(), 17)]:
+        randomize_batchnorm(model)
+        model.eval()
+        torch.onnx.export(model, (torch.randn(1, C, H, W),), f"{name}.onnx", dynamo=False, opset_version=opset,
+                          input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        session = ort.InferenceSession(f"{name}.onnx", providers=["CPUExecutionProvider"])
+        logits = session.run(None, {"input": inputs()})[0].astype(np.float64)
+        z = logits - logits.max(axis=1, keepdims=True)
+        (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).astype("<f4").tofile(f"{name}.expected")
+        with torch.no_grad():
+            reference = torch.softmax(model(torch.from_numpy(inputs())).double(), 1).numpy()
+        print(name, "written; ops:", sorted({n.op_type for n in onnx.load(f"{name}.onnx").graph.node}),
+              f"torch vs onnxruntime max |dprob| {np.abs(reference - np.fromfile(f'{name}.expected', '<f4').reshape(N, 10)).max():.2e}",
+              "top-1 classes used:", len(set(logits.argmax(1))))
+
+
+def external():
+    model = onnx.load("torch-resnet.onnx")
+    if os.path.exists("torch-resnet-external.onnx.data"):
+        os.remove("torch-resnet-external.onnx.data")  # onnx refuses to overwrite it
+    onnx.save_model(model, "torch-resnet-external.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="torch-resnet-external.onnx.data", size_threshold=0)
+    out = ort.InferenceSession("torch-resnet-external.onnx", providers=["CPUExecutionProvider"]).run(None, {"input": inputs()})[0]
+    z = out - out.max(axis=1, keepdims=True)
+    (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)).astype("<f4").tofile("torch-resnet-external.expected")
+    print("torch-resnet-external written:", os.path.getsize("torch-resnet-external.onnx.data"), "bytes of external data")
+
+
+parts = {"keras": lambda: (keras_real(), write_expected("keras-real")), "torch": torch_real, "external": external}
+if len(sys.argv) > 1:
+    parts[sys.argv[1]]()
+else:
+    for part in parts:
+        subprocess.run([sys.executable, __file__, part], check=True)
