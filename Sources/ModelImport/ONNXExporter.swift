@@ -71,6 +71,10 @@ public enum ONNXExporter {
                 node("MaxPool", name, inputs: [current], attributes: [
                     .ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
                     .ints("pads", [padding, padding, padding, padding])])
+            case .avgPool(let kernel, let stride, let padding, let countPadding):
+                node("AveragePool", name, inputs: [current], attributes: [
+                    .ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
+                    .ints("pads", [padding, padding, padding, padding]), .int("count_include_pad", countPadding ? 1 : 0)])
             case .globalAvgPool:
                 node("GlobalAveragePool", name, inputs: [current])
                 node("Flatten", "\(name).flatten", inputs: [current])

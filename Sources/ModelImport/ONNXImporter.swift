@@ -34,13 +34,13 @@ public struct ImportOptions: Sendable {
 ///
 /// Supported today: VGG-style chains and ResNet basic blocks — Conv (groups 1, square kernels,
 /// equal strides, symmetric pads), BatchNormalization (any epsilon, or folded into the Conv),
-/// Relu, MaxPool, GlobalAveragePool, Flatten or Shape→Gather→Unsqueeze→Concat→Reshape, Gemm or
+/// Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten or Shape→Gather→Unsqueeze→Concat→Reshape, Gemm or
 /// MatMul(+Add), Add (a basic block's), Dropout, Identity and a final Softmax — at opsets 13–18,
-/// weights in `raw_data`, the typed fields or external data files. Anything else (AveragePool,
-/// grouped convolutions, other branching) fails naming the node, the op and what is supported.
+/// weights in `raw_data`, the typed fields or external data files. Anything else (grouped
+/// convolutions, other branching) fails naming the node, the op and what is supported.
 public enum ONNXImporter {
     public static let supportedOpsets: ClosedRange<Int64> = 13...18
-    public static let supportedOps = ["Conv", "BatchNormalization", "Relu", "MaxPool", "GlobalAveragePool", "Flatten",
+    public static let supportedOps = ["Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
                                       "Reshape", "Squeeze", "Shape", "Gather", "Unsqueeze", "Concat", "Gemm", "MatMul", "Add",
                                       "Dropout", "Identity", "Softmax", "LogSoftmax", "Constant"]
 

@@ -91,7 +91,7 @@ struct SequentialLowering {
             layers.append(.batchNorm)
         case "Relu":
             layers.append(.relu)
-        case "MaxPool":
+        case "MaxPool", "AveragePool":
             guard !shape.isFlat else { throw fail("needs an image-shaped input") }
             let kernel = attributes.ints("kernel_shape") ?? []
             guard kernel.count == 2, kernel[0] == kernel[1] else { throw fail("kernel \(kernel) must be square") }
@@ -101,7 +101,13 @@ struct SequentialLowering {
             guard (attributes.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilations are not supported") }
             let padding = try Self.symmetricPadding(attributes, fail: fail)
             guard padding * 2 <= kernel[0] else { throw fail("padding \(padding) is more than half the kernel") }
-            layers.append(.maxPool(kernel: kernel[0], stride: strides[0], padding: padding))
+            if node.opType == "MaxPool" {
+                layers.append(.maxPool(kernel: kernel[0], stride: strides[0], padding: padding))
+            } else {
+                let countPadding = attributes.int("count_include_pad", default: 0)
+                guard countPadding == 0 || countPadding == 1 else { throw fail("count_include_pad must be 0 or 1") }
+                layers.append(.avgPool(kernel: kernel[0], stride: strides[0], padding: padding, countPadding: countPadding == 1))
+            }
             shape = .spatial(shape.channels, (shape.height + 2 * padding - kernel[0]) / strides[0] + 1,
                              (shape.width + 2 * padding - kernel[0]) / strides[0] + 1)
         case "GlobalAveragePool":

@@ -201,6 +201,9 @@ public final class InferenceSession {
             case .maxPool(let g):
                 Pooling.maxForward(g, planes: g.inChannels * batch, input: source, output: destination,
                                    argmax: nil, pool: pool)
+            case .averagePool(let g, let countPadding):
+                Pooling.averageForward(g, planes: g.inChannels * batch, input: source, output: destination,
+                                       countPadding: countPadding, pool: pool)
             case .globalAveragePool(let channels, let plane):
                 Pooling.globalAverageForward(channels: channels, batch: batch, plane: plane, input: source, output: destination)
             case .flatten(let channels, let plane):

@@ -107,6 +107,7 @@ indirect enum InferenceOp: @unchecked Sendable {
     /// Standalone ReLU over `size` floats per image.
     case relu(size: Int)
     case maxPool(ConvGeometry)
+    case averagePool(ConvGeometry, countPadding: Bool)
     case globalAveragePool(channels: Int, plane: Int)
     case flatten(channels: Int, plane: Int)
     case dense(DenseWeights)

@@ -94,6 +94,8 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     case batchNorm
     case relu
     case maxPool(kernel: Int, stride: Int, padding: Int)
+    /// `countPadding`: padding cells count as zeros in every window's mean (ONNX count_include_pad).
+    case avgPool(kernel: Int, stride: Int, padding: Int, countPadding: Bool)
     case globalAvgPool
     case flatten
     case dropout(rate: Float)
@@ -102,7 +104,7 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     /// A ResNet basic block with `out` channels; a projection shortcut is added when needed.
     case residual(out: Int, stride: Int)
 
-    private enum CodingKeys: String, CodingKey { case type, out, kernel, stride, padding, bias, rate }
+    private enum CodingKeys: String, CodingKey { case type, out, kernel, stride, padding, bias, rate, countPadding }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -120,6 +122,11 @@ public enum LayerSpec: Codable, Sendable, Equatable {
             let kernel = try c.decode(Int.self, forKey: .kernel)
             self = .maxPool(kernel: kernel, stride: try c.decodeIfPresent(Int.self, forKey: .stride) ?? kernel,
                             padding: try c.decodeIfPresent(Int.self, forKey: .padding) ?? 0)
+        case "avgPool":
+            let kernel = try c.decode(Int.self, forKey: .kernel)
+            self = .avgPool(kernel: kernel, stride: try c.decodeIfPresent(Int.self, forKey: .stride) ?? kernel,
+                            padding: try c.decodeIfPresent(Int.self, forKey: .padding) ?? 0,
+                            countPadding: try c.decodeIfPresent(Bool.self, forKey: .countPadding) ?? false)
         case "globalAvgPool": self = .globalAvgPool
         case "flatten": self = .flatten
         case "dropout": self = .dropout(rate: try c.decode(Float.self, forKey: .rate))
@@ -130,7 +137,7 @@ public enum LayerSpec: Codable, Sendable, Equatable {
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c,
-                debugDescription: "unknown layer type '\(type)'; expected conv, batchNorm, relu, maxPool, globalAvgPool, flatten, dropout, dense or residual")
+                debugDescription: "unknown layer type '\(type)'; expected conv, batchNorm, relu, maxPool, avgPool, globalAvgPool, flatten, dropout, dense or residual")
         }
     }
 
@@ -151,6 +158,12 @@ public enum LayerSpec: Codable, Sendable, Equatable {
             try c.encode(kernel, forKey: .kernel)
             try c.encode(stride, forKey: .stride)
             try c.encode(padding, forKey: .padding)
+        case .avgPool(let kernel, let stride, let padding, let countPadding):
+            try c.encode("avgPool", forKey: .type)
+            try c.encode(kernel, forKey: .kernel)
+            try c.encode(stride, forKey: .stride)
+            try c.encode(padding, forKey: .padding)
+            try c.encode(countPadding, forKey: .countPadding)
         case .globalAvgPool: try c.encode("globalAvgPool", forKey: .type)
         case .flatten: try c.encode("flatten", forKey: .type)
         case .dropout(let rate):

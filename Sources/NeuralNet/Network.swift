@@ -78,6 +78,15 @@ public final class Network {
                 layer = MaxPool2D(name: name, geometry: ConvGeometry(
                     inChannels: shape.channels, outChannels: shape.channels, height: shape.height, width: shape.width,
                     kernel: kernel, stride: stride, padding: padding))
+            case .avgPool(let kernel, let stride, let padding, let countPadding):
+                guard !shape.isFlat else { throw fail("avgPool needs a spatial input") }
+                guard kernel > 0, stride > 0, padding >= 0, padding * 2 <= kernel, kernel <= shape.height + 2 * padding,
+                      kernel <= shape.width + 2 * padding else {
+                    throw fail("avgPool needs kernel, stride > 0, padding ≤ kernel/2 and a window that fits the input")
+                }
+                layer = AvgPool2D(name: name, geometry: ConvGeometry(
+                    inChannels: shape.channels, outChannels: shape.channels, height: shape.height, width: shape.width,
+                    kernel: kernel, stride: stride, padding: padding), countPadding: countPadding)
             case .globalAvgPool:
                 guard !shape.isFlat else { throw fail("globalAvgPool needs a spatial input") }
                 layer = GlobalAvgPool(name: name, shape: shape)

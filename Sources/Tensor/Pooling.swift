@@ -88,6 +88,64 @@ public enum Pooling {
         }
     }
 
+    /// How many cells of window (y, x) an average divides by: k² when padding counts as zeros
+    /// (ONNX count_include_pad=1), else only the cells inside the image (PyTorch's and ONNX's default).
+    static func averageDivisor(_ g: ConvGeometry, y: Int, x: Int, countPadding: Bool) -> Float {
+        if countPadding { return Float(g.kernelHeight * g.kernelWidth) }
+        let y0 = y * g.stride - g.padding, x0 = x * g.stride - g.padding
+        let rows = min(y0 + g.kernelHeight, g.height) - max(y0, 0), columns = min(x0 + g.kernelWidth, g.width) - max(x0, 0)
+        return Float(max(rows, 1) * max(columns, 1))
+    }
+
+    /// input [P, H, W] → output [P, OH, OW]: the mean of each window.
+    public static func averageForward(
+        _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        countPadding: Bool, pool: ComputePool
+    ) {
+        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                let src = input + p * hw, dst = output + p * ohw
+                for y in 0..<oh {
+                    let y0 = y * g.stride - g.padding
+                    for x in 0..<ow {
+                        let x0 = x * g.stride - g.padding
+                        var sum: Float = 0
+                        for iy in max(y0, 0)..<min(y0 + g.kernelHeight, g.height) {
+                            for ix in max(x0, 0)..<min(x0 + g.kernelWidth, g.width) { sum += src[iy * g.width + ix] }
+                        }
+                        dst[y * ow + x] = sum / averageDivisor(g, y: y, x: x, countPadding: countPadding)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradOutput [P, OH, OW] → gradInput [P, H, W] (overwritten): each window's gradient shared
+    /// equally by the cells it averaged.
+    public static func averageBackward(
+        _ g: ConvGeometry, planes: Int, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+        countPadding: Bool, pool: ComputePool
+    ) {
+        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                let dst = gradInput + p * hw, dy = gradOutput + p * ohw
+                dst.update(repeating: 0, count: hw)
+                for y in 0..<oh {
+                    let y0 = y * g.stride - g.padding
+                    for x in 0..<ow {
+                        let x0 = x * g.stride - g.padding
+                        let share = dy[y * ow + x] / averageDivisor(g, y: y, x: x, countPadding: countPadding)
+                        for iy in max(y0, 0)..<min(y0 + g.kernelHeight, g.height) {
+                            for ix in max(x0, 0)..<min(x0 + g.kernelWidth, g.width) { dst[iy * g.width + ix] += share }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// input [C, N, H·W] → output [N, C]: the mean of each plane, transposed so the dense head reads
     /// one contiguous feature row per image.
     public static func globalAverageForward(

@@ -24,6 +24,7 @@ import Tensor
                   layers: [.conv(out: 16, kernel: 3, stride: 1, padding: 1, bias: true), .batchNorm, .relu,
                            .maxPool(kernel: 3, stride: 2, padding: 1), .batchNorm, .relu,
                            .conv(out: 16, kernel: 3, stride: 1, padding: 1, bias: true), .relu, .batchNorm,
+                           .avgPool(kernel: 3, stride: 1, padding: 1, countPadding: false),
                            .conv(out: 8, kernel: 1, stride: 1, padding: 0, bias: false), .batchNorm,
                            .conv(out: 6, kernel: 3, stride: 2, padding: 1, bias: false), .batchNorm, .relu,
                            .flatten, .dropout(rate: 0.5), .dense(out: 12), .relu, .dense(out: nil)],
@@ -41,12 +42,13 @@ import Tensor
                   labels: labels(6))
     }
 
-    /// Ops straight on the input slot: a leading BatchNorm + ReLU (affine), an identity residual block
-    /// on 3 channels, padded overlapping max pooling and a flatten head.
+    /// Ops straight on the input slot: a leading padded average pool (padding counted), BatchNorm +
+    /// ReLU (affine), an identity residual block on 3 channels, padded overlapping max pooling and a
+    /// flatten head.
     static func edges() -> ModelSpec {
         ModelSpec(name: "edges", input: InputSpec(height: 7, width: 6),
-                  layers: [.batchNorm, .relu, .residual(out: 3, stride: 1), .maxPool(kernel: 3, stride: 2, padding: 1),
-                           .flatten, .dense(out: nil)],
+                  layers: [.avgPool(kernel: 2, stride: 1, padding: 1, countPadding: true), .batchNorm, .relu,
+                           .residual(out: 3, stride: 1), .maxPool(kernel: 3, stride: 2, padding: 1), .flatten, .dense(out: nil)],
                   labels: labels(3))
     }
 

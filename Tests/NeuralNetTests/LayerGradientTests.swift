@@ -240,6 +240,32 @@ import Tensor
         }
     }
 
+    @Test(arguments: poolCases, [false, true])
+    func avgPool(_ c: PoolCase, countPadding: Bool) {
+        let h = LayerHarness(batch: 2) { _ in AvgPool2D(name: "pool", geometry: c.geometry, countPadding: countPadding) }
+        let x = uniformArray(h.inputCount, seed: 16)
+        expectGradientsMatch(h.check(input: x, training: true, step: 0.05), tolerance: Self.tolerance)
+
+        // Forward against a direct mean over each window: over its cells inside the image, or
+        // over k² with padding as zeros.
+        let g = c.geometry, y = h.forward(x, training: false)
+        for p in 0..<(c.channels * 2) {
+            for oy in 0..<g.outHeight {
+                for ox in 0..<g.outWidth {
+                    var sum: Float = 0, cells = 0
+                    for ky in 0..<c.kernel {
+                        for kx in 0..<c.kernel {
+                            let iy = oy * c.stride - c.padding + ky, ix = ox * c.stride - c.padding + kx
+                            if iy >= 0 && iy < c.height && ix >= 0 && ix < c.width { sum += x[p * g.inputPlane + iy * c.width + ix]; cells += 1 }
+                        }
+                    }
+                    let expected = sum / Float(countPadding ? c.kernel * c.kernel : cells)
+                    #expect(abs(y[p * g.outputPlane + oy * g.outWidth + ox] - expected) < 1e-6)
+                }
+            }
+        }
+    }
+
     @Test func globalAvgPool() {
         let (c, hgt, w, n) = (3, 4, 5, 2)
         let h = LayerHarness(batch: n) { _ in GlobalAvgPool(name: "gap", shape: .spatial(c, hgt, w)) }

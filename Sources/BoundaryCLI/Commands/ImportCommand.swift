@@ -11,7 +11,7 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Turn an ONNX export of a convolutional classifier into a Boundary model directory.",
         discussion: "Supported at opsets 13-18: VGG-style chains and ResNet basic blocks - Conv, BatchNormalization (or folded "
-            + "into the Conv), Relu, MaxPool, GlobalAveragePool, Flatten, Squeeze after a global pool, or "
+            + "into the Conv), Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Squeeze after a global pool, or "
             + "Shape-Gather-Unsqueeze-Concat-Reshape, Gemm or MatMul(+Add), a basic block's Add, Dropout, Identity, a final "
             + "Softmax. Weights may be in external data files beside the model. Anything else fails naming the node."
     )

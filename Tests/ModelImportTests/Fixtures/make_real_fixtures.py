@@ -3,7 +3,8 @@
 onnxruntime's probabilities for the inputs make_fixtures.py defines:
 
   keras-real.onnx   a scene-s-like Keras 3 model (two Conv2D → BatchNormalization → ReLU →
-                    MaxPooling2D stages, GlobalAveragePooling2D, Dense softmax) with non-trivial
+                    pooling stages, AveragePooling2D then MaxPooling2D, GlobalAveragePooling2D,
+                    Dense softmax) with non-trivial
                     BatchNorm statistics and bias, converted by tf2onnx at opset 13 with
                     inputs_as_nchw: the BatchNorms come out folded into the Convs, the pooling as
                     GlobalAveragePool → Squeeze, the head as MatMul → Add → Softmax.
@@ -11,7 +12,7 @@ onnxruntime's probabilities for the inputs make_fixtures.py defines:
                     one external data file, as large PyTorch exports are.
   torch-real-vgg.onnx, torch-real-resnet.onnx  exported by torch.onnx.export (TorchScript exporter,
                     eval mode, so BatchNorms are folded into the Convs) from a small VGG-style
-                    nn.Sequential at opset 13, and a small ResNet of torchvision's own BasicBlocks
+                    nn.Sequential with a padded AvgPool2d at opset 13, and a small ResNet of torchvision's own BasicBlocks
                     (identity and 1×1/2 projection shortcuts) at opset 17, random weights and
                     BatchNorm statistics.
 
@@ -46,11 +47,11 @@ def keras_real():
 
     keras.utils.set_random_seed(3)
     x = inp = keras.Input((H, W, C), name="input")
-    for channels in (8, 16):
+    for channels, pooling in ((8, layers.AveragePooling2D), (16, layers.MaxPooling2D)):
         x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(epsilon=1e-3)(x)
         x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(2)(x)
+        x = pooling(2)(x)
     x = layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inp, layers.Dense(10, activation="softmax")(x))
     rng = np.random.default_rng(1)
@@ -91,7 +92,9 @@ def torch_real():
     def block(i, o):
         return [torch.nn.Conv2d(i, o, 3, padding=1, bias=False), torch.nn.BatchNorm2d(o), torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
 
-    vgg = torch.nn.Sequential(*block(C, 8), *block(8, 16), torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 32),
+    # An AvgPool2d with padding, counted as zeros (PyTorch's default count_include_pad=True).
+    vgg = torch.nn.Sequential(*block(C, 8), torch.nn.AvgPool2d(3, stride=1, padding=1), *block(8, 16), torch.nn.Flatten(),
+                              torch.nn.Linear(16 * 4 * 4, 32),
                               torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10))
 
     class SmallResNet(torch.nn.Module):
