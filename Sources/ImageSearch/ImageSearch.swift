@@ -133,7 +133,8 @@ public final class ImageSearch: Sendable {
                 throw SearchError.rebuilding(model: name, backbone: snapshot.backboneVersion)
             }
             let matches = try await worker.run {
-                index.rankedByClass(label, weight: head.weight, bias: head.bias, filter: filter, limit: offset + size + 1)
+                index.rankedByClass(label, weight: head.weight, bias: head.bias, among: snapshot.model.heads.head(containing: label).range,
+                                    filter: filter, limit: offset + size + 1)
             }
             return page(matches, kind: .classLabel, word: snapshot.labels[label], rounds: 0)
         }

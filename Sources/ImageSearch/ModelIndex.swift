@@ -82,8 +82,10 @@ final class ModelIndex: Sendable {
     }
 
     /// Every image that passes `filter`, scored by the classifier's probability of class `label`
-    /// from its embedding (head weight [classes, E], bias [classes]); the best `limit` first.
-    func rankedByClass(_ label: Int, weight: [Float], bias: [Float], filter: SearchFilter, limit: Int) -> [ImageMatch] {
+    /// from its embedding (head weight [classes, E], bias [classes]); the best `limit` first. The
+    /// softmax runs over `among` (a multi-head model's head of `label`), all classes by default.
+    func rankedByClass(_ label: Int, weight: [Float], bias: [Float], among: Range<Int>? = nil, filter: SearchFilter,
+                       limit: Int) -> [ImageMatch] {
         state.withLock { contents in
             let classes = bias.count
             // logits = norm · (unit · Wᵀ) + b: the index keeps unit vectors and each norm.
@@ -97,9 +99,11 @@ final class ModelIndex: Sendable {
                     logits[c] = image.norm * projected[row * classes + c] + bias[c]
                     largest = max(largest, logits[c])
                 }
+                let slice = among ?? 0..<classes
+                let peak = slice.map { logits[$0] }.max() ?? largest
                 var sum: Float = 0
-                for c in 0..<classes { sum += expf(logits[c] - largest) }
-                scored.append((expf(logits[label] - largest) / sum, row))
+                for c in slice { sum += expf(logits[c] - peak) }
+                scored.append((expf(logits[label] - peak) / sum, row))
             }
             // Ties by row, so the order is total.
             scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }

@@ -57,21 +57,26 @@ struct ONNXTensors {
         guard !location.hasPrefix("/"), file.path.hasPrefix(base.path + "/") else {
             throw .malformed("initializer '\(proto.name)': external data location '\(location)' is outside the model's folder")
         }
-        let offset = UInt64(entries["offset"] ?? "0"), length = entries["length"].map { Int($0) }
-        guard let offset, length.map({ $0 != nil }) ?? true else {
-            throw .malformed("initializer '\(proto.name)': external data offset or length is not a number")
+        let offset = Int64(entries["offset"] ?? "0"), length = entries["length"].map { Int64($0) }
+        guard let offset, offset >= 0, length.map({ ($0 ?? -1) >= 0 }) ?? true else {
+            throw .malformed("initializer '\(proto.name)': external data offset and length must be whole numbers ≥ 0")
         }
         let bytes: Data
         do {
             let handle = try FileHandle(forReadingFrom: file)
             defer { try? handle.close() }
-            try handle.seek(toOffset: offset)
-            bytes = try (length ?? nil).map { try handle.read(upToCount: $0) ?? Data() } ?? handle.readToEnd() ?? Data()
+            let size = try handle.seekToEnd()
+            let wanted = (length ?? nil).map(UInt64.init) ?? (size >= UInt64(offset) ? size - UInt64(offset) : 0)
+            guard UInt64(offset) <= size, wanted <= size - UInt64(offset) else {
+                throw ImportError.malformed("initializer '\(proto.name)': \(location) has \(size) bytes; the tensor wants "
+                                            + "\(wanted) at offset \(offset)")
+            }
+            try handle.seek(toOffset: UInt64(offset))
+            bytes = try handle.read(upToCount: Int(wanted)) ?? Data()
+        } catch let error as ImportError {
+            throw error
         } catch {
             throw .malformed("initializer '\(proto.name)': cannot read \(location) (beside the model): \(error.localizedDescription)")
-        }
-        if let length = length ?? nil, bytes.count != length {
-            throw .malformed("initializer '\(proto.name)': \(location) has \(bytes.count) bytes at offset \(offset), not \(length)")
         }
         var loaded = proto
         loaded.dataLocation = .default

@@ -160,6 +160,9 @@ public struct FeedbackScreen: Sendable {
             let predicted = top(of: probabilities, row: row, near: target.index)
             guard probabilities[row * classes + predicted] >= thresholds[predicted] else { return false }
             let neighbours = nearest(embeddings, row: row, excluding: excluding, within: heads.head(containing: target.index))
+            // A head with too few labelled neighbours cannot side with anyone (a multi-head model's
+            // base data may label some heads sparsely): nothing is flagged on its word alone.
+            guard neighbours.count >= policy.neighbours else { return false }
             let siding = neighbours.filter { label in
                 switch target {
                 case .label(let named): label != named

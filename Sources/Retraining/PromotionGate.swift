@@ -117,28 +117,30 @@ public enum PromotionGate {
                 + (boundary.samples > 0 ? "" : "no held-out boundary samples yet; submit more deselections")
             return verdict
         }
-        for (name, head) in verdict.heads.sorted(by: { $0.key < $1.key }) {
-            let stats = "(\(f(head.candidateAccuracy)) vs \(f(head.parentAccuracy)) on its \(head.samples) trusted evaluation samples"
-            if head.candidateAccuracy < head.parentAccuracy - policy.tolerance {
-                verdict.reason = "refused: head '\(name)' is worse \(stats), tolerance \(f(policy.tolerance)))"
-                return verdict
+        // The accuracy checks, for each head on its own and then for all trusted samples together.
+        // Nil when `comparison` passes, else why it does not.
+        func regression(_ comparison: PairedComparison, _ subject: String, _ samples: String) -> String? {
+            let stats = "(\(f(comparison.candidateAccuracy)) vs \(f(comparison.parentAccuracy)) on \(samples)"
+            if comparison.candidateAccuracy < comparison.parentAccuracy - policy.tolerance {
+                return "refused: \(subject) \(stats), tolerance \(f(policy.tolerance)))"
             }
-            if head.onlyParent > head.onlyCandidate, head.pCandidateWorse < alpha {
-                verdict.reason = "refused: head '\(name)' is significantly worse \(stats); McNemar p=\(p(head.pCandidateWorse)) "
+            if comparison.onlyParent > comparison.onlyCandidate, comparison.pCandidateWorse < alpha {
+                return "refused: significantly \(subject) \(stats); McNemar p=\(p(comparison.pCandidateWorse)) "
                     + "< \(p(alpha)) at confidence \(f(policy.confidence)))"
+            }
+            return nil
+        }
+        for (name, head) in verdict.heads.sorted(by: { $0.key < $1.key }) {
+            if let reason = regression(head, "worse on head '\(name)'", "its \(head.samples) trusted evaluation samples") {
+                verdict.reason = reason
                 return verdict
             }
+        }
+        if let reason = regression(overall, "worse on the evaluation set", "\(overall.samples) trusted evaluation samples") {
+            verdict.reason = reason
+            return verdict
         }
         let stats = "(\(f(overall.candidateAccuracy)) vs \(f(overall.parentAccuracy)) on \(overall.samples) trusted evaluation samples"
-        if overall.candidateAccuracy < overall.parentAccuracy - policy.tolerance {
-            verdict.reason = "refused: worse on the evaluation set \(stats), tolerance \(f(policy.tolerance)))"
-            return verdict
-        }
-        if overall.onlyParent > overall.onlyCandidate, overall.pCandidateWorse < alpha {
-            verdict.reason = "refused: significantly worse on the evaluation set \(stats); McNemar p=\(p(overall.pCandidateWorse)) "
-                + "< \(p(alpha)) at confidence \(f(policy.confidence)))"
-            return verdict
-        }
         let bstats = "\(f(boundary.candidateAccuracy)) vs \(f(boundary.parentAccuracy)) on \(boundary.samples) boundary samples, "
             + "\(boundary.onlyCandidate) fixed, \(boundary.onlyParent) broken, McNemar p=\(p(boundary.pCandidateBetter))"
         guard boundary.onlyCandidate + boundary.onlyParent > 0 else {

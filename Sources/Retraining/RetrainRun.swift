@@ -93,7 +93,7 @@ struct RetrainRun {
         let replayCount = options.replayRatio > 0
             ? min(TrainingSetBuilder.maxReplay, Int((Float(train.count) * options.replayRatio).rounded())) : 0
         // A head-only retrain of a multi-head model replays only the heads feedback named: the
-        // others get no gradient, so their weights stay exactly as the gate last accepted them.
+        // others get no gradient (only AdamW's weight decay touches them, by about 1e-6 a step).
         let namedHeads = Set(train.map { item in network.spec.outputHeads.firstIndex { $0.range.contains(item.input.target.index) }! })
         let replay = try builder.replayItems(count: replayCount, heads: options.mode == .head ? namedHeads : nil)
         outcome.feedbackSamples = train.count

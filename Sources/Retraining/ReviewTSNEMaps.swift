@@ -34,12 +34,17 @@ final class ReviewTSNEMaps: Sendable {
     /// by more than a tenth since it was fitted, or it is older than `lifetime`.
     func layout(for key: Key, candidates: [RecentImages.Candidate]) -> (layout: Layout?, pending: Bool) {
         let embedded = candidates.filter { $0.embedding?.backbone == key.backbone }
-        let (current, running) = state.withLock { ($0.layouts[key], $0.computing.contains(key)) }
+        let current = state.withLock { $0.layouts[key] }
         let due = current.map { abs(embedded.count - $0.fittedOn) * 10 > $0.fittedOn || Date().timeIntervalSince($0.fittedAt) > Self.lifetime }
             ?? !embedded.isEmpty
         guard due else { return (current, false) }
-        if !running {
-            state.withLock { _ = $0.computing.insert(key) }
+        // Claim the computation under the lock, so two listings never start the same one.
+        let starts = state.withLock { state -> Bool in
+            // A new backbone's layout replaces the old ones of the model: no listing asks for them again.
+            for old in state.layouts.keys where old.model == key.model && old.backbone != key.backbone { state.layouts[old] = nil }
+            return state.computing.insert(key).inserted
+        }
+        if starts {
             let newest = embedded.sorted { $0.seen.sequence > $1.seen.sequence }.prefix(Self.maxPoints)
             let ids = newest.map(\.imageID), vectors = newest.map { $0.embedding!.vector }
             let threads = threads

@@ -88,36 +88,36 @@ public enum Pooling {
         }
     }
 
-    /// How many cells of window (y, x) an average divides by: k² when padding counts as zeros
-    /// (ONNX count_include_pad=1), else only the cells inside the image (PyTorch's and ONNX's default).
-    static func averageDivisor(_ g: ConvGeometry, y: Int, x: Int, countPadding: Bool) -> Float {
-        if countPadding { return Float(g.kernelHeight * g.kernelWidth) }
-        let y0 = y * g.stride - g.padding, x0 = x * g.stride - g.padding
-        let rows = min(y0 + g.kernelHeight, g.height) - max(y0, 0), columns = min(x0 + g.kernelWidth, g.width) - max(x0, 0)
-        return Float(max(rows, 1) * max(columns, 1))
+    /// Calls `body(plane, cell, rows, columns)` for every output cell of every plane, with the
+    /// input rows and columns its window covers inside the image; planes are split over `pool`.
+    static func forEachWindow(_ g: ConvGeometry, planes: Int, pool: ComputePool,
+                              _ body: (_ plane: Int, _ cell: Int, _ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        pool.forEachRange(planes) { _, range in
+            for p in range {
+                for y in 0..<g.outHeight {
+                    let y0 = y * g.stride - g.padding
+                    for x in 0..<g.outWidth {
+                        let x0 = x * g.stride - g.padding
+                        body(p, y * g.outWidth + x, max(y0, 0)..<min(y0 + g.kernelHeight, g.height),
+                             max(x0, 0)..<min(x0 + g.kernelWidth, g.width))
+                    }
+                }
+            }
+        }
     }
 
-    /// input [P, H, W] → output [P, OH, OW]: the mean of each window.
+    /// input [P, H, W] → output [P, OH, OW]: the mean of each window, over k² cells when padding
+    /// counts as zeros (ONNX count_include_pad=1), else over the window's cells inside the image.
     public static func averageForward(
         _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         countPadding: Bool, pool: ComputePool
     ) {
-        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
-        pool.forEachRange(planes) { _, range in
-            for p in range {
-                let src = input + p * hw, dst = output + p * ohw
-                for y in 0..<oh {
-                    let y0 = y * g.stride - g.padding
-                    for x in 0..<ow {
-                        let x0 = x * g.stride - g.padding
-                        var sum: Float = 0
-                        for iy in max(y0, 0)..<min(y0 + g.kernelHeight, g.height) {
-                            for ix in max(x0, 0)..<min(x0 + g.kernelWidth, g.width) { sum += src[iy * g.width + ix] }
-                        }
-                        dst[y * ow + x] = sum / averageDivisor(g, y: y, x: x, countPadding: countPadding)
-                    }
-                }
-            }
+        let (hw, ohw, window) = (g.inputPlane, g.outputPlane, Float(g.kernelHeight * g.kernelWidth))
+        forEachWindow(g, planes: planes, pool: pool) { p, cell, rows, columns in
+            let src = input + p * hw
+            var sum: Float = 0
+            for iy in rows { for ix in columns { sum += src[iy * g.width + ix] } }
+            output[p * ohw + cell] = sum / (countPadding ? window : Float(max(rows.count * columns.count, 1)))
         }
     }
 
@@ -127,22 +127,12 @@ public enum Pooling {
         _ g: ConvGeometry, planes: Int, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
         countPadding: Bool, pool: ComputePool
     ) {
-        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
-        pool.forEachRange(planes) { _, range in
-            for p in range {
-                let dst = gradInput + p * hw, dy = gradOutput + p * ohw
-                dst.update(repeating: 0, count: hw)
-                for y in 0..<oh {
-                    let y0 = y * g.stride - g.padding
-                    for x in 0..<ow {
-                        let x0 = x * g.stride - g.padding
-                        let share = dy[y * ow + x] / averageDivisor(g, y: y, x: x, countPadding: countPadding)
-                        for iy in max(y0, 0)..<min(y0 + g.kernelHeight, g.height) {
-                            for ix in max(x0, 0)..<min(x0 + g.kernelWidth, g.width) { dst[iy * g.width + ix] += share }
-                        }
-                    }
-                }
-            }
+        let (hw, ohw, window) = (g.inputPlane, g.outputPlane, Float(g.kernelHeight * g.kernelWidth))
+        gradInput.update(repeating: 0, count: planes * hw)
+        forEachWindow(g, planes: planes, pool: pool) { p, cell, rows, columns in
+            let dst = gradInput + p * hw
+            let share = gradOutput[p * ohw + cell] / (countPadding ? window : Float(max(rows.count * columns.count, 1)))
+            for iy in rows { for ix in columns { dst[iy * g.width + ix] += share } }
         }
     }
 

@@ -7,8 +7,9 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
     case missingColumn(path: String, column: String, header: [String])
     case noHeads(path: String)
     case malformedRow(path: String, line: Int, reason: String)
-    case unknownLabels(path: String, head: String, split: String, labels: [String], known: [String])
+    case unknownLabels(path: String, head: String, split: String, labels: [String], known: [String], fromModel: Bool = false)
     case emptySplit(path: String, split: String)
+    case otherHeads(path: String, found: [String], expected: [String])
 
     public var description: String {
         switch self {
@@ -19,10 +20,12 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
         case .noHeads(let path):
             "\(path) has no label columns: after path (and split) add one column per head, e.g. path,aperture,iso"
         case .malformedRow(let path, let line, let reason): "\(path) line \(line): \(reason)"
-        case .unknownLabels(let path, let head, let split, let labels, let known):
-            "\(path): \(split) rows give head '\(head)' labels no train row has: \(labels.joined(separator: ", ")) "
-                + "(train has \(known.joined(separator: ", ")))"
+        case .unknownLabels(let path, let head, let split, let labels, let known, let fromModel):
+            "\(path): \(split) rows give head '\(head)' labels " + (fromModel ? "the model's head does not have" : "no train row has")
+                + ": \(labels.joined(separator: ", ")) (\(fromModel ? "the model has" : "train has") \(known.joined(separator: ", ")))"
         case .emptySplit(let path, let split): "\(path) has no \(split) rows"
+        case .otherHeads(let path, let found, let expected):
+            "\(path) has the label columns \(found.joined(separator: ", ")); the model's heads are \(expected.joined(separator: ", "))"
         }
     }
 }
@@ -32,7 +35,8 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
 ///
 /// Paths are relative to the manifest's folder unless absolute. `split` is train, val or test;
 /// without the column, a deterministic share of the rows is held out for validation as
-/// `ImageFolder` does. Each head's labels are the distinct values its train rows use, sorted.
+/// `ImageFolder` does. Each head's labels are the distinct values its train rows use, sorted —
+/// or, for a model's manifest (`heads`), the model's, so a test-only manifest can evaluate it.
 public struct ImageManifest: Sendable {
     public let url: URL
     public let heads: [HeadSpec]
@@ -47,12 +51,13 @@ public struct ImageManifest: Sendable {
         var cells: [String]
     }
 
-    public init(url: URL, validationShare: Double = 0.1) throws {
+    public init(url: URL, validationShare: Double = 0.1, heads known: [HeadSpec]? = nil) throws {
         self.url = url
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw ManifestError.unreadable(path: url.path)
         }
-        let records = try CSV.parse(text, path: url.path)
+        // Spreadsheets save CSV with a byte-order mark; it is not part of the first column's name.
+        let records = try CSV.parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, path: url.path)
         guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces) }), header != [""] else {
             throw ManifestError.noHeader(path: url.path)
         }
@@ -62,6 +67,9 @@ public struct ImageManifest: Sendable {
         let splitColumn = header.firstIndex(of: "split")
         let headColumns = header.indices.filter { $0 != pathColumn && $0 != splitColumn }
         guard !headColumns.isEmpty else { throw ManifestError.noHeads(path: url.path) }
+        if let known, headColumns.map({ header[$0] }) != known.map(\.name) {
+            throw ManifestError.otherHeads(path: url.path, found: headColumns.map { header[$0] }, expected: known.map(\.name))
+        }
         let folder = url.deletingLastPathComponent()
         var rows: [Row] = []
         for record in records.dropFirst() where record.fields != [""] {
@@ -83,8 +91,8 @@ public struct ImageManifest: Sendable {
             rows.append(Row(line: record.line, path: resolved, split: split, cells: cells))
         }
         let trainRows = rows.filter { $0.split == "train" }
-        guard !trainRows.isEmpty else { throw ManifestError.emptySplit(path: url.path, split: "train") }
-        heads = try headColumns.enumerated().map { h, column in
+        guard known != nil || !trainRows.isEmpty else { throw ManifestError.emptySplit(path: url.path, split: "train") }
+        heads = try known ?? headColumns.enumerated().map { h, column in
             let labels = Set(trainRows.map { $0.cells[h] }.filter { !$0.isEmpty }).sorted()
             guard !labels.isEmpty else {
                 throw ManifestError.malformedRow(path: url.path, line: 1, reason: "head '\(header[column])' has no label in any train row")
@@ -94,12 +102,13 @@ public struct ImageManifest: Sendable {
         if let problem = HeadSpec.problem(with: heads) {
             throw ManifestError.malformedRow(path: url.path, line: 1, reason: problem)
         }
-        for split in ["val", "test"] {
+        for split in known == nil ? ["val", "test"] : ["train", "val", "test"] {
             for (h, head) in heads.enumerated() {
                 let unknown = Set(rows.filter { $0.split == split }.map { $0.cells[h] })
                     .subtracting(head.labels).subtracting([""]).sorted()
                 guard unknown.isEmpty else {
-                    throw ManifestError.unknownLabels(path: url.path, head: head.name, split: split, labels: unknown, known: head.labels)
+                    throw ManifestError.unknownLabels(path: url.path, head: head.name, split: split, labels: unknown, known: head.labels,
+                                                      fromModel: known != nil)
                 }
             }
         }

@@ -17,7 +17,8 @@ public enum ReportExplanations {
         let first = network.spec.outputHeads[0]
         let predicted = (0..<images.count).map { predictions.predictedLabel($0, head: first) }
         let confidence = (0..<images.count).map { predictions.row($0)[predictions.row($0).startIndex + predicted[$0]] }
-        let byConfidence = (0..<images.count).sorted { confidence[$0] > confidence[$1] }
+        // Images without a label (a multi-head image its first head has none for) are neither.
+        let byConfidence = (0..<images.count).filter { images.labels[$0] >= 0 }.sorted { confidence[$0] > confidence[$1] }
         let right = byConfidence.filter { predicted[$0] == images.labels[$0] }
         let wrong = byConfidence.filter { predicted[$0] != images.labels[$0] }
         var chosen: [Int] = []

@@ -210,6 +210,15 @@ import Training
             }
         }
         #expect(refusal(try model.serializedData(), directory: try ONNXImportTests.fixtureDirectory()).contains("is outside the model's folder"))
+        // An offset past the file's end is refused with the sizes, not read.
+        var shifted = try Onnx_ModelProto(serializedBytes: data)
+        var huge = Onnx_StringStringEntryProto()
+        huge.key = "offset"
+        huge.value = "9223372036854775807"
+        shifted.graph.initializer[0].externalData.removeAll { $0.key == "offset" }
+        shifted.graph.initializer[0].externalData.append(huge)
+        #expect(refusal(try shifted.serializedData(), directory: try ONNXImportTests.fixtureDirectory())
+            .contains("torch-resnet-external.onnx.data has 25480 bytes; the tensor wants"))
     }
 
     @Test func multiHeadModelsAreRefused() throws {

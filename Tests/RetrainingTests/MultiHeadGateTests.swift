@@ -71,7 +71,7 @@ import Training
         // Per head, as the retrain calls it: refused, naming the head that broke.
         let perHead = decide(samples.map { heads.head(containing: $0.target.index).name })
         #expect(perHead.decision == .refuse)
-        #expect(perHead.reason.hasPrefix("refused: head 'pattern' is worse"), "\(perHead.reason)")
+        #expect(perHead.reason.hasPrefix("refused: worse on head 'pattern'"), "\(perHead.reason)")
         #expect(perHead.heads["pattern"]?.samples == 60 && perHead.heads["tone"]?.samples == 120)
     }
 

@@ -75,7 +75,7 @@ import Testing
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         try writeImages(["a.png", "b, with comma.png", "c.png", "d.png"], in: folder)
-        let csv = "path,split,aperture,iso\r\na.png,train,mid,800\r\n\"b, with comma.png\",train,low,\r\nc.png,val,low,800\r\n"
+        let csv = "\u{FEFF}path,split,aperture,iso\r\na.png,train,mid,800\r\n\"b, with comma.png\",train,low,\r\nc.png,val,low,800\r\n"
             + "d.png,test,,100\r\n\r\ne.png,train,high,100"  // a blank line, and no line end at the end
         let url = folder.appendingPathComponent("m.csv")
         try Data(csv.utf8).write(to: url)
@@ -104,5 +104,19 @@ import Testing
         #expect(refusal("path,split\na.png,train\n").contains("has no label columns"))
         #expect(refusal("path,aperture,iso\na.png,,\n").contains("line 2: no label for any head"))
         #expect(refusal("path,aperture\n\"a.png,low\n").contains("never closed"))
+
+        // A model's manifest (eval, report): its heads and labels are the model's, and test rows alone will do.
+        try Data("path,split,aperture,iso\nd.png,test,high,800\n".utf8).write(to: url)
+        let known = try ImageManifest(url: url, heads: manifest.heads)
+        #expect(known.heads == manifest.heads && known.test.map(\.headLabels) == [[0, 1]])
+        try Data("path,split,aperture,iso\nd.png,test,wide,800\n".utf8).write(to: url)
+        #expect(throws: ManifestError.unknownLabels(path: url.path, head: "aperture", split: "test", labels: ["wide"],
+                                                    known: ["high", "low", "mid"], fromModel: true)) {
+            try ImageManifest(url: url, heads: manifest.heads)
+        }
+        try Data("path,split,iso,aperture\nd.png,test,800,high\n".utf8).write(to: url)
+        #expect(throws: ManifestError.otherHeads(path: url.path, found: ["iso", "aperture"], expected: ["aperture", "iso"])) {
+            try ImageManifest(url: url, heads: manifest.heads)
+        }
     }
 }

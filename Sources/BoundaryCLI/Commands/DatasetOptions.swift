@@ -37,12 +37,10 @@ struct DatasetOptions: ParsableArguments {
             return (pick(data.train, data.validation, data.test), [])
         }
         if let manifest {
-            let parsed = try ImageManifest(url: URL(fileURLWithPath: manifest), validationShare: valShare)
-            guard parsed.heads == model.heads else {
-                let described = { (heads: [HeadSpec]) in heads.map { "\($0.name) (\($0.labels.joined(separator: "|")))" }.joined(separator: ", ") }
-                throw ValidationError("\(manifest) has heads \(described(parsed.heads)); the model has "
-                                      + (model.heads.map(described) ?? "one head over \(model.labels.joined(separator: "|"))"))
+            guard let heads = model.heads else {
+                throw ValidationError("--manifest is for multi-head models; this one has one head (give DATA_DIR)")
             }
+            let parsed = try ImageManifest(url: URL(fileURLWithPath: manifest), validationShare: valShare, heads: heads)
             let files = split == "test" ? parsed.test : split == "val" ? parsed.validation : parsed.train
             guard !files.isEmpty else { throw ValidationError("\(manifest) has no \(split) rows") }
             let decoded = DecodedImages.load(files, input: model.input, threads: threads)
