@@ -125,7 +125,8 @@ public struct ImageManifest: Sendable {
 }
 
 /// RFC 4180 CSV: comma-separated fields, double-quoted when they hold commas, quotes or line
-/// breaks ("" is a quote inside one); CRLF or LF line ends.
+/// breaks ("" is a quote inside one); CRLF, LF or CR line ends. Read scalar by scalar, so a
+/// combining mark after a comma or quote never hides it.
 enum CSV {
     struct Record: Equatable {
         /// 1-based line where the record starts.
@@ -135,44 +136,53 @@ enum CSV {
 
     static func parse(_ text: String, path: String) throws -> [Record] {
         var records: [Record] = []
-        var fields: [String] = [], field = "", quoted = false, fieldWasQuoted = false
+        var fields: [String] = [], field = String.UnicodeScalarView()
+        var quoted = false, closedQuote = false
         var line = 1, recordLine = 1
-        var characters = text.makeIterator()
-        var pending: Character? = characters.next()
-        func endRecord() {
-            fields.append(field)
-            records.append(Record(line: recordLine, fields: fields))
-            fields = []; field = ""; fieldWasQuoted = false
-            recordLine = line
+        let scalars = Array(text.unicodeScalars)
+        func fail(_ reason: String) -> ManifestError { .malformedRow(path: path, line: line, reason: reason) }
+        func endField() {
+            fields.append(String(field))
+            field = String.UnicodeScalarView()
+            closedQuote = false
         }
-        while let c = pending {
-            pending = characters.next()
+        func endRecord() {
+            endField()
+            records.append(Record(line: recordLine, fields: fields))
+            fields = []
+        }
+        var index = 0
+        while index < scalars.count {
+            let c = scalars[index]
+            index += 1
             if quoted {
                 if c == "\"" {
-                    if pending == "\"" { field.append("\""); pending = characters.next() } else { quoted = false }
+                    if index < scalars.count, scalars[index] == "\"" { field.append(c); index += 1 } else { quoted = false; closedQuote = true }
                 } else {
-                    if c == "\n" || c == "\r\n" { line += 1 }
+                    // A line break inside a quoted field still counts for the line numbers (CRLF once).
+                    if c == "\n" || (c == "\r" && (index >= scalars.count || scalars[index] != "\n")) { line += 1 }
                     field.append(c)
                 }
                 continue
             }
             switch c {
-            case "\"" where field.isEmpty && !fieldWasQuoted:
+            case "\"" where field.isEmpty && !closedQuote:
                 quoted = true
-                fieldWasQuoted = true
-            case "\"":
-                throw ManifestError.malformedRow(path: path, line: line, reason: "a quote inside an unquoted field; quote the whole field")
             case ",":
-                fields.append(field); field = ""; fieldWasQuoted = false
-            case "\n", "\r\n", "\r":
-                line += 1
+                endField()
+            case "\r", "\n":
+                if c == "\r", index < scalars.count, scalars[index] == "\n" { index += 1 }
                 endRecord()
+                line += 1
+                recordLine = line
             default:
+                if c == "\"" { throw fail("a quote inside an unquoted field; quote the whole field") }
+                if closedQuote { throw fail("text after a quoted field's closing quote; put it inside the quotes") }
                 field.append(c)
             }
         }
         guard !quoted else { throw ManifestError.malformedRow(path: path, line: recordLine, reason: "a quoted field is never closed") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        if !field.isEmpty || !fields.isEmpty || closedQuote { endRecord() }
         return records
     }
 }

@@ -104,6 +104,11 @@ import Testing
         #expect(refusal("path,split\na.png,train\n").contains("has no label columns"))
         #expect(refusal("path,aperture,iso\na.png,,\n").contains("line 2: no label for any head"))
         #expect(refusal("path,aperture\n\"a.png,low\n").contains("never closed"))
+        #expect(refusal("path,aperture\n\"a.png\"x,low\n").contains("line 2: text after a quoted field's closing quote"))
+        // CR-only line ends, a quoted line break, and a combining accent right after a comma.
+        let scalars = try CSV.parse("a,b\r\"x\ny\",\u{301}z\rq,r", path: "m.csv")
+        #expect(scalars == [CSV.Record(line: 1, fields: ["a", "b"]), CSV.Record(line: 2, fields: ["x\ny", "\u{301}z"]),
+                            CSV.Record(line: 4, fields: ["q", "r"])])
 
         // A model's manifest (eval, report): its heads and labels are the model's, and test rows alone will do.
         try Data("path,split,aperture,iso\nd.png,test,high,800\n".utf8).write(to: url)
