@@ -6,8 +6,9 @@ import SwiftProtobuf
 
 /// A Boundary network → an ONNX model (opset 17) that onnxruntime, PyTorch or TensorFlow can run:
 /// input `input` [batch, C, H, W] (already normalised with the spec's mean and std), outputs the
-/// softmax `probabilities` [batch, classes]. Weights go in `raw_data`. Sequential networks only
-/// for now (the importer also reads ResNet blocks): a residual block fails with a clear error.
+/// softmax `probabilities` [batch, classes]. Weights go in `raw_data`; residual blocks are written
+/// as torchvision's BasicBlock (Conv-BN-Relu-Conv-BN, a 1×1 Conv-BN projection when needed, Add,
+/// Relu), which the importer reads back.
 public enum ONNXExporter {
     public static let opset: Int64 = 17
 
@@ -49,22 +50,30 @@ public enum ONNXExporter {
             graph.node.append(node)
             current = node.output[0]
         }
+        // Conv [out, channels, k, k] (+ bias [out]) on the current value.
+        func conv(_ name: String, out: Int, kernel: Int, stride: Int, padding: Int, bias: Bool) throws(ImportError) {
+            initializer("\(name).weight", dims: [out, channels, kernel, kernel], floats: try parameter("\(name).weight"))
+            if bias { initializer("\(name).bias", dims: [out], floats: try parameter("\(name).bias")) }
+            node("Conv", name, inputs: [current, "\(name).weight"] + (bias ? ["\(name).bias"] : []),
+                 attributes: [.ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
+                              .ints("pads", [padding, padding, padding, padding])])
+            channels = out
+        }
+        // BatchNormalization over `channels` with the layer's statistics (evaluation mode).
+        func batchNorm(_ name: String) throws(ImportError) {
+            for (suffix, parameterName) in [("scale", "weight"), ("B", "bias"), ("mean", "running_mean"), ("var", "running_var")] {
+                initializer("\(name).\(suffix)", dims: [channels], floats: try parameter("\(name).\(parameterName)"))
+            }
+            node("BatchNormalization", name, inputs: [current, "\(name).scale", "\(name).B", "\(name).mean", "\(name).var"],
+                 attributes: [.float("epsilon", 1e-5)])
+        }
         for (index, layer) in spec.layers.enumerated() {
             let name = "layers.\(index)"
             switch layer {
             case .conv(let out, let kernel, let stride, let padding, let bias):
-                initializer("\(name).weight", dims: [out, channels, kernel, kernel], floats: try parameter("\(name).weight"))
-                if bias { initializer("\(name).bias", dims: [out], floats: try parameter("\(name).bias")) }
-                node("Conv", name, inputs: [current, "\(name).weight"] + (bias ? ["\(name).bias"] : []),
-                     attributes: [.ints("kernel_shape", [kernel, kernel]), .ints("strides", [stride, stride]),
-                                  .ints("pads", [padding, padding, padding, padding])])
-                channels = out
+                try conv(name, out: out, kernel: kernel, stride: stride, padding: padding, bias: bias)
             case .batchNorm:
-                for (suffix, parameterName) in [("scale", "weight"), ("B", "bias"), ("mean", "running_mean"), ("var", "running_var")] {
-                    initializer("\(name).\(suffix)", dims: [channels], floats: try parameter("\(name).\(parameterName)"))
-                }
-                node("BatchNormalization", name, inputs: [current, "\(name).scale", "\(name).B", "\(name).mean", "\(name).var"],
-                     attributes: [.float("epsilon", 1e-5)])
+                try batchNorm(name)
             case .relu:
                 node("Relu", name, inputs: [current])
             case .maxPool(let kernel, let stride, let padding):
@@ -92,8 +101,25 @@ public enum ONNXExporter {
                 initializer("\(name).bias", dims: [outputs], floats: try parameter("\(name).bias"))
                 node("Gemm", name, inputs: [current, "\(name).weight", "\(name).bias"], attributes: [.int("transB", 1)])
                 channels = outputs
-            case .residual:
-                throw .unsupportedGraph("\(name) is a residual block; exporting residual networks to ONNX is not supported yet")
+            case .residual(let out, let stride):
+                // torchvision's BasicBlock, as the importer reads it: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+                let input = current, inputChannels = channels
+                try conv("\(name).conv1", out: out, kernel: 3, stride: stride, padding: 1, bias: false)
+                try batchNorm("\(name).bn1")
+                node("Relu", "\(name).relu1", inputs: [current])
+                try conv("\(name).conv2", out: out, kernel: 3, stride: 1, padding: 1, bias: false)
+                try batchNorm("\(name).bn2")
+                let main = current
+                var shortcut = input
+                if stride != 1 || inputChannels != out {
+                    current = input
+                    channels = inputChannels
+                    try conv("\(name).shortcut.conv", out: out, kernel: 1, stride: stride, padding: 0, bias: false)
+                    try batchNorm("\(name).shortcut.bn")
+                    shortcut = current
+                }
+                node("Add", "\(name).add", inputs: [main, shortcut])
+                node("Relu", "\(name).relu", inputs: [current])
             }
         }
         node("Softmax", "probabilities", inputs: [current], attributes: [.int("axis", 1)])

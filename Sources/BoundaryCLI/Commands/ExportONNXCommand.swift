@@ -9,7 +9,7 @@ struct ExportONNXCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-onnx",
         abstract: "Write a model directory as ONNX (opset 17): input [batch, C, H, W] normalised with the spec's mean and std, output softmax probabilities.",
-        discussion: "Sequential (VGG-style) models such as scene-s; residual networks are not supported yet."
+        discussion: "VGG-style models such as scene-s and ResNets (blocks written as torchvision's BasicBlock); multi-head models are not supported yet."
     )
 
     @Argument(help: "Model directory (from train, import or the registry).") var model: String
