@@ -30,7 +30,7 @@ struct Promotion {
         let parentRecord = try TrainingRecord.load(from: parentDirectory)
         let record = parentRecord.map { parent in
             TrainingRecord(dataSource: parent.dataSource, spec: parent.spec, epochs: options.epochs, mode: "retrain-" + mode,
-                           parent: "v\(self.parent.version)")
+                           parent: "v\(self.parent.version)", validationShare: parent.validationShare)
         }
         try ModelDirectory.write(network, to: staging, metrics: try JSONSerialization.data(withJSONObject: metrics),
                                  training: record)

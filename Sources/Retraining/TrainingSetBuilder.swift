@@ -103,15 +103,19 @@ struct TrainingSetBuilder {
 
     /// The data training.json names, when it can still be read.
     private func baseData() throws -> BaseData {
-        switch try TrainingRecord.load(from: modelDirectory)?.dataSource {
+        let record = try TrainingRecord.load(from: modelDirectory)
+        // The images training held out for validation, whatever --val-share it used.
+        let share = record?.validationShare ?? 0.1
+        switch record?.dataSource {
         case .demo(let classes, _, let overlap, let seed)? where spec.input.height == spec.input.width:
             return .demo(DemoDataset(classCount: classes, imageSize: spec.input.height, overlap: overlap, seed: seed))
         case .imageFolder(let path)?:
             // Moved or deleted since training: the retrain runs on feedback alone.
-            return (try? ImageFolder(root: URL(fileURLWithPath: path))).map(BaseData.folder) ?? .none
+            return (try? ImageFolder(root: URL(fileURLWithPath: path), validationShare: share)).map(BaseData.folder) ?? .none
         case .manifest(let path)?:
             // Only while it still describes this model's heads.
-            guard let manifest = try? ImageManifest(url: URL(fileURLWithPath: path)), manifest.heads == spec.heads else { return .none }
+            guard let manifest = try? ImageManifest(url: URL(fileURLWithPath: path), validationShare: share),
+                  manifest.heads == spec.heads else { return .none }
             return .manifest(manifest)
         default:
             return .none

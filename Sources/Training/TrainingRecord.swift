@@ -57,9 +57,14 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var mode: String?
     /// The model directory fine-tuned from (`train --from`).
     public var parent: String?
+    /// The share of train rows held out for validation when the data named no validation split
+    /// (`--val-share`): a retrain must hold out the same images to judge on data never trained on.
+    public var validationShare: Double?
 
     public init(dataSource: DataSource, spec: String? = nil, epochs: Int? = nil, seed: UInt64? = nil, trainImages: Int? = nil,
-                validationImages: Int? = nil, bestEpoch: Int? = nil, mode: String? = nil, parent: String? = nil) {
+                validationImages: Int? = nil, bestEpoch: Int? = nil, mode: String? = nil, parent: String? = nil,
+                validationShare: Double? = nil) {
+        self.validationShare = validationShare
         self.dataSource = dataSource
         self.spec = spec
         self.epochs = epochs
@@ -73,7 +78,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, dataSource = "data_source", source, spec, epochs, seed, trainImages = "train_images"
-        case validationImages = "val_images", bestEpoch = "best_epoch", mode, parent
+        case validationImages = "val_images", bestEpoch = "best_epoch", mode, parent, validationShare = "val_share"
     }
 
     public static let format = 2
@@ -98,6 +103,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         bestEpoch = number(.bestEpoch)
         mode = try container.decodeIfPresent(String.self, forKey: .mode)
         parent = try container.decodeIfPresent(String.self, forKey: .parent)
+        validationShare = try container.decodeIfPresent(Double.self, forKey: .validationShare)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -113,6 +119,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         try container.encodeIfPresent(bestEpoch, forKey: .bestEpoch)
         try container.encodeIfPresent(mode, forKey: .mode)
         try container.encodeIfPresent(parent, forKey: .parent)
+        try container.encodeIfPresent(validationShare, forKey: .validationShare)
     }
 
     /// The record as a registry version's lineage (strings, for people and ListModels).

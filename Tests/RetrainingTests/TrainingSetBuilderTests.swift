@@ -42,6 +42,29 @@ import Training
                 "a share of each class, as many as the split has when it has fewer than the share")
     }
 
+    /// Without a val/ folder, a retrain evaluates on exactly the images training held out, with the
+    /// share training used (recorded in training.json), never on images it trained on.
+    @Test func aRetrainHoldsOutWhatTrainingHeldOut() throws {
+        let root = try Fixtures.temporaryDirectory()
+        let folder = root.appendingPathComponent("data")
+        try DemoFixtures.dataset.writeImageFolder(to: folder, counts: [.train: 60]) { rgb, width, height in
+            (try PNGEncoder.encode(pixels: rgb, width: width, height: height, channels: .rgb), "png")
+        }
+        let network = try Network(spec: Fixtures.tinySpec(labels: DemoFixtures.labels), seed: 2)
+        let store = try SQLiteFeedbackStore(path: root.appendingPathComponent("f.sqlite").path)
+        for share in [0.1, 0.5] {
+            let model = root.appendingPathComponent("model-\(share)")
+            try ModelDirectory.write(network, to: model, training: TrainingRecord(dataSource: .imageFolder(path: folder.path),
+                                                                               validationShare: share))
+            let evaluated = Set(try TrainingSetBuilder(spec: network.spec, modelDirectory: model, store: store)
+                .evaluationItems(perClass: 60).map(\.key))
+            let heldOut = Set(try ImageFolder(root: folder, validationShare: share).validation.map { SampleKey.folder(path: $0.path) })
+            #expect(!heldOut.isEmpty && evaluated == heldOut, "share \(share): \(evaluated.count) evaluated, \(heldOut.count) held out")
+        }
+        let record = try TrainingRecord.load(from: root.appendingPathComponent("model-0.5"))
+        #expect(record?.validationShare == 0.5)
+    }
+
     /// Feedback becomes inputs with the right targets; what cannot be used is reported with why,
     /// never skipped silently.
     @Test func unusableFeedbackIsReportedWithTheReason() throws {

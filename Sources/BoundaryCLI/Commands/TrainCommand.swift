@@ -115,7 +115,8 @@ struct TrainCommand: ParsableCommand {
         let record = TrainingRecord(
             dataSource: data.dataSource, spec: network.spec.name, epochs: epochs, seed: seed, trainImages: data.train.count,
             validationImages: data.validation.count, bestEpoch: result.bestEpoch,
-            mode: headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full"), parent: from)
+            mode: headOnly ? "head" : (unfreeze.map { "unfreeze-\($0)" } ?? "full"), parent: from,
+            validationShare: demo ? nil : valShare)
         var metricsJSON: Data?
         if data.test.count > 0, network.spec.isMultiHead {
             let evaluation = HeadEvaluation.run(network.inferenceModel(), images: data.test, threads: threads)
