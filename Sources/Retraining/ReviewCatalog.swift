@@ -170,8 +170,7 @@ public final class ReviewCatalog: Sendable {
     /// memory keeps its size while its images change).
     private func map(_ key: MapKey, _ candidates: [RecentImages.Candidate]) -> EmbeddingMap {
         let vectors = candidates.compactMap { $0.embedding?.backbone == key.backbone ? $0.embedding?.vector : nil }
-        if let cached = maps.withLock({ $0[key] }), abs(vectors.count - cached.fittedOn) * 10 <= cached.fittedOn,
-           Date().timeIntervalSince(cached.fittedAt) < Self.mapLifetime {
+        if let cached = maps.withLock({ $0[key] }), !Self.needsRefit(fittedOn: cached.fittedOn, at: cached.fittedAt, now: vectors.count) {
             return cached
         }
         let map = EmbeddingMap(fitting: vectors)
@@ -180,6 +179,12 @@ public final class ReviewCatalog: Sendable {
     }
 
     static let mapLifetime: TimeInterval = 300
+
+    /// Whether a map fitted on `fittedOn` embeddings at `at` is due again with `count` now: the
+    /// set moved by more than a tenth, or the map is older than `mapLifetime`. (PCA and t-SNE maps alike.)
+    static func needsRefit(fittedOn: Int, at: Date, now count: Int) -> Bool {
+        abs(count - fittedOn) * 10 > fittedOn || Date().timeIntervalSince(at) >= mapLifetime
+    }
 }
 
 /// Two principal axes of a set of embeddings: where each image sits on the review map.

@@ -18,7 +18,6 @@ final class ReviewTSNEMaps: Sendable {
 
     /// Points a layout is fitted on at most: the newest ones.
     static let maxPoints = 5000
-    static let lifetime: TimeInterval = 300
 
     private let state = Mutex<(layouts: [Key: Layout], computing: Set<Key>)>(([:], []))
     private let worker = WorkerPool(name: "boundary-review-tsne", workers: 1)
@@ -31,11 +30,11 @@ final class ReviewTSNEMaps: Sendable {
 
     /// The layout to draw for `key`, and whether a newer one is due; starts computing it when due
     /// and none is running. A layout is due when none exists, the images under the backbone moved
-    /// by more than a tenth since it was fitted, or it is older than `lifetime`.
+    /// by more than a tenth since it was fitted, or it is older than the PCA map's lifetime.
     func layout(for key: Key, candidates: [RecentImages.Candidate]) -> (layout: Layout?, pending: Bool) {
         let embedded = candidates.filter { $0.embedding?.backbone == key.backbone }
         let current = state.withLock { $0.layouts[key] }
-        let due = current.map { abs(embedded.count - $0.fittedOn) * 10 > $0.fittedOn || Date().timeIntervalSince($0.fittedAt) > Self.lifetime }
+        let due = current.map { ReviewCatalog.needsRefit(fittedOn: $0.fittedOn, at: $0.fittedAt, now: embedded.count) }
             ?? !embedded.isEmpty
         guard due else { return (current, false) }
         // Claim the computation under the lock, so two listings never start the same one.

@@ -63,9 +63,10 @@ public struct Prediction: Sendable {
             let ranked = rank(Array(probabilities[head.range]), labels: head.labels, topK: topK, threshold: threshold)
             return HeadRanking(head: head.name, labels: ranked.labels, margin: ranked.margin, isBoundary: ranked.isBoundary)
         }
-        let first = spec.outputHeads[0]
-        let primary = rank(Array(probabilities[first.range]), labels: Array(spec.labels[first.range]), topK: topK, threshold: threshold)
-        return (primary.labels, primary.margin, primary.isBoundary, heads)
+        // The first head starts the label list, so its indices are the model's own.
+        let first = heads[0]
+        let qualified = first.labels.map { RankedLabel(label: spec.labels[$0.index], index: $0.index, score: $0.score) }
+        return (qualified, first.margin, first.isBoundary, heads)
     }
 
     /// Ranks `probabilities` and derives the margin and boundary flag.

@@ -26,12 +26,8 @@ public enum ReportBuilder {
         let truth = heads.indices.map(images.labels(forHead:))
         var firstHead = images
         firstHead.labels = truth[0].map { $0 ?? -1 }
-        let labelled = firstHead.labels.indices.filter { firstHead.labels[$0] >= 0 }
-        let evaluation = Evaluation(
-            metrics: ClassificationMetrics(trueLabels: labelled.map { firstHead.labels[$0] },
-                                           predictedLabels: labelled.map { predictions.predictedLabel($0, head: heads[0]) },
-                                           classNames: heads[0].labels),
-            predictions: predictions, labels: firstHead.labels)
+        let perHead = HeadEvaluation(predictions: predictions, images: images, heads: heads).heads
+        let evaluation = Evaluation(metrics: perHead[0].metrics, predictions: predictions, labels: firstHead.labels)
         let examples = try (0..<images.count).map { i in
             let row = predictions.row(i)
             return PredictionExample(
@@ -44,7 +40,7 @@ public enum ReportBuilder {
         }
         var input = try input(modelDirectory: modelDirectory, network: network, images: firstHead, labels: heads[0].labels,
                               evaluation: evaluation, examples: examples, note: note, explanations: explanations)
-        input.heads = HeadEvaluation(predictions: predictions, images: images, heads: heads).heads.map { head in
+        input.heads = perHead.map { head in
             ReportHead(name: head.name, labels: head.metrics.classNames, metrics: head.metrics)
         }
         return (input, evaluation)
