@@ -101,6 +101,20 @@ size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, i
     return bk_winograd_f4_scratch(bk_level_lanes(runnable(level)), c, oc, width, tile_rows);
 }
 
+int bk_winograd_f4_chunk_rows(bk_level level, int c, int oc, int width) {
+    int panel = 2 * bk_level_lanes(runnable(level)), tiles_wide = (width + 3) / 4;
+    int budget = 160 * 1024 / (36 * (c + oc)) / tiles_wide;
+    int limit = budget > (panel + tiles_wide - 1) / tiles_wide ? budget : (panel + tiles_wide - 1) / tiles_wide;
+    // Most tiles per computed column (filled ÷ panels · panel); ties go to the larger chunk.
+    int best = 1;
+    long best_filled = 0, best_computed = 1;
+    for (int rows = 1; rows <= limit; rows++) {
+        long filled = (long)rows * tiles_wide, computed = (filled + panel - 1) / panel * panel;
+        if (filled * best_computed >= best_filled * computed) { best = rows; best_filled = filled; best_computed = computed; }
+    }
+    return best;
+}
+
 void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, int batch,
                                  const float *input, const float *packed_u, const bk_epilogue *epilogue,
                                  float *output, int r0, int r1, float *scratch) {
@@ -119,7 +133,7 @@ void bk_winograd_f4_forward_rows(bk_level level, int c, int oc, int h, int w, in
 
 size_t bk_winograd_f4_split_v_floats(bk_level level, int c, int width, int tile_rows) {
     bk_f4_layout l = bk_f4_layout_for(bk_level_lanes(runnable(level)), c, 0, width, tile_rows);
-    return l.m;  // the V region alone: 36 · c · ldv
+    return l.m;  // the V region alone: 36 planes of [c, ldv]
 }
 
 size_t bk_winograd_f4_split_scratch_floats(bk_level level, int oc_share, int width, int tile_rows) {

@@ -31,6 +31,11 @@ typedef struct {
 
 static inline int bk_round_up(int x, int to) { return (x + to - 1) / to * to; }
 
+/// Floats from one Winograd point's [channels, ldv] matrix to the next. The transforms read or write
+/// all 36 points at once; one cache line of padding keeps those 36 streams from landing on the same
+/// few L1 sets when channels · ldv is a multiple of a large power of two (as it usually is).
+static inline size_t bk_f4_plane(int channels, int ldv) { return (size_t)channels * ldv + 16; }
+
 static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width, int tile_rows) {
     bk_f4_layout l;
     l.tiles_wide = (width + 3) / 4;
@@ -39,8 +44,8 @@ static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width,
     // Transformed tiles of a chunk, one row per (point, channel); a vector may run past the last tile.
     l.ldv = bk_round_up(tile_rows * l.tiles_wide + lanes, lanes);
     l.v = 0;
-    l.m = l.v + (size_t)36 * c * l.ldv;
-    l.rows = l.m + (size_t)36 * oc * l.ldv;
+    l.m = l.v + 36 * bk_f4_plane(c, l.ldv);
+    l.rows = l.m + 36 * bk_f4_plane(oc, l.ldv);
     l.out_rows = l.rows + (size_t)13 * 4 * l.phase;  // 6 input rows, 6 transformed, 1 padded copy
     l.pack = l.out_rows + (size_t)4 * 4 * bk_round_up(l.tiles_wide, lanes) + 64;
     // The GEMM's packed slice of V: KC (256) × NC (48 vectors) floats, as kernels_template.h blocks it.

@@ -20,7 +20,7 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 
 // Lane shuffles, spelled out per width: EVENS/ODDS pick every other lane of (x, y); ZIP_LO/ZIP_HI
 // interleave the low or high halves of x and y lane by lane; ZIP2_LO/ZIP2_HI do the same with pairs
-// of lanes.
+// of lanes; SHIFT1 is (x, y) moved up one lane: x's last lane, then y's first LANES − 1.
 #if LANES == 4
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7)
@@ -28,6 +28,7 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 2, 6, 3, 7)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 4, 5)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 2, 3, 6, 7)
+#define SHIFT1(x, y) __builtin_shufflevector(x, y, 3, 4, 5, 6)
 #elif LANES == 8
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15)
@@ -35,6 +36,7 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 4, 12, 5, 13, 6, 14, 7, 15)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 2, 3, 10, 11)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 4, 5, 12, 13, 6, 7, 14, 15)
+#define SHIFT1(x, y) __builtin_shufflevector(x, y, 7, 8, 9, 10, 11, 12, 13, 14)
 #elif LANES == 16
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
@@ -42,18 +44,23 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31)
+#define SHIFT1(x, y) __builtin_shufflevector(x, y, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
 #else
 #error "LANES must be 4, 8 or 16"
 #endif
 
-/// f [4·LANES] → p[k][j] = f[4j + k]: two rounds of even/odd splitting.
-static inline void deinterleave4(const float *f, vf *p0, vf *p1, vf *p2, vf *p3) {
-    vf v0 = vload(f), v1 = vload(f + LANES), v2 = vload(f + 2 * LANES), v3 = vload(f + 3 * LANES);
+/// f = (v0, v1, v2, v3) [4·LANES] → p[k][j] = f[4j + k]: two rounds of even/odd splitting.
+static inline void deinterleave4v(vf v0, vf v1, vf v2, vf v3, vf *p0, vf *p1, vf *p2, vf *p3) {
     vf e01 = EVENS(v0, v1), o01 = ODDS(v0, v1), e23 = EVENS(v2, v3), o23 = ODDS(v2, v3);
     *p0 = EVENS(e01, e23);
     *p2 = ODDS(e01, e23);
     *p1 = EVENS(o01, o23);
     *p3 = ODDS(o01, o23);
+}
+
+/// f [4·LANES] → p[k][j] = f[4j + k].
+static inline void deinterleave4(const float *f, vf *p0, vf *p1, vf *p2, vf *p3) {
+    deinterleave4v(vload(f), vload(f + LANES), vload(f + 2 * LANES), vload(f + 3 * LANES), p0, p1, p2, p3);
 }
 
 /// y0…y3 (lane t = tile t) → f [4·LANES] with f[4t + k] = y_k[t], the inverse of deinterleave4.
@@ -108,10 +115,10 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 
 /// A tile at the bottom or right edge: computed whole into a temporary (the packed panels are
 /// zero-padded to MR rows and NR columns) and only its `rows × cols` part written.
-static void edge(int k, const float *panel, const float *b, int rows, int cols, float *c, long ldc,
+static void edge(int k, const float *panel, const float *b, long ldb, int rows, int cols, float *c, long ldc,
                  int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     float tile[BK_MR * NR];
-    micro(k, panel, b, NR, tile, NR, 0, NULL, NULL, 0, 0);
+    micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
             float value = tile[i * NR + j];
@@ -163,10 +170,15 @@ static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
 
 size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 
-/// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b given as b [k, n] (ldb) or, with `transposed`,
-/// as bᵀ [n, k] (row stride ldb).
+/// How `gemm` gets b: b [k, n] (ldb) copied into NR-column panels; bᵀ [n, k] (row stride ldb)
+/// copied into the same panels; or b [k, n] read in place, for the small products of a Winograd
+/// chunk whose V rows are already in cache and not a power of two apart (copying each would cost
+/// a sizeable part of the product).
+enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
+
+/// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b as `layout` says.
 static void gemm(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
-                 int accumulate, const bk_epilogue *epilogue, float *workspace, int transposed) {
+                 int accumulate, const bk_epilogue *epilogue, float *workspace, int layout) {
     const float *bias = epilogue ? epilogue->bias : NULL;
     const float *residual = epilogue ? epilogue->residual : NULL;
     long ldr = epilogue ? epilogue->ldr : 0;
@@ -180,10 +192,15 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             int acc = accumulate || pc > 0, last = pc + kc >= k;
-            if (transposed) {
+            const float *slice = b + (size_t)pc * ldb + jc;  // b [k, n] in place
+            if (layout == B_TRANSPOSED) {
                 pack_bt(kc, nc, b + (size_t)jc * ldb + pc, ldb, workspace);
-            } else {
-                pack_b(kc, nc, b + (size_t)pc * ldb + jc, ldb, workspace);
+            } else if (layout == B_ROWS) {
+                pack_b(kc, nc, slice, ldb, workspace);
+            } else if (nc % NR != 0) {
+                // Only the part-filled last panel is copied (zero-padded); the full ones are read in place.
+                int full = nc / NR * NR;
+                pack_b(kc, nc - full, slice + full, ldb, workspace + (size_t)full * kc);
             }
             for (int i0 = 0; i0 < m; i0 += BK_MR) {
                 int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
@@ -191,13 +208,15 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 const float *rb = last && bias ? bias + i0 : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
-                    const float *bp = workspace + (size_t)jr * kc;
+                    int in_place = layout == B_IN_PLACE && cols == NR;
+                    const float *bp = in_place ? slice + jr : workspace + (size_t)jr * kc;
+                    long bstride = in_place ? ldb : NR;
                     float *cp = c + (size_t)i0 * ldc + jc + jr;
                     const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
                     if (rows == BK_MR && cols == NR) {
-                        micro(kc, panel, bp, NR, cp, ldc, acc, rb, rp, ldr, last && relu);
+                        micro(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu);
                     } else {
-                        edge(kc, panel, bp, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
+                        edge(kc, panel, bp, bstride, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
                     }
                 }
             }
@@ -207,7 +226,7 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
 
 void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
                     int accumulate, const bk_epilogue *epilogue, float *workspace) {
-    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, 0);
+    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, B_ROWS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,9 +234,37 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
 // Y = Aᵀ·M·A per 4×4 output tile. Input rows are split into four phase arrays,
 // P_k[j] = row[4j + k − 1], so tile tx reads P_0..3[tx], P_0[tx+1], P_1[tx+1]: LANES tiles per op.
 
+/// src[first …] → padded [4·LANES], zero where a column is outside [0, w): the ends of a row.
+static inline const float *pad_group(const float *src, int first, int w, float *padded) {
+    for (int x = 0; x < 4 * LANES; x += LANES) vstore(padded + x, (vf){0});
+    int lo = first < 0 ? 0 : first, hi = first + 4 * LANES < w ? first + 4 * LANES : w;
+    for (int x = lo; x < hi; x++) padded[x - first] = src[x];
+    return padded;
+}
+
+/// Stores the four phases of one group of 4·LANES columns at `dst + j` (phase arrays `phase` apart);
+/// a group wholly past the row's end is zero without being read.
+static inline void split_group(const float *src, int first, int w, int j, int phase, float *dst, float *padded) {
+    vf p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
+    if (first == -1 && w >= 4 * LANES) {
+        // The left end of a wide row: the group is the row's first 4·LANES − 1 columns after a
+        // zero, shifted in registers (a copy through memory would stall every load on the stores).
+        vf a0 = vload(src), a1 = vload(src + LANES), a2 = vload(src + 2 * LANES), a3 = vload(src + 3 * LANES);
+        deinterleave4v(SHIFT1((vf){0}, a0), SHIFT1(a0, a1), SHIFT1(a1, a2), SHIFT1(a2, a3), &p0, &p1, &p2, &p3);
+    } else if (first < w) {
+        const float *group = first < 0 || first + 4 * LANES > w ? pad_group(src, first, w, padded) : src + first;
+        deinterleave4(group, &p0, &p1, &p2, &p3);
+    }
+    vstore(dst + j, p0);
+    vstore(dst + phase + j, p1);
+    vstore(dst + 2 * phase + j, p2);
+    vstore(dst + 3 * phase + j, p3);
+}
+
 /// The 6 input rows under tile row `ty` (one row above to four below), phase-split, zero outside.
 /// Groups of 4·LANES columns wholly inside the row are split straight from the image; the two ends
-/// go through a small zero-padded copy.
+/// go through a small zero-padded copy, and groups past the end (the phase arrays run a vector
+/// longer than the row) are stored as zeros.
 static void load_phase_rows(const float *image, int h, int w, int ty, int phase, float *rows, float *padded) {
     int length = 4 * phase;
     for (int i = 0; i < 6; i++) {
@@ -228,23 +275,7 @@ static void load_phase_rows(const float *image, int h, int w, int ty, int phase,
             continue;
         }
         const float *src = image + (size_t)y * w;  // phase k of group j starts at column 4j + k − 1
-        for (int j = 0; j < phase; j += LANES) {
-            int first = 4 * j - 1;
-            const float *group = src + first;
-            if (first < 0 || first + 4 * LANES > w) {
-                for (int x = 0; x < 4 * LANES; x++) {
-                    int column = first + x;
-                    padded[x] = column >= 0 && column < w ? src[column] : 0.0f;
-                }
-                group = padded;
-            }
-            vf p0, p1, p2, p3;
-            deinterleave4(group, &p0, &p1, &p2, &p3);
-            vstore(dst + j, p0);
-            vstore(dst + phase + j, p1);
-            vstore(dst + 2 * phase + j, p2);
-            vstore(dst + 3 * phase + j, p3);
-        }
+        for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j - 1, w, j, phase, dst, padded);
     }
 }
 
@@ -265,7 +296,7 @@ static inline void store_bt(vf a0, vf a1, vf a2, vf a3, vf a4, vf a5, float *out
 static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float *input, int r0, int r1,
                      const bk_f4_layout *l, float *v, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
-    size_t plane = (size_t)c * l->ldv;
+    size_t plane = bk_f4_plane(c, l->ldv);
     float *q = rows + 6 * length;
     for (int ci = c0; ci < c1; ci++) {
         for (int r = r0; r < r1; r++) {
@@ -314,7 +345,7 @@ static void store_row(const float *row, int w, const float *residual, int relu, 
 static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
                       const bk_epilogue *epilogue, float *output, float *out_rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, stride = 4 * bk_round_up(tw, LANES);
-    size_t plane = (size_t)(o1 - o0) * l->ldv, image = (size_t)h * w;
+    size_t plane = bk_f4_plane(o1 - o0, l->ldv), image = (size_t)h * w;
     for (int o = o0; o < o1; o++) {
         float bias = epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f;
         for (int r = r0; r < r1; r++) {
@@ -359,8 +390,8 @@ static void f4_multiply_output(int c, int oc, int o0, int o1, int h, int w, int 
     int count = (r1 - r0) * l->tiles_wide, rows = o1 - o0;
     size_t per_point = bk_packed_a_floats(oc, c);
     for (int xi = 0; xi < 36; xi++) {
-        BK_FN(bk_gemm)(rows, count, c, packed_u + xi * per_point + (size_t)o0 * c, v + (size_t)xi * c * l->ldv, l->ldv,
-                       m + (size_t)xi * rows * l->ldv, l->ldv, 0, NULL, pack);
+        gemm(rows, count, c, packed_u + xi * per_point + (size_t)o0 * c, v + xi * bk_f4_plane(c, l->ldv), l->ldv,
+             m + xi * bk_f4_plane(rows, l->ldv), l->ldv, 0, NULL, pack, B_IN_PLACE);
     }
     f4_output(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output, out_rows);
 }
@@ -410,7 +441,7 @@ static inline void expand_a(vf y0, vf y1, vf y2, vf y3, vf out[6]) {
 static void f4_gradient(int oc, int h, int w, int batch, const float *grad_output, int r0, int r1,
                         const bk_f4_layout *l, float *out, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
-    size_t plane = (size_t)oc * l->ldv;
+    size_t plane = bk_f4_plane(oc, l->ldv);
     float *padded = rows + 4 * length;
     for (int o = 0; o < oc; o++) {
         for (int r = r0; r < r1; r++) {
@@ -424,19 +455,7 @@ static void f4_gradient(int oc, int h, int w, int batch, const float *grad_outpu
                     continue;
                 }
                 const float *src = image + (size_t)y * w;
-                for (int j = 0; j < phase; j += LANES) {
-                    const float *group = src + 4 * j;
-                    if (4 * j + 4 * LANES > w) {
-                        for (int x = 0; x < 4 * LANES; x++) padded[x] = 4 * j + x < w ? src[4 * j + x] : 0.0f;
-                        group = padded;
-                    }
-                    vf p0, p1, p2, p3;
-                    deinterleave4(group, &p0, &p1, &p2, &p3);
-                    vstore(dst + j, p0);
-                    vstore(dst + phase + j, p1);
-                    vstore(dst + 2 * phase + j, p2);
-                    vstore(dst + 3 * phase + j, p3);
-                }
+                for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j, w, j, phase, dst, padded);
             }
             float *base = out + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
             for (int tx = 0; tx < tw; tx += LANES) {
@@ -464,8 +483,8 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
     f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
     f4_gradient(oc, h, w, batch, grad_output, r0, r1, &l, g, scratch + l.rows);
     for (int xi = 0; xi < 36; xi++) {
-        bk_pack_a(oc, count, g + (size_t)xi * oc * l.ldv, l.ldv, packed);
-        gemm(oc, c, count, packed, v + (size_t)xi * c * l.ldv, l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
-             scratch + l.pack, 1);
+        bk_pack_a(oc, count, g + xi * bk_f4_plane(oc, l.ldv), l.ldv, packed);
+        gemm(oc, c, count, packed, v + xi * bk_f4_plane(c, l.ldv), l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
+             scratch + l.pack, B_TRANSPOSED);
     }
 }

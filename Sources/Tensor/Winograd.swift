@@ -197,8 +197,8 @@ public enum Winograd {
             }
             return
         }
-        // About 640 KiB of transformed tiles and GEMM results per chunk: in L2 with room for the weights.
-        let rowsPerChunk = max(1, 160 * 1024 / (36 * (g.inChannels + g.outChannels)) / tilesWide)
+        // About 640 KiB of transformed tiles and GEMM results per chunk, in whole GEMM panels.
+        let rowsPerChunk = Int(bk_winograd_f4_chunk_rows(level.raw, c, oc, w))
         let size = bk_winograd_f4_scratch_floats(level.raw, c, oc, w, Int32(rowsPerChunk))
         withUnsafePointer(to: &ep) { ep in
             pool.forEachRange(batch * tilesHigh) { worker, range in

@@ -144,6 +144,27 @@ import Testing
         }
     }
 
+    /// Chunks of tile rows fill the GEMM's column panels (2 vectors of tiles): a part-filled panel
+    /// costs as much as a full one (a 20-tile chunk at 8 lanes computed 32 columns for 20). Within
+    /// the 640 KiB budget, whenever some row count fills whole panels the chosen one does.
+    @Test func winogradChunksFillWholePanels() {
+        for level in KernelLevel.supported {
+            let panel = 2 * level.lanes
+            for width in [6, 16, 28, 32, 37, 56, 64, 224] {
+                for (c, oc) in [(3, 32), (32, 32), (32, 64), (64, 128), (128, 128), (512, 512)] {
+                    let rows = Int(bk_winograd_f4_chunk_rows(level.raw, Int32(c), Int32(oc), Int32(width)))
+                    let tilesWide = (width + 3) / 4
+                    let budget = 160 * 1024 / (36 * (c + oc)) / tilesWide
+                    let context = "level \(level) width \(width) c \(c) oc \(oc): \(rows) rows"
+                    #expect(rows >= 1 && rows <= max(budget, (panel + tilesWide - 1) / tilesWide), "\(context)")
+                    if budget >= 1, (1...budget).contains(where: { $0 * tilesWide % panel == 0 }) {
+                        #expect(rows * tilesWide % panel == 0, "\(context)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The F(4×4) weight gradient in CKernels, at every level, against the direct-loop reference
     /// (accumulated into a non-zero gradient, split over two workers and several chunks).
     @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (33, 13, 9, 37)])

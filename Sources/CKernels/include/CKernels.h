@@ -55,6 +55,11 @@ void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const floa
 size_t bk_winograd_f4_weight_floats(int oc, int c);
 /// weight [oc, c, 3, 3] → U = G·g·Gᵀ per (o, c), 36 matrices [oc, c], each packed by `bk_pack_a`.
 void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed);
+/// Tile rows per chunk for `bk_winograd_f4_forward_rows`: as many as keep a chunk's transformed
+/// tiles and GEMM results within about 640 KiB (L2), chosen so the chunk's tile count fills the
+/// GEMM's column panels (2 vectors of tiles) as nearly as possible, since a part-filled panel costs a
+/// full one. A chunk may pass the budget when that is what it takes to fill one panel.
+int bk_winograd_f4_chunk_rows(bk_level level, int c, int oc, int width);
 /// Scratch floats `bk_winograd_f4_forward_rows` needs for `tile_rows` rows of tiles.
 size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows);
 /// input [c, batch, h, w] → output [oc, batch, h, w] for tile rows [r0, r1), where row r is tile
