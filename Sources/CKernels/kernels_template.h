@@ -113,12 +113,32 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 #undef BK_FINISH
 }
 
-/// A tile at the bottom or right edge: computed whole into a temporary (the packed panels are
-/// zero-padded to MR rows and NR columns) and only its `rows × cols` part written.
+/// tile [MR, NR] (only its first LANES columns) = panel [k][MR] · b [k, LANES] (ldb): half the
+/// work of `micro`, for a right edge no wider than one vector (49 = 3·16 + 1 columns at batch 1).
+static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *tile) {
+    vf c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
+    for (int p = 0; p < k; p++) {
+        vf b0 = vload(b);
+        c0 += vsplat(panel[0]) * b0; c1 += vsplat(panel[1]) * b0; c2 += vsplat(panel[2]) * b0;
+        c3 += vsplat(panel[3]) * b0; c4 += vsplat(panel[4]) * b0; c5 += vsplat(panel[5]) * b0;
+        panel += BK_MR;
+        b += ldb;
+    }
+    vstore(tile, c0); vstore(tile + NR, c1); vstore(tile + 2 * NR, c2);
+    vstore(tile + 3 * NR, c3); vstore(tile + 4 * NR, c4); vstore(tile + 5 * NR, c5);
+}
+
+/// A tile at the bottom or right edge: computed whole (or its first vector of columns, when that
+/// covers it) into a temporary, since packed panels are zero-padded to MR rows and NR columns, and
+/// only its `rows × cols` part written.
 static void edge(int k, const float *panel, const float *b, long ldb, int rows, int cols, float *c, long ldc,
                  int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     float tile[BK_MR * NR];
-    micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
+    if (cols <= LANES) {
+        micro_half(k, panel, b, ldb, tile);
+    } else {
+        micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
+    }
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
             float value = tile[i * NR + j];

@@ -65,14 +65,14 @@ public final class InferenceModel: @unchecked Sendable {
                         if known != conv.algorithm { chosen.pack() }
                         return .convolution(chosen)
                     }
-                    var best = conv, bestTime = Double.infinity
-                    for algorithm in ConvolutionAlgorithm.candidates(for: conv.geometry) {
+                    let candidates = ConvolutionAlgorithm.candidates(for: conv.geometry).map { algorithm in
                         var candidate = conv
                         candidate.algorithm = algorithm
                         candidate.pack()
-                        let seconds = InferenceModel.time(candidate, batch: batch, pool: pool, scratch: scratch)
-                        if seconds < bestTime { bestTime = seconds; best = candidate }
+                        return candidate
                     }
+                    let times = InferenceModel.time(candidates, batch: batch, pool: pool, scratch: scratch)
+                    let best = candidates[times.indices.min { times[$0] < times[$1] }!]
                     cache.record(best.algorithm, for: conv.geometry, batch: batch, threads: threads)
                     return .convolution(best)
                 case .residual(let main, let shortcut):
@@ -86,16 +86,24 @@ public final class InferenceModel: @unchecked Sendable {
                               largestActivation: largestActivation, embeddingSize: embeddingSize)
     }
 
-    private static func time(_ conv: FusedConvolution, batch: Int, pool: ComputePool, scratch: [ScratchBuffer]) -> Double {
-        let g = conv.geometry
+    /// The fastest of four timed runs of each candidate (same shape), after one untimed run each
+    /// (scratch growth, page faults). Rounds alternate between the candidates, so a burst of noise
+    /// from a neighbour on a shared machine slows one run of each rather than every run of one:
+    /// timed back to back, a 2× slower algorithm used to win a layer now and then.
+    private static func time(_ candidates: [FusedConvolution], batch: Int, pool: ComputePool,
+                             scratch: [ScratchBuffer]) -> [Double] {
+        let g = candidates[0].geometry
         let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
         let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
         for i in 0..<input.count { input[i] = Float(i % 7) * 0.1 }
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            conv.run(batch: batch, input: input.pointer, output: output.pointer, pool: pool, scratch: scratch)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
+        for conv in candidates { conv.run(batch: batch, input: input.pointer, output: output.pointer, pool: pool, scratch: scratch) }
+        var best = [Double](repeating: .infinity, count: candidates.count)
+        for _ in 0..<4 {
+            for (index, conv) in candidates.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                conv.run(batch: batch, input: input.pointer, output: output.pointer, pool: pool, scratch: scratch)
+                best[index] = min(best[index], Double(DispatchTime.now().uptimeNanoseconds - start))
+            }
         }
         return best
     }

@@ -37,10 +37,25 @@ public enum Im2col {
                                 if last > x { (out + x).update(from: src + base + ow0 + x, count: last - x); x = last }
                                 while x < run { out[x] = 0; x += 1 }
                             } else {
-                                for x in 0..<run {
-                                    let iw = (ow0 + x) * g.stride + base
-                                    out[x] = (iw >= 0 && iw < g.width) ? src[iw] : 0
+                                // Strided: the columns whose source lies in the image, [lo, hi), are
+                                // found once, so the copy between the zeroed ends has no branch.
+                                let s = g.stride, first = ow0 * s + base
+                                let lo = min(run, max(0, (-first + s - 1) / s))
+                                let hi = max(lo, min(run, (g.width - first + s - 1) / s))
+                                out.update(repeating: 0, count: lo)
+                                var x = lo, from = src + first + lo * s
+                                if s == 2 {
+                                    // Stride 2 (ResNet's stem and downsampling): the even lanes of
+                                    // 16 loaded floats, while those 16 lie inside the row.
+                                    let rowEnd = src + g.width
+                                    while x + 8 <= hi && from + 16 <= rowEnd {
+                                        let v = UnsafeRawPointer(from).loadUnaligned(as: SIMD16<Float>.self)
+                                        UnsafeMutableRawPointer(out + x).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                                        from += 16; x += 8
+                                    }
                                 }
+                                while x < hi { out[x] = from.pointee; from += s; x += 1 }
+                                (out + hi).update(repeating: 0, count: run - hi)
                             }
                         }
                         j += run

@@ -13,6 +13,10 @@ public enum Pooling {
             maxForward2x2(g, planes: planes, input: input, output: output, pool: pool)
             return
         }
+        if argmax == nil {
+            maxForwardSeparable(g, planes: planes, input: input, output: output, pool: pool)
+            return
+        }
         pool.forEachRange(planes) { _, range in
             for p in range {
                 let src = input + p * hw, dst = output + p * ohw
@@ -64,6 +68,51 @@ public enum Pooling {
                     while x < ow {
                         out[x] = max(max(top[2 * x], top[2 * x + 1]), max(bottom[2 * x], bottom[2 * x + 1]))
                         x += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inference path for any other window (ResNet's 3×3/2 stem pool): per output row, the
+    /// maximum over the window's input rows for every column (eight columns per SIMD op), then each
+    /// window's maximum along that one row, instead of k² branchy loads per cell. Same results as
+    /// the generic loop (NaN aside).
+    static func maxForwardSeparable(
+        _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        pool: ComputePool
+    ) {
+        let (oh, ow, w, hw, ohw) = (g.outHeight, g.outWidth, g.width, g.inputPlane, g.outputPlane)
+        pool.forEachRange(planes) { _, range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                let rowMax = buffer.baseAddress!
+                for p in range {
+                    let src = input + p * hw, dst = output + p * ohw
+                    for y in 0..<oh {
+                        let y0 = y * g.stride - g.padding
+                        let rows = max(y0, 0)..<min(y0 + g.kernelHeight, g.height)
+                        guard !rows.isEmpty else {
+                            (dst + y * ow).update(repeating: -.infinity, count: ow)
+                            continue
+                        }
+                        rowMax.update(from: src + rows.lowerBound * w, count: w)
+                        for iy in rows.dropFirst() {
+                            let row = src + iy * w
+                            var x = 0
+                            while x + 8 <= w {
+                                let a = UnsafeRawPointer(rowMax + x).loadUnaligned(as: SIMD8<Float>.self)
+                                let b = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
+                                UnsafeMutableRawPointer(rowMax + x).storeBytes(of: pointwiseMax(a, b), as: SIMD8<Float>.self)
+                                x += 8
+                            }
+                            while x < w { rowMax[x] = max(rowMax[x], row[x]); x += 1 }
+                        }
+                        for x in 0..<ow {
+                            let x0 = x * g.stride - g.padding
+                            var best = -Float.infinity
+                            for ix in max(x0, 0)..<max(max(x0, 0), min(x0 + g.kernelWidth, w)) { best = max(best, rowMax[ix]) }
+                            dst[y * ow + x] = best
+                        }
                     }
                 }
             }

@@ -11,6 +11,9 @@ import Testing
         ConvGeometry(inChannels: 3, outChannels: 2, height: 11, width: 10, kernel: 7, stride: 2, padding: 3),
         ConvGeometry(inChannels: 2, outChannels: 3, height: 5, width: 6, kernel: 5, stride: 1, padding: 0),
         ConvGeometry(inChannels: 3, outChannels: 3, height: 6, width: 7, kernel: 2, stride: 3, padding: 1),
+        // Rows wide enough for im2col's stride-2 SIMD copy, with both image borders in the window.
+        ConvGeometry(inChannels: 2, outChannels: 3, height: 5, width: 45, kernel: 3, stride: 2, padding: 1),
+        ConvGeometry(inChannels: 2, outChannels: 4, height: 9, width: 40, kernel: 7, stride: 2, padding: 3),
     ]
 
     @Test(arguments: shapes, [1, 2])

@@ -16,7 +16,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Seconds per timed round (5 rounds, median reported).")
     var roundSeconds: Double = 0.25
 
-    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18; 'cpu' prints only the hardware lines.")
+    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18, resnet18-layers (every algorithm on each of its layers at batch 1; not in the default); 'cpu' prints only the hardware lines.")
     var only: String = "sgemm,layers,infer,train,resnet18"
 
     @Flag(help: "Time with process CPU time instead of wall time (single-thread figures on a busy machine).")
@@ -55,9 +55,12 @@ struct EngineBench: ParsableCommand {
         if sections.contains("train") {
             for t in threadCounts { try trainingFigures(labels: labels, threads: t) }
         }
-        if sections.contains("resnet18") {
+        if sections.contains("resnet18") || sections.contains("resnet18-layers") {
             let resnet = try Network(spec: .resnet18(labels: (0..<1000).map { "c\($0)" }), threads: 1, seed: 2)
-            for t in threadCounts {
+            for t in threadCounts where sections.contains("resnet18-layers") {
+                everyAlgorithmFigures(resnet.inferenceModel().tuned(batch: 1, threads: t), name: "resnet18", batch: 1, threads: t)
+            }
+            for t in threadCounts where sections.contains("resnet18") {
                 inferenceFigures(resnet.inferenceModel().tuned(batch: 1, threads: t), name: "resnet18", batch: 1, threads: t)
                 inferenceFigures(resnet.inferenceModel().tuned(batch: 32, threads: t), name: "resnet18", batch: 32, threads: t)
             }
@@ -81,36 +84,66 @@ struct EngineBench: ParsableCommand {
         let scratch = (0..<threads).map { _ in ScratchBuffer() }
         for (index, conv) in model.convolutions.enumerated() {
             let g = conv.geometry
-            let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
-            let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
-            let weight = FloatBuffer(count: g.outChannels * g.patchSize)
-            for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
-            for i in 0..<weight.count { weight[i] = Float(i % 7) * 0.01 }
-            let seconds: Double
-            if let variant = conv.algorithm.winogradVariant {
-                let u = FloatBuffer(count: variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
-                Winograd.transformWeights(variant, weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
-                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                    Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
-                                     epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-                }
-            } else if conv.algorithm == .im2colPacked {
-                let packed = PackedMatrix(weight.pointer, rows: g.outChannels, columns: g.patchSize)
-                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                    Convolution.forward(g, batch: batch, input: input.pointer, packedWeight: packed,
-                                        epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-                }
-            } else {
-                seconds = Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                    Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
-                                        epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-                }
-            }
+            let seconds = secondsPerConvolution(g, conv.algorithm, batch: batch, pool: pool, scratch: scratch)
             // Effective rate: direct-convolution FLOPs over time, so Winograd can exceed the ceiling.
             let gflops = g.flops(batch: batch) / seconds / 1e9
             let name = "scene-s conv\(index + 1) \(g) \(conv.algorithm.rawValue) batch=\(batch) threads=\(threads)"
             report(name, gflops, "GFLOP/s")
             report(name + " vs sgemm", gflops / ceiling, "x", digits: 2)
+        }
+    }
+
+    /// Every distinct convolution shape of `model`, timed with every algorithm that can run it:
+    /// milliseconds per call, the effective GFLOP/s, how often the shape occurs and which algorithm
+    /// the tuner chose. Where a network loses to a peer, this says which layers and by how much.
+    func everyAlgorithmFigures(_ model: InferenceModel, name: String, batch: Int, threads: Int) {
+        let pool = ComputePool(threads: threads)
+        let scratch = (0..<threads).map { _ in ScratchBuffer() }
+        var order: [String] = [], shapes: [String: (geometry: ConvGeometry, chosen: ConvolutionAlgorithm, count: Int)] = [:]
+        for conv in model.convolutions {
+            let key = "\(conv.geometry)"
+            if let known = shapes[key] { shapes[key]!.count = known.count + 1 } else {
+                order.append(key)
+                shapes[key] = (conv.geometry, conv.algorithm, 1)
+            }
+        }
+        for key in order {
+            let (g, chosen, count) = shapes[key]!
+            for algorithm in ConvolutionAlgorithm.candidates(for: g) {
+                let seconds = secondsPerConvolution(g, algorithm, batch: batch, pool: pool, scratch: scratch)
+                let mark = algorithm == chosen ? " (tuner's choice)" : ""
+                let label = "\(name) layer \(g) ×\(count) \(algorithm.rawValue) batch=\(batch) threads=\(threads)"
+                report(label + mark, seconds * 1e3, "ms", digits: 3)
+                report(label, g.flops(batch: batch) / seconds / 1e9, "GFLOP/s")
+            }
+        }
+    }
+
+    /// Seconds per call of one convolution with `algorithm` (random-ish input and weights, fused ReLU).
+    func secondsPerConvolution(_ g: ConvGeometry, _ algorithm: ConvolutionAlgorithm, batch: Int,
+                               pool: ComputePool, scratch: [ScratchBuffer]) -> Double {
+        let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
+        let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
+        let weight = FloatBuffer(count: g.outChannels * g.patchSize)
+        for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
+        for i in 0..<weight.count { weight[i] = Float(i % 7) * 0.01 }
+        if let variant = algorithm.winogradVariant {
+            let u = FloatBuffer(count: variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
+            Winograd.transformWeights(variant, weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
+            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
+                                 epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+            }
+        } else if algorithm == .im2colPacked {
+            let packed = PackedMatrix(weight.pointer, rows: g.outChannels, columns: g.patchSize)
+            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                Convolution.forward(g, batch: batch, input: input.pointer, packedWeight: packed,
+                                    epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+            }
+        }
+        return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+            Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
+                                epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
         }
     }
 
