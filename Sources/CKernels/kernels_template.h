@@ -191,9 +191,9 @@ static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
 size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 
 /// How `gemm` gets b: b [k, n] (ldb) copied into NR-column panels; bᵀ [n, k] (row stride ldb)
-/// copied into the same panels; or b [k, n] read in place, for the small products of a Winograd
-/// chunk whose V rows are already in cache and not a power of two apart (copying each would cost
-/// a sizeable part of the product).
+/// copied into the same panels; or b [k, n] read in place (only a part-filled last panel copied),
+/// for the small products of a Winograd chunk, whose V was just written and is still in cache:
+/// there, copying it would cost a sizeable part of the product.
 enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
 
 /// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b as `layout` says.
