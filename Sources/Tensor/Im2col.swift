@@ -113,8 +113,8 @@ public enum Im2col {
     }
 
     /// Output pixel (n, oh, ow) of a column, advanced along a run instead of divided out of the
-    /// column index again for every run (two integer divisions per run were a third of `unfold`'s
-    /// time on ResNet's 7×7 layers).
+    /// column index again for every run (those integer divisions were `unfold`'s hottest
+    /// instructions on ResNet's 7-wide rows).
     struct Position {
         var n: Int, oh: Int, ow: Int
 

@@ -90,13 +90,14 @@ public enum Pooling {
                     let src = input + p * hw, dst = output + p * ohw
                     for y in 0..<oh {
                         let y0 = y * g.stride - g.padding
-                        let rows = max(y0, 0)..<min(y0 + g.kernelHeight, g.height)
-                        guard !rows.isEmpty else {
+                        // A window wholly in the padding (padding ≥ kernel) has no rows: −∞, as in the generic loop.
+                        let first = max(y0, 0), end = min(y0 + g.kernelHeight, g.height)
+                        guard first < end else {
                             (dst + y * ow).update(repeating: -.infinity, count: ow)
                             continue
                         }
-                        rowMax.update(from: src + rows.lowerBound * w, count: w)
-                        for iy in rows.dropFirst() {
+                        rowMax.update(from: src + first * w, count: w)
+                        for iy in (first + 1)..<end {
                             let row = src + iy * w
                             var x = 0
                             while x + 8 <= w {
