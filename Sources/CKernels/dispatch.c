@@ -101,10 +101,15 @@ size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, i
     return bk_winograd_f4_scratch(bk_level_lanes(runnable(level)), c, oc, width, tile_rows);
 }
 
+int bk_winograd_f4_budget_rows(int c, int oc, int width) {
+    int rows = 160 * 1024 / (36 * (c + oc)) / ((width + 3) / 4);
+    return rows > 1 ? rows : 1;
+}
+
 int bk_winograd_f4_chunk_rows(bk_level level, int c, int oc, int width) {
     int panel = 2 * bk_level_lanes(runnable(level)), tiles_wide = (width + 3) / 4;
-    int budget = 160 * 1024 / (36 * (c + oc)) / tiles_wide;
-    int limit = budget > (panel + tiles_wide - 1) / tiles_wide ? budget : (panel + tiles_wide - 1) / tiles_wide;
+    int budget = bk_winograd_f4_budget_rows(c, oc, width), one_panel = (panel + tiles_wide - 1) / tiles_wide;
+    int limit = budget > one_panel ? budget : one_panel;
     // Most tiles per computed column (filled ÷ panels · panel); ties go to the larger chunk.
     int best = 1;
     long best_filled = 0, best_computed = 1;

@@ -55,6 +55,9 @@ void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const floa
 size_t bk_winograd_f4_weight_floats(int oc, int c);
 /// weight [oc, c, 3, 3] → U = G·g·Gᵀ per (o, c), 36 matrices [oc, c], each packed by `bk_pack_a`.
 void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed);
+/// Tile rows whose transformed tiles and GEMM results (36·(c + oc) floats per tile) stay within
+/// about 640 KiB (L2), at least 1: the weight gradient's chunk, and the forward chunk's budget.
+int bk_winograd_f4_budget_rows(int c, int oc, int width);
 /// Tile rows per chunk for `bk_winograd_f4_forward_rows`: as many as keep a chunk's transformed
 /// tiles and GEMM results within about 640 KiB (L2), chosen so the chunk's tile count fills the
 /// GEMM's column panels (2 vectors of tiles) as nearly as possible, since a part-filled panel costs a
