@@ -191,3 +191,12 @@ void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, i
         return;
     }
 }
+
+void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int stride, int padding,
+                 const float *input, float *output, float *row) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_max_pool_avx512(planes, h, w, kh, kw, stride, padding, input, output, row); return;
+    case BK_AVX2: bk_max_pool_avx2(planes, h, w, kh, kw, stride, padding, input, output, row); return;
+    case BK_PORTABLE: bk_max_pool_portable(planes, h, w, kh, kw, stride, padding, input, output, row); return;
+    }
+}

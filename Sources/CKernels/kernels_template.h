@@ -80,11 +80,14 @@ static inline void interleave4(vf y0, vf y1, vf y2, vf y3, float *f) {
 #define NC (NR * 24)     // columns per block: the b slice (KC × NC) stays in L2
 
 /// c [MR, NR] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, NR] (ldb), then the epilogue.
+/// `next`, when not NULL, is the [k][MR] slice the following call will read: prefetched here.
 static inline void micro(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
-                         int accumulate, const float *bias, const float *residual, long ldr, int relu) {
+                         int accumulate, const float *bias, const float *residual, long ldr, int relu,
+                         const float *next) {
     vf c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     vf c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
     for (int p = 0; p < k; p++) {
+        if (next) __builtin_prefetch(next + p * BK_MR);
         vf b0 = vload(b), b1 = vload(b + LANES);
         vf a;
         a = vsplat(panel[0]); c00 += a * b0; c01 += a * b1;
@@ -137,7 +140,7 @@ static void edge(int k, const float *panel, const float *b, long ldb, int rows, 
     if (cols <= LANES) {
         micro_half(k, panel, b, ldb, tile);
     } else {
-        micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
+        micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0, NULL);
     }
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
@@ -226,6 +229,10 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
                 const float *panel = packed_a + (size_t)i0 * k + (size_t)pc * BK_MR;
                 const float *rb = last && bias ? bias + i0 : NULL;
+                // With few columns (batch 1's late layers) each weight panel is used by only a few
+                // tiles and comes from memory: the first tile prefetches the next panel's slice, so
+                // the stream is not left to the hardware prefetcher, which stops at every page.
+                const float *next = i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
                     int in_place = layout == B_IN_PLACE && cols == NR;
@@ -234,7 +241,7 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                     float *cp = c + (size_t)i0 * ldc + jc + jr;
                     const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
                     if (rows == BK_MR && cols == NR) {
-                        micro(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu);
+                        micro(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
                     } else {
                         edge(kc, panel, bp, bstride, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
                     }
@@ -508,3 +515,5 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
              scratch + l.pack, B_TRANSPOSED);
     }
 }
+
+#include "kernels_pool.h"

@@ -37,6 +37,11 @@ final class Dense: Layer {
         output: UnsafeMutablePointer<Float>
     ) {
         for row in 0..<n { (output + row * o).update(from: bias, count: o) }
+        if n == 1 {
+            // One image: y = W·x + b as a GEMV, which streams W once instead of packing it.
+            BLAS.sgemv(m: o, n: i, a: weight, lda: i, x: input, beta: 1, y: output)
+            return
+        }
         BLAS.sgemm(transB: true, m: n, n: o, k: i, a: input, lda: i, b: weight, ldb: i, beta: 1, c: output, ldc: o)
     }
 

@@ -208,7 +208,7 @@ public final class InferenceSession {
                 conv.run(batch: batch, input: source, output: destination, pool: pool, scratch: scratch, level: level)
             case .maxPool(let g):
                 Pooling.maxForward(g, planes: g.inChannels * batch, input: source, output: destination,
-                                   argmax: nil, pool: pool)
+                                   argmax: nil, pool: pool, level: level)
             case .averagePool(let g, let countPadding):
                 Pooling.averageForward(g, planes: g.inChannels * batch, input: source, output: destination,
                                        countPadding: countPadding, pool: pool)

@@ -1,20 +1,19 @@
+import CKernels
+
 /// Pooling over planes. In the [C, N, H, W] layout every (c, n) pair is one contiguous H×W plane,
 /// so pooling is layout-agnostic: it just walks `planes = C·N` planes.
 public enum Pooling {
     /// input [P, H, W] → output [P, OH, OW] and, when `argmax` is given, the flat input index
     /// (within its plane) of each maximum, which the backward pass routes the gradient to.
-    /// Padding cells never win (they are −∞), matching PyTorch.
+    /// Padding cells never win (they are −∞), matching PyTorch. Without `argmax` (inference) the
+    /// CKernels kernel at `level` runs instead of this loop.
     public static func maxForward(
         _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-        argmax: UnsafeMutablePointer<Int32>?, pool: ComputePool
+        argmax: UnsafeMutablePointer<Int32>?, pool: ComputePool, level: KernelLevel = .current
     ) {
         let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
-        if argmax == nil && g.kernelHeight == 2 && g.kernelWidth == 2 && g.stride == 2 && g.padding == 0 {
-            maxForward2x2(g, planes: planes, input: input, output: output, pool: pool)
-            return
-        }
         if argmax == nil {
-            maxForwardSeparable(g, planes: planes, input: input, output: output, pool: pool)
+            maxForwardWithoutArgmax(g, planes: planes, input: input, output: output, pool: pool, level: level)
             return
         }
         pool.forEachRange(planes) { _, range in
@@ -44,78 +43,19 @@ public enum Pooling {
         }
     }
 
-    /// The inference fast path for the common 2×2/2 window: four tiles per SIMD op via a stride-2
-    /// deinterleave of each input row pair. Same results as the generic loop (NaN aside).
-    static func maxForward2x2(
+    /// The inference path (no argmax wanted): CKernels' vectorised `bk_max_pool` on each worker's
+    /// share of the planes. Same results as the generic loop (NaN aside).
+    static func maxForwardWithoutArgmax(
         _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-        pool: ComputePool
+        pool: ComputePool, level: KernelLevel
     ) {
-        let (oh, ow, w, hw, ohw) = (g.outHeight, g.outWidth, g.width, g.inputPlane, g.outputPlane)
+        let (hw, ohw) = (g.inputPlane, g.outputPlane)
+        let rowFloats = bk_max_pool_row_floats(Int32(g.width), Int32(g.kernelWidth), Int32(g.stride), Int32(g.padding))
         pool.forEachRange(planes) { _, range in
-            for p in range {
-                let src = input + p * hw, dst = output + p * ohw
-                for y in 0..<oh {
-                    let top = src + 2 * y * w, bottom = top + w, out = dst + y * ow
-                    var x = 0
-                    while x + 4 <= ow {
-                        let a = UnsafeRawPointer(top + 2 * x).loadUnaligned(as: SIMD8<Float>.self)
-                        let b = UnsafeRawPointer(bottom + 2 * x).loadUnaligned(as: SIMD8<Float>.self)
-                        let m = pointwiseMax(a, b)
-                        let pairs = pointwiseMax(SIMD4(m[0], m[2], m[4], m[6]), SIMD4(m[1], m[3], m[5], m[7]))
-                        UnsafeMutableRawPointer(out + x).storeBytes(of: pairs, as: SIMD4<Float>.self)
-                        x += 4
-                    }
-                    while x < ow {
-                        out[x] = max(max(top[2 * x], top[2 * x + 1]), max(bottom[2 * x], bottom[2 * x + 1]))
-                        x += 1
-                    }
-                }
-            }
-        }
-    }
-
-    /// The inference path for any other window (ResNet's 3×3/2 stem pool): per output row, the
-    /// maximum over the window's input rows for every column (eight columns per SIMD op), then each
-    /// window's maximum along that one row, instead of k² branchy loads per cell. Same results as
-    /// the generic loop (NaN aside).
-    static func maxForwardSeparable(
-        _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-        pool: ComputePool
-    ) {
-        let (oh, ow, w, hw, ohw) = (g.outHeight, g.outWidth, g.width, g.inputPlane, g.outputPlane)
-        pool.forEachRange(planes) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
-                let rowMax = buffer.baseAddress!
-                for p in range {
-                    let src = input + p * hw, dst = output + p * ohw
-                    for y in 0..<oh {
-                        let y0 = y * g.stride - g.padding
-                        // A window wholly in the padding (padding ≥ kernel) has no rows: −∞, as in the generic loop.
-                        let first = max(y0, 0), end = min(y0 + g.kernelHeight, g.height)
-                        guard first < end else {
-                            (dst + y * ow).update(repeating: -.infinity, count: ow)
-                            continue
-                        }
-                        rowMax.update(from: src + first * w, count: w)
-                        for iy in (first + 1)..<end {
-                            let row = src + iy * w
-                            var x = 0
-                            while x + 8 <= w {
-                                let a = UnsafeRawPointer(rowMax + x).loadUnaligned(as: SIMD8<Float>.self)
-                                let b = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
-                                UnsafeMutableRawPointer(rowMax + x).storeBytes(of: pointwiseMax(a, b), as: SIMD8<Float>.self)
-                                x += 8
-                            }
-                            while x < w { rowMax[x] = max(rowMax[x], row[x]); x += 1 }
-                        }
-                        for x in 0..<ow {
-                            let x0 = x * g.stride - g.padding
-                            var best = -Float.infinity
-                            for ix in max(x0, 0)..<max(max(x0, 0), min(x0 + g.kernelWidth, w)) { best = max(best, rowMax[ix]) }
-                            dst[y * ow + x] = best
-                        }
-                    }
-                }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowFloats) { row in
+                bk_max_pool(level.raw, Int32(range.count), Int32(g.height), Int32(g.width), Int32(g.kernelHeight),
+                            Int32(g.kernelWidth), Int32(g.stride), Int32(g.padding), input + range.lowerBound * hw,
+                            output + range.lowerBound * ohw, row.baseAddress!)
             }
         }
     }

@@ -33,6 +33,25 @@ import Testing
         }
     }
 
+    @Test(arguments: [false, true])
+    func sgemvMatchesNaiveProduct(transA: Bool) {
+        let (m, n, lda) = (9, 13, 16)
+        var state: UInt32 = 777
+        func next() -> Float { state = state &* 1_664_525 &+ 1_013_904_223; return Float(state >> 8) / Float(1 << 24) - 0.5 }
+        let a = (0..<(m * lda)).map { _ in next() }
+        let x = (0..<(transA ? m : n)).map { _ in next() }
+        var y = (0..<(transA ? n : m)).map { _ in next() }
+        let y0 = y
+        y.withUnsafeMutableBufferPointer { yp in
+            BLAS.sgemv(transA: transA, m: m, n: n, alpha: 2, a: a, lda: lda, x: x, beta: 0.25, y: yp.baseAddress!)
+        }
+        for i in 0..<y.count {
+            var sum: Float = 0
+            for p in 0..<x.count { sum += (transA ? a[p * lda + i] : a[i * lda + p]) * x[p] }
+            #expect(abs(y[i] - (2 * sum + 0.25 * y0[i])) < 1e-5)
+        }
+    }
+
     @Test func threadKnobIsHonoured() {
         let before = BLAS.threads
         BLAS.threads = 1

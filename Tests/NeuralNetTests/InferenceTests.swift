@@ -150,6 +150,11 @@ import Tensor
                 #expect(abs(sum - 1) < 1e-5)
             }
         }
+        // One image alone takes the batch-1 paths (the dense head as a GEMV, columns split by channel).
+        let single = Self.run(model, Array(x[0..<network.inputShape.size]), batch: 1, threads: c.threads)
+        #expect(maxRelativeDifference(single.logits, Array(expectedLogits[0..<network.classCount])) < 1e-4, "batch 1: logits")
+        #expect(maxRelativeDifference(single.embeddings, Array(expectedEmbedding[0..<network.embeddingSize])) < 1e-4,
+                "batch 1: embeddings")
     }
 
     /// The same model at every CKernels level this machine runs: the kernels differ only in vector

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import Tensor
 
@@ -68,11 +69,13 @@ import Testing
 }
 
 @Suite struct MaxPoolFastPathTests {
-    /// The inference paths (taken when no argmax is requested) against the generic loop: the 2×2/2
-    /// SIMD path, and the separable path for every other window (ResNet's 3×3/2 pad 1 stem pool,
-    /// stride 1, padding wider than the stride, padding as wide as the window so that corner
-    /// windows hold no pixel, rows shorter than a SIMD vector).
-    @Test(arguments: [(8, 8), (7, 9), (16, 6), (2, 2), (5, 19)], [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (5, 3, 2), (2, 1, 2)])
+    /// The inference path (CKernels' `bk_max_pool`, taken when no argmax is requested) at every
+    /// kernel level against the generic loop and against the C reference: 2×2/2, ResNet's 3×3/2 pad 1
+    /// stem pool, stride 1, padding wider than the stride, padding as wide as the window so that
+    /// corner windows hold no pixel, rows shorter than a vector, rows of several vectors of windows
+    /// with a tail, a 1×1 window, stride 3 (scalar windows).
+    @Test(arguments: [(8, 8), (7, 9), (16, 6), (2, 2), (5, 19), (6, 37), (3, 70)],
+          [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (5, 3, 2), (2, 1, 2), (1, 2, 0), (3, 3, 1)])
     func matchesGenericLoop(size: (height: Int, width: Int), window: (kernel: Int, stride: Int, padding: Int)) {
         let g = ConvGeometry(inChannels: 1, outChannels: 1, height: size.height, width: size.width,
                              kernel: window.kernel, stride: window.stride, padding: window.padding)
@@ -85,10 +88,17 @@ import Testing
                 Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: a.baseAddress, pool: pool)
             }
         }
-        let fast = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
-            Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: nil, pool: pool)
+        let reference = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
+            bk_reference_max_pool(Int32(planes), Int32(g.height), Int32(g.width), Int32(window.kernel), Int32(window.kernel),
+                                  Int32(window.stride), Int32(window.padding), input, out)
         }
-        #expect(fast == generic)
+        #expect(reference == generic)
+        for level in KernelLevel.supported {
+            let fast = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
+                Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: nil, pool: pool, level: level)
+            }
+            #expect(fast == generic, "\(level)")
+        }
     }
 }
 

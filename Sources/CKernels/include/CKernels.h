@@ -95,6 +95,25 @@ size_t bk_winograd_f4_weight_gradient_scratch_floats(bk_level level, int c, int 
 void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, int w, int batch, const float *input,
                                          const float *grad_output, int r0, int r1, float *du, float *scratch);
 
+/// Max pooling without argmax (inference). Output size along one axis of `size` cells:
+/// (size + 2·padding − kernel) / stride + 1, or 0 when the window does not fit.
+static inline int bk_pool_out(int size, int kernel, int stride, int padding) {
+    return size + 2 * padding < kernel ? 0 : (size + 2 * padding - kernel) / stride + 1;
+}
+/// Floats of the row scratch `bk_max_pool` needs: one padded row, with room for a vector past the last window.
+static inline size_t bk_max_pool_row_floats(int w, int kw, int stride, int padding) {
+    int ow = bk_pool_out(w, kw, stride, padding);
+    int used = padding + w > ow * stride + kw ? padding + w : ow * stride + kw;
+    return (size_t)used + 16;
+}
+/// input [planes, h, w] → output [planes, oh, ow]: the maximum of each kh × kw window (kernel ≥ 1);
+/// cells outside the image never win, and a window with none gives −∞. NaN inputs are not propagated.
+void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int stride, int padding,
+                 const float *input, float *output, float *row);
+/// Naive reference for `bk_max_pool`.
+void bk_reference_max_pool(int planes, int h, int w, int kh, int kw, int stride, int padding, const float *input,
+                           float *output);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
