@@ -95,7 +95,17 @@ extension Convolution {
         let shared = scratch[0].reserve(workspace + (g.isPointwise ? 0 : k * total))
         let columns = shared + workspace
         let blocks = g.isPointwise ? 1 : (total + block - 1) / block
-        if !g.isPointwise {
+        if blocks == 1 && !g.isPointwise {
+            // One block (batch 1's 7×7 layers): its [k, total] matrix is unfolded by input channels,
+            // whose rows are contiguous, so every worker copies a share instead of one copying it all.
+            let perChannel = g.kernelHeight * g.kernelWidth * total
+            pool.forEachRange(g.inChannels) { _, range in
+                var part = g
+                part.inChannels = range.count
+                Im2col.unfold(part, batch: batch, input: input + range.lowerBound * batch * g.inputPlane,
+                              columns: 0..<total, into: columns + range.lowerBound * perChannel)
+            }
+        } else if !g.isPointwise {
             // Block b holds columns [b·64, …) as a [k, n_b] matrix starting at k·b·64.
             pool.forEachRange(blocks) { _, range in
                 for b in range {

@@ -83,6 +83,8 @@ import Testing
         // Few columns and many channels: two workers split the output channels instead of the columns.
         ConvGeometry(inChannels: 5, outChannels: 31, height: 9, width: 7, kernel: 3, stride: 1, padding: 1),
         ConvGeometry(inChannels: 6, outChannels: 29, height: 5, width: 5, kernel: 1, stride: 1, padding: 0),
+        // One block of columns (3 × 20 ≤ 64): the patch matrix is unfolded by input channels.
+        ConvGeometry(inChannels: 7, outChannels: 27, height: 4, width: 5, kernel: 3, stride: 1, padding: 1),
     ]
 
     @Test(arguments: convolutionShapes, [1, 2])
