@@ -40,6 +40,13 @@ public final class PackedMatrix: @unchecked Sendable {
 }
 
 extension Convolution {
+    /// Output columns per chunk on the packed path. The GEMM copies each chunk's columns into panels
+    /// once more, so the unfolded chunk and that copy must fit in L2 together: half of
+    /// `chunkColumns`' budget (the 7×7 stem: 320 columns instead of 656).
+    static func packedChunkColumns(_ g: ConvGeometry) -> Int {
+        max(64, min(2048, (48 * 1024) / max(g.patchSize, 1)) & ~15)
+    }
+
     /// Like `forward`, with the weight packed once ([OC, C·KH·KW]) and the bias/residual/ReLU
     /// epilogue applied inside the GEMM as each tile of the output is finished.
     public static func forward(
@@ -52,7 +59,7 @@ extension Convolution {
         precondition(weight.rows == g.outChannels && weight.columns == g.patchSize,
                      "packed weight is \(weight.rows)×\(weight.columns), the convolution needs \(g.outChannels)×\(g.patchSize)")
         let total = batch * g.outputPlane, k = g.patchSize
-        let chunk = chunkColumns(g), workspace = PackedMatrix.workspaceCount(level: level)
+        let chunk = packedChunkColumns(g), workspace = PackedMatrix.workspaceCount(level: level)
         if pool.threads > 1 && total <= 1024 && g.outChannels >= 12 * pool.threads {
             forwardSplittingChannels(g, batch: batch, input: input, packedWeight: weight, epilogue: epilogue,
                                      output: output, pool: pool, scratch: scratch, level: level)
