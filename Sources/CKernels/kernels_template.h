@@ -210,6 +210,7 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
         bk_reference_gemm(m, n, 0, NULL, 0, NULL, 0, c, ldc, accumulate, epilogue);
         return;
     }
+    int streamed = (size_t)m * (size_t)k >= ((size_t)1 << 18);
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += KC) {
@@ -229,10 +230,12 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
                 const float *panel = packed_a + (size_t)i0 * k + (size_t)pc * BK_MR;
                 const float *rb = last && bias ? bias + i0 : NULL;
-                // With few columns (batch 1's late layers) each weight panel is used by only a few
-                // tiles and comes from memory: the first tile prefetches the next panel's slice, so
-                // the stream is not left to the hardware prefetcher, which stops at every page.
-                const float *next = i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
+                // A weight matrix of a MiB or more (resnet18's last stage: 9.4 MB) cannot stay in L2,
+                // so with few columns (batch 1) its panels stream from memory: the first tile
+                // prefetches the next panel's slice, so the stream is not left to the hardware
+                // prefetcher, which stops at every page. Smaller weights stay cached and the extra
+                // instructions would only cost (scene-s at batch 32 measured slower with them).
+                const float *next = streamed && i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
                     int in_place = layout == B_IN_PLACE && cols == NR;
