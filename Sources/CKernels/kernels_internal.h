@@ -17,7 +17,7 @@
                                                  float *scratch);                                           \
     void bk_winograd_f4_weight_gradient_rows_##suffix(int c, int oc, int h, int w, int batch,               \
                                                       const float *input, const float *grad_output, int r0, \
-                                                      int r1, float *du, float *scratch); \
+                                                      int r1, float *du, float *scratch);                   \
     void bk_max_pool_##suffix(int planes, int h, int w, int kh, int kw, int stride, int padding,            \
                               const float *input, float *output, float *row);
 
