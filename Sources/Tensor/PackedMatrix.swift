@@ -102,22 +102,23 @@ extension Convolution {
         let shared = scratch[0].reserve(workspace + (g.isPointwise ? 0 : k * total))
         let columns = shared + workspace
         let blocks = g.isPointwise ? 1 : (total + block - 1) / block
-        if blocks == 1 && !g.isPointwise {
-            // One block (batch 1's 7×7 layers): its [k, total] matrix is unfolded by input channels,
-            // whose rows are contiguous, so every worker copies a share instead of one copying it all.
-            let perChannel = g.kernelHeight * g.kernelWidth * total
-            pool.forEachRange(g.inChannels) { _, range in
-                var part = g
-                part.inChannels = range.count
-                Im2col.unfold(part, batch: batch, input: input + range.lowerBound * batch * g.inputPlane,
-                              columns: 0..<total, into: columns + range.lowerBound * perChannel)
-            }
-        } else if !g.isPointwise {
-            // Block b holds columns [b·64, …) as a [k, n_b] matrix starting at k·b·64.
-            pool.forEachRange(blocks) { _, range in
-                for b in range {
+        if !g.isPointwise {
+            // Block b holds columns [b·64, …) as a [k, n_b] matrix starting at k·b·64. It is unfolded
+            // in units of (block, channel group): group i's input channels fill their own rows,
+            // c0·KH·KW ..< c1·KH·KW. With fewer blocks than workers (batch 1's 7×7 layers are one
+            // block) the channels are split too, so no worker waits while another unfolds; the units
+            // come to a multiple of the workers, so each gets the same share.
+            let groups = min(g.inChannels, pool.threads / gcd(blocks, pool.threads))
+            let taps = g.kernelHeight * g.kernelWidth
+            pool.forEachRange(blocks * groups) { _, range in
+                for unit in range {
+                    let b = unit / groups, group = unit % groups
                     let j0 = b * block, j1 = min(j0 + block, total)
-                    Im2col.unfold(g, batch: batch, input: input, columns: j0..<j1, into: columns + k * j0)
+                    let c0 = g.inChannels * group / groups, c1 = g.inChannels * (group + 1) / groups
+                    var part = g
+                    part.inChannels = c1 - c0
+                    Im2col.unfold(part, batch: batch, input: input + c0 * batch * g.inputPlane, columns: j0..<j1,
+                                  into: columns + k * j0 + c0 * taps * (j1 - j0))
                 }
             }
         }
@@ -136,3 +137,5 @@ extension Convolution {
         }
     }
 }
+
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

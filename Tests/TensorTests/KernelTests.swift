@@ -85,9 +85,13 @@ import Testing
         ConvGeometry(inChannels: 6, outChannels: 29, height: 5, width: 5, kernel: 1, stride: 1, padding: 0),
         // One block of columns (3 × 20 ≤ 64): the patch matrix is unfolded by input channels.
         ConvGeometry(inChannels: 7, outChannels: 27, height: 4, width: 5, kernel: 3, stride: 1, padding: 1),
+        // Two blocks (126 columns) and enough channels for four workers: at 3 and 4 threads each
+        // block is unfolded in channel groups of unequal size (9 channels in 3 or 2).
+        ConvGeometry(inChannels: 9, outChannels: 50, height: 6, width: 7, kernel: 3, stride: 1, padding: 1),
     ]
 
-    @Test(arguments: convolutionShapes, [1, 2])
+    /// Three and four threads reach the unfold's (block, channel group) units that two cannot.
+    @Test(arguments: convolutionShapes, [1, 2, 3, 4])
     func packedConvolutionMatchesReference(g: ConvGeometry, threads: Int) {
         let batch = 3
         let input = randomArray(g.inChannels * batch * g.inputPlane, seed: 8)
