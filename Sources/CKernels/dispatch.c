@@ -200,3 +200,22 @@ void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int s
     case BK_PORTABLE: bk_max_pool_portable(planes, h, w, kh, kw, stride, padding, input, output, row); return;
     }
 }
+
+size_t bk_direct_scratch_floats(bk_level level, const bk_conv_shape *s) {
+    switch (runnable(level)) {
+    case BK_AVX512: return bk_direct_scratch_avx512(s);
+    case BK_AVX2: return bk_direct_scratch_avx2(s);
+    case BK_PORTABLE: return bk_direct_scratch_portable(s);
+    }
+    return 0;
+}
+
+void bk_direct_conv_rows(bk_level level, const bk_conv_shape *s, int batch, const float *input,
+                         const float *packed, const bk_epilogue *epilogue, float *output, int r0, int r1,
+                         float *scratch) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_direct_conv_rows_avx512(s, batch, input, packed, epilogue, output, r0, r1, scratch); return;
+    case BK_AVX2: bk_direct_conv_rows_avx2(s, batch, input, packed, epilogue, output, r0, r1, scratch); return;
+    case BK_PORTABLE: bk_direct_conv_rows_portable(s, batch, input, packed, epilogue, output, r0, r1, scratch); return;
+    }
+}

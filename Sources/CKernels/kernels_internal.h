@@ -19,7 +19,11 @@
                                                       const float *input, const float *grad_output, int r0, \
                                                       int r1, float *du, float *scratch);                   \
     void bk_max_pool_##suffix(int planes, int h, int w, int kh, int kw, int stride, int padding,            \
-                              const float *input, float *output, float *row);
+                              const float *input, float *output, float *row);                           \
+    size_t bk_direct_scratch_##suffix(const bk_conv_shape *s);                                            \
+    void bk_direct_conv_rows_##suffix(const bk_conv_shape *s, int batch, const float *input,               \
+                                      const float *packed, const bk_epilogue *epilogue, float *output,     \
+                                      int r0, int r1, float *scratch);
 
 BK_DECLARE_LEVEL(portable)
 BK_DECLARE_LEVEL(avx2)

@@ -49,3 +49,20 @@ void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *pack
         }
     }
 }
+
+size_t bk_direct_weight_floats(int oc, int taps) {
+    return (size_t)((oc + BK_DIRECT_OCB - 1) / BK_DIRECT_OCB) * BK_DIRECT_OCB * (size_t)taps;
+}
+
+// weight [oc, taps] → [group][taps][OCB]: the direct convolution broadcasts the OCB weights of one
+// tap from one pointer bump.
+void bk_direct_pack_weights(int oc, int taps, const float *weight, float *packed) {
+    for (int o0 = 0; o0 < oc; o0 += BK_DIRECT_OCB) {
+        float *group = packed + (size_t)o0 * taps;
+        for (int t = 0; t < taps; t++) {
+            for (int i = 0; i < BK_DIRECT_OCB; i++) {
+                group[t * BK_DIRECT_OCB + i] = o0 + i < oc ? weight[(size_t)(o0 + i) * taps + t] : 0.0f;
+            }
+        }
+    }
+}

@@ -38,3 +38,35 @@ void bk_reference_max_pool(int planes, int h, int w, int kh, int kw, int stride,
         }
     }
 }
+
+void bk_reference_conv(const bk_conv_shape *s, int batch, const float *input, const float *weight,
+                       const bk_epilogue *epilogue, float *output) {
+    size_t plane = (size_t)s->oh * s->ow;
+    for (int o = 0; o < s->oc; o++) {
+        for (int n = 0; n < batch; n++) {
+            for (int y = 0; y < s->oh; y++) {
+                for (int x = 0; x < s->ow; x++) {
+                    double sum = 0;
+                    for (int ci = 0; ci < s->c; ci++) {
+                        for (int ky = 0; ky < s->kh; ky++) {
+                            for (int kx = 0; kx < s->kw; kx++) {
+                                int iy = y * s->stride - s->padding + ky, ix = x * s->stride - s->padding + kx;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                sum += (double)weight[((o * s->c + ci) * s->kh + ky) * s->kw + kx] *
+                                       input[(((size_t)ci * batch + n) * s->h + iy) * s->w + ix];
+                            }
+                        }
+                    }
+                    size_t at = ((size_t)o * batch + n) * plane + (size_t)y * s->ow + x;
+                    float value = (float)sum;
+                    if (epilogue) {
+                        if (epilogue->bias) value += epilogue->bias[o];
+                        if (epilogue->residual) value += epilogue->residual[at];
+                        if (epilogue->relu && value < 0) value = 0;
+                    }
+                    output[at] = value;
+                }
+            }
+        }
+    }
+}

@@ -8,10 +8,12 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     case im2colPacked = "im2col-packed"
     case winograd2x2 = "winograd-f2x2"
     case winograd4x4 = "winograd-f4x4"
+    /// CKernels' direct convolution, no patch matrix: for few input channels (an RGB stem).
+    case direct
 
     public var winogradVariant: Winograd.Variant? {
         switch self {
-        case .im2col, .im2colPacked: nil
+        case .im2col, .im2colPacked, .direct: nil
         case .winograd2x2: .f2x2
         case .winograd4x4: .f4x4
         }
@@ -19,7 +21,9 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
 
     /// The algorithms that can compute a convolution of this shape.
     public static func candidates(for g: ConvGeometry) -> [ConvolutionAlgorithm] {
-        g.isWinogradCandidate ? allCases : [.im2col, .im2colPacked]
+        [.im2col, .im2colPacked]
+            + (g.isWinogradCandidate ? [.winograd2x2, .winograd4x4] : [])
+            + (g.isDirectCandidate ? [.direct] : [])
     }
 
     /// The default choice without timing: Winograd F(4×4) once both channel counts are wide
@@ -47,6 +51,8 @@ struct FusedConvolution: @unchecked Sendable {
     private(set) var transformed = FloatBuffer(count: 0)
     /// The weight packed for CKernels' GEMM, present when the algorithm is `im2colPacked`.
     private(set) var packed: PackedMatrix?
+    /// The weight packed for CKernels' direct convolution, present when the algorithm is `direct`.
+    private(set) var direct: DirectWeights?
 
     mutating func fold(scale: [Float], shift: [Float]) {
         let k = geometry.patchSize
@@ -71,6 +77,7 @@ struct FusedConvolution: @unchecked Sendable {
         }
         packed = algorithm == .im2colPacked
             ? PackedMatrix(weightBuffer.pointer, rows: geometry.outChannels, columns: geometry.patchSize) : nil
+        direct = algorithm == .direct ? DirectWeights(weightBuffer.pointer, geometry: geometry) : nil
     }
 
     func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
@@ -81,6 +88,9 @@ struct FusedConvolution: @unchecked Sendable {
             Winograd.forward(geometry, variant: variant, batch: batch, input: input,
                              transformedWeight: transformed.pointer, epilogue: epilogue, output: output,
                              pool: pool, scratch: scratch, level: level)
+        } else if let direct {
+            DirectConvolution.forward(geometry, batch: batch, input: input, weight: direct, epilogue: epilogue,
+                                      output: output, pool: pool, scratch: scratch, level: level)
         } else if let packed {
             Convolution.forward(geometry, batch: batch, input: input, packedWeight: packed, epilogue: epilogue,
                                 output: output, pool: pool, scratch: scratch, level: level)

@@ -71,7 +71,7 @@ import Tensor
         Case(spec: edges, name: "edges", randomState: false, threads: 2),
     ]
 
-    /// The same model with every Winograd-capable convolution forced onto `algorithm`.
+    /// The same model with every convolution that can run `algorithm` forced onto it.
     static func forcing(_ model: InferenceModel, _ algorithm: ConvolutionAlgorithm) -> InferenceModel {
         func rewrite(_ ops: [InferenceOp]) -> [InferenceOp] {
             ops.map { op in
@@ -165,7 +165,7 @@ import Tensor
         let x = uniformArray(batch * network.inputShape.size, seed: 26, in: -1...2)
         let expected = softmaxRows(network.logits(x, batch: batch, training: false), columns: network.classCount)
         let model = network.inferenceModel()
-        for algorithm in [ConvolutionAlgorithm.winograd4x4, .im2colPacked] {
+        for algorithm in [ConvolutionAlgorithm.winograd4x4, .im2colPacked, .direct] {
             let forced = Self.forcing(model, algorithm)
             for level in KernelLevel.supported {
                 let session = InferenceSession(model: forced, threads: 2, level: level)

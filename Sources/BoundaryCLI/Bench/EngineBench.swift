@@ -16,7 +16,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Seconds per timed round (5 rounds, median reported).")
     var roundSeconds: Double = 0.25
 
-    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18, resnet18-layers (every algorithm on each of its layers at batch 1; not in the default); 'cpu' prints only the hardware lines.")
+    @Option(help: "Sections to run (comma-separated): sgemm, layers, infer, train, resnet18, scene-s-layers (every algorithm on each of its layers at batch 32), resnet18-layers (the same at batch 1; neither in the default); 'cpu' prints only the hardware lines.")
     var only: String = "sgemm,layers,infer,train,resnet18"
 
     @Flag(help: "Time with process CPU time instead of wall time (single-thread figures on a busy machine).")
@@ -47,6 +47,7 @@ struct EngineBench: ParsableCommand {
         for t in threadCounts {
             let tuned32 = network.inferenceModel().tuned(batch: 32, threads: t)
             if sections.contains("layers") { convolutionFigures(tuned32, batch: 32, threads: t, ceiling: ceiling[t]!) }
+            if sections.contains("scene-s-layers") { everyAlgorithmFigures(tuned32, name: "scene-s", batch: 32, threads: t) }
             if sections.contains("infer") {
                 inferenceFigures(tuned32, name: "scene-s", batch: 32, threads: t)
                 inferenceFigures(network.inferenceModel().tuned(batch: 1, threads: t), name: "scene-s", batch: 1, threads: t)
@@ -133,6 +134,12 @@ struct EngineBench: ParsableCommand {
             return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
                 Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
                                  epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+            }
+        } else if algorithm == .direct {
+            let direct = DirectWeights(weight.pointer, geometry: g)
+            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
+                DirectConvolution.forward(g, batch: batch, input: input.pointer, weight: direct,
+                                          epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
             }
         } else if algorithm == .im2colPacked {
             let packed = PackedMatrix(weight.pointer, rows: g.outChannels, columns: g.patchSize)

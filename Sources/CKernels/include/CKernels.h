@@ -114,6 +114,30 @@ void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int s
 void bk_reference_max_pool(int planes, int h, int w, int kh, int kw, int stride, int padding, const float *input,
                            float *output);
 
+/// One convolution's shape. The caller gives the output size (oh, ow), so its formula lives in one place.
+typedef struct {
+    int c, oc, h, w, kh, kw, stride, padding, oh, ow;
+} bk_conv_shape;
+
+/// Output channels per register tile of the direct convolution: the packed weight's group width.
+#define BK_DIRECT_OCB 6
+/// Floats the direct convolution's packed weight needs: ceil(oc / OCB) groups of taps × OCB.
+size_t bk_direct_weight_floats(int oc, int taps);
+/// weight [oc, taps] (taps = c·kh·kw) → packed [ceil(oc / OCB)][taps][OCB], zero past row oc.
+void bk_direct_pack_weights(int oc, int taps, const float *weight, float *packed);
+/// Scratch floats one worker needs for `bk_direct_conv_rows` at `level`.
+size_t bk_direct_scratch_floats(bk_level level, const bk_conv_shape *s);
+/// Direct convolution, for few input channels (an RGB stem), where im2col's unfolded matrix would
+/// cost as much as the GEMM: input [c, batch, h, w] → output [oc, batch, oh, ow] for output rows
+/// [r0, r1), row r being row r % oh of image r / oh, with the epilogue (bias per output channel;
+/// residual laid out like the output, ldr ignored). Any kernel size, stride ≥ 1 and padding.
+void bk_direct_conv_rows(bk_level level, const bk_conv_shape *s, int batch, const float *input,
+                         const float *packed, const bk_epilogue *epilogue, float *output, int r0, int r1,
+                         float *scratch);
+/// Naive reference for `bk_direct_conv_rows` over all rows: weight [oc, c, kh, kw], unpacked.
+void bk_reference_conv(const bk_conv_shape *s, int batch, const float *input, const float *weight,
+                       const bk_epilogue *epilogue, float *output);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
