@@ -192,12 +192,11 @@ void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, i
     }
 }
 
-void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int stride, int padding,
-                 const float *input, float *output, float *row) {
+void bk_max_pool(bk_level level, int planes, const bk_conv_shape *s, const float *input, float *output, float *row) {
     switch (runnable(level)) {
-    case BK_AVX512: bk_max_pool_avx512(planes, h, w, kh, kw, stride, padding, input, output, row); return;
-    case BK_AVX2: bk_max_pool_avx2(planes, h, w, kh, kw, stride, padding, input, output, row); return;
-    case BK_PORTABLE: bk_max_pool_portable(planes, h, w, kh, kw, stride, padding, input, output, row); return;
+    case BK_AVX512: bk_max_pool_avx512(planes, s, input, output, row); return;
+    case BK_AVX2: bk_max_pool_avx2(planes, s, input, output, row); return;
+    case BK_PORTABLE: bk_max_pool_portable(planes, s, input, output, row); return;
     }
 }
 

@@ -18,8 +18,8 @@
     void bk_winograd_f4_weight_gradient_rows_##suffix(int c, int oc, int h, int w, int batch,               \
                                                       const float *input, const float *grad_output, int r0, \
                                                       int r1, float *du, float *scratch);                   \
-    void bk_max_pool_##suffix(int planes, int h, int w, int kh, int kw, int stride, int padding,            \
-                              const float *input, float *output, float *row);                           \
+    void bk_max_pool_##suffix(int planes, const bk_conv_shape *s, const float *input, float *output,        \
+                              float *row);                                                              \
     size_t bk_direct_scratch_##suffix(const bk_conv_shape *s);                                            \
     void bk_direct_conv_rows_##suffix(const bk_conv_shape *s, int batch, const float *input,               \
                                       const float *packed, const bk_epilogue *epilogue, float *output,     \

@@ -6,11 +6,10 @@
 
 static inline vf vmax(vf a, vf b) { return __builtin_elementwise_max(a, b); }
 
-/// input [planes, h, w] → output [planes, oh, ow], oh and ow as `bk_pool_out` gives them.
-void BK_FN(bk_max_pool)(int planes, int h, int w, int kh, int kw, int stride, int padding, const float *input,
-                        float *output, float *row) {
-    int oh = bk_pool_out(h, kh, stride, padding), ow = bk_pool_out(w, kw, stride, padding);
-    size_t length = bk_max_pool_row_floats(w, kw, stride, padding);
+/// input [planes, h, w] → output [planes, oh, ow].
+void BK_FN(bk_max_pool)(int planes, const bk_conv_shape *s, const float *input, float *output, float *row) {
+    int h = s->h, w = s->w, kh = s->kh, kw = s->kw, stride = s->stride, padding = s->padding, oh = s->oh, ow = s->ow;
+    size_t length = bk_max_pool_row_floats(s);
     for (size_t i = 0; i < length; i++) row[i] = -__builtin_inff();
     float *rmax = row + padding;  // row[j] is input column j − padding
     for (int p = 0; p < planes; p++) {

@@ -18,9 +18,8 @@ void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const floa
     }
 }
 
-void bk_reference_max_pool(int planes, int h, int w, int kh, int kw, int stride, int padding, const float *input,
-                           float *output) {
-    int oh = bk_pool_out(h, kh, stride, padding), ow = bk_pool_out(w, kw, stride, padding);
+void bk_reference_max_pool(int planes, const bk_conv_shape *s, const float *input, float *output) {
+    int h = s->h, w = s->w, kh = s->kh, kw = s->kw, stride = s->stride, padding = s->padding, oh = s->oh, ow = s->ow;
     for (int p = 0; p < planes; p++) {
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {

@@ -18,13 +18,6 @@ public final class DirectWeights: @unchecked Sendable {
 }
 
 extension ConvGeometry {
-    /// CKernels' view of this shape, output size included (computed here, once).
-    var kernelShape: bk_conv_shape {
-        bk_conv_shape(c: Int32(inChannels), oc: Int32(outChannels), h: Int32(height), w: Int32(width),
-                      kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride: Int32(stride),
-                      padding: Int32(padding), oh: Int32(outHeight), ow: Int32(outWidth))
-    }
-
     /// Whether the direct convolution is worth timing: few input channels (an RGB or grey stem),
     /// where im2col's patch matrix has few rows and unfolding it costs about as much as the GEMM.
     public var isDirectCandidate: Bool { inChannels <= 4 }

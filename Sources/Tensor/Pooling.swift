@@ -50,11 +50,11 @@ public enum Pooling {
         pool: ComputePool, level: KernelLevel
     ) {
         let (hw, ohw) = (g.inputPlane, g.outputPlane)
-        let rowFloats = bk_max_pool_row_floats(Int32(g.width), Int32(g.kernelWidth), Int32(g.stride), Int32(g.padding))
+        var shape = g.kernelShape
+        let rowFloats = max(bk_max_pool_row_floats(&shape), 1)
         pool.forEachRange(planes) { _, range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowFloats) { row in
-                bk_max_pool(level.raw, Int32(range.count), Int32(g.height), Int32(g.width), Int32(g.kernelHeight),
-                            Int32(g.kernelWidth), Int32(g.stride), Int32(g.padding), input + range.lowerBound * hw,
+                bk_max_pool(level.raw, Int32(range.count), &shape, input + range.lowerBound * hw,
                             output + range.lowerBound * ohw, row.baseAddress!)
             }
         }

@@ -89,8 +89,8 @@ import Testing
             }
         }
         let reference = [Float](repeating: .nan, count: planes * g.outputPlane).withBuffer { out in
-            bk_reference_max_pool(Int32(planes), Int32(g.height), Int32(g.width), Int32(window.kernel), Int32(window.kernel),
-                                  Int32(window.stride), Int32(window.padding), input, out)
+            var shape = g.kernelShape
+            bk_reference_max_pool(Int32(planes), &shape, input, out)
         }
         #expect(reference == generic)
         for level in KernelLevel.supported {

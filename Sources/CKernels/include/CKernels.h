@@ -95,29 +95,26 @@ size_t bk_winograd_f4_weight_gradient_scratch_floats(bk_level level, int c, int 
 void bk_winograd_f4_weight_gradient_rows(bk_level level, int c, int oc, int h, int w, int batch, const float *input,
                                          const float *grad_output, int r0, int r1, float *du, float *scratch);
 
-/// Max pooling without argmax (inference). Output size along one axis of `size` cells:
-/// (size + 2·padding − kernel) / stride + 1, or 0 when the window does not fit.
-static inline int bk_pool_out(int size, int kernel, int stride, int padding) {
-    return size + 2 * padding < kernel ? 0 : (size + 2 * padding - kernel) / stride + 1;
-}
-/// Floats of the row scratch `bk_max_pool` needs: one padded row, with room for a vector past the last window.
-static inline size_t bk_max_pool_row_floats(int w, int kw, int stride, int padding) {
-    int ow = bk_pool_out(w, kw, stride, padding);
-    int used = padding + w > ow * stride + kw ? padding + w : ow * stride + kw;
-    return (size_t)used + 16;
-}
-/// input [planes, h, w] → output [planes, oh, ow]: the maximum of each kh × kw window (kernel ≥ 1);
-/// cells outside the image never win, and a window with none gives −∞. NaN inputs are not propagated.
-void bk_max_pool(bk_level level, int planes, int h, int w, int kh, int kw, int stride, int padding,
-                 const float *input, float *output, float *row);
-/// Naive reference for `bk_max_pool`.
-void bk_reference_max_pool(int planes, int h, int w, int kh, int kw, int stride, int padding, const float *input,
-                           float *output);
-
-/// One convolution's shape. The caller gives the output size (oh, ow), so its formula lives in one place.
+/// The shape of one convolution or pooling window: channel counts (c, oc; pooling ignores them),
+/// input size, window, stride, padding, and the output size (oh, ow), which the caller computes
+/// (ConvGeometry), so its formula lives in one place.
 typedef struct {
     int c, oc, h, w, kh, kw, stride, padding, oh, ow;
 } bk_conv_shape;
+
+/// Floats of the row scratch `bk_max_pool` needs: one row with its padding on both sides, as far
+/// as the last window reaches, and 16 more: the stride-2 path loads pairs of vectors and keeps
+/// their even lanes, so its last load's unused odd lane lies one float past the last window.
+static inline size_t bk_max_pool_row_floats(const bk_conv_shape *s) {
+    int windows = s->ow > 0 ? (s->ow - 1) * s->stride + s->kw : 0;
+    return (size_t)(s->padding + s->w > windows ? s->padding + s->w : windows) + 16;
+}
+/// Max pooling without argmax (inference): input [planes, h, w] → output [planes, oh, ow], the
+/// maximum of each kh × kw window (kernel ≥ 1); cells outside the image never win, and a window
+/// with none gives −∞. NaN inputs are not propagated.
+void bk_max_pool(bk_level level, int planes, const bk_conv_shape *s, const float *input, float *output, float *row);
+/// Naive reference for `bk_max_pool`.
+void bk_reference_max_pool(int planes, const bk_conv_shape *s, const float *input, float *output);
 
 /// Output channels per register tile of the direct convolution: the packed weight's group width.
 #define BK_DIRECT_OCB 6

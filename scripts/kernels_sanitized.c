@@ -1,0 +1,131 @@
+// CKernels under AddressSanitizer and UndefinedBehaviorSanitizer (scripts/check-kernels-sanitized):
+// every level this CPU runs, against the naive references, over many small shapes, so an
+// out-of-bounds vector load that a value test cannot see (a lane read past a buffer and then
+// discarded) stops the check. Buffers are allocated at their exact sizes, so ASan's redzones sit
+// right after them. Exit status 1 on any mismatch; ASan aborts on any bad access.
+#include "CKernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static unsigned state = 12345;
+static float rnd(void) {
+    state = state * 1664525u + 1013904223u;
+    return (float)(state >> 8) / (float)(1u << 24) - 0.5f;
+}
+static float *random_floats(size_t n) {
+    float *p = malloc(n * sizeof(float) + 1);
+    for (size_t i = 0; i < n; i++) p[i] = rnd();
+    return p;
+}
+static int out_size(int n, int k, int s, int p) { return n + 2 * p < k ? 0 : (n + 2 * p - k) / s + 1; }
+static int close_enough(const float *a, const float *b, size_t n, float tolerance) {
+    for (size_t i = 0; i < n; i++) {
+        if (fabsf(a[i] - b[i]) > tolerance * (1 + fabsf(b[i]))) return 0;
+    }
+    return 1;
+}
+
+static int failures = 0, cases = 0;
+static void check(int ok, const char *kernel, bk_level level, const bk_conv_shape *s) {
+    cases++;
+    if (ok) return;
+    failures++;
+    fprintf(stderr, "%s at %s differs from its reference: c %d oc %d %dx%d k %dx%d s %d p %d\n", kernel,
+            bk_level_name(level), s->c, s->oc, s->h, s->w, s->kh, s->kw, s->stride, s->padding);
+}
+
+/// Direct convolution (split in two row ranges, as two workers would) and max pooling.
+static void direct_and_pool(bk_level level, bk_conv_shape s, int batch) {
+    int taps = s.c * s.kh * s.kw;
+    size_t in_n = (size_t)s.c * batch * s.h * s.w, out_n = (size_t)s.oc * batch * s.oh * s.ow;
+    float *in = random_floats(in_n), *weight = random_floats((size_t)s.oc * taps);
+    float *bias = random_floats(s.oc), *residual = random_floats(out_n);
+    float *expected = malloc(out_n * sizeof(float)), *out = malloc(out_n * sizeof(float));
+    float *packed = malloc(bk_direct_weight_floats(s.oc, taps) * sizeof(float));
+    float *scratch = malloc(bk_direct_scratch_floats(level, &s) * sizeof(float));
+    bk_direct_pack_weights(s.oc, taps, weight, packed);
+    bk_epilogue epilogue = {bias, residual, 0, 1};
+    bk_reference_conv(&s, batch, in, weight, &epilogue, expected);
+    int rows = batch * s.oh, mid = rows / 3;
+    bk_direct_conv_rows(level, &s, batch, in, packed, &epilogue, out, 0, mid, scratch);
+    bk_direct_conv_rows(level, &s, batch, in, packed, &epilogue, out, mid, rows, scratch);
+    check(close_enough(out, expected, out_n, 1e-4f), "bk_direct_conv_rows", level, &s);
+    if (s.padding < s.kh) {  // pooling: every window holds a cell
+        size_t pooled = (size_t)s.c * batch * s.oh * s.ow;
+        float *row = malloc(bk_max_pool_row_floats(&s) * sizeof(float));
+        float *pool = malloc(pooled * sizeof(float)), *pool_expected = malloc(pooled * sizeof(float));
+        bk_max_pool(level, s.c * batch, &s, in, pool, row);
+        bk_reference_max_pool(s.c * batch, &s, in, pool_expected);
+        check(close_enough(pool, pool_expected, pooled, 0), "bk_max_pool", level, &s);
+        free(row), free(pool), free(pool_expected);
+    }
+    free(in), free(weight), free(bias), free(residual), free(expected), free(out), free(packed), free(scratch);
+}
+
+/// Winograd F(4×4) forward ("same" 3×3) against the direct reference.
+static void winograd(bk_level level, int c, int oc, int h, int w, int batch) {
+    bk_conv_shape s = {c, oc, h, w, 3, 3, 1, 1, h, w};
+    size_t in_n = (size_t)c * batch * h * w, out_n = (size_t)oc * batch * h * w;
+    float *in = random_floats(in_n), *weight = random_floats((size_t)oc * c * 9);
+    float *bias = random_floats(oc), *residual = random_floats(out_n);
+    float *expected = malloc(out_n * sizeof(float)), *out = malloc(out_n * sizeof(float));
+    float *u = malloc(bk_winograd_f4_weight_floats(oc, c) * sizeof(float));
+    bk_winograd_f4_pack_weights(oc, c, weight, u);
+    bk_epilogue epilogue = {bias, residual, 0, 1};
+    bk_reference_conv(&s, batch, in, weight, &epilogue, expected);
+    int rows = batch * ((h + 3) / 4), chunk = bk_winograd_f4_chunk_rows(level, c, oc, w);
+    float *scratch = malloc(bk_winograd_f4_scratch_floats(level, c, oc, w, chunk) * sizeof(float));
+    for (int r = 0; r < rows; r += chunk) {
+        int end = r + chunk < rows ? r + chunk : rows;
+        bk_winograd_f4_forward_rows(level, c, oc, h, w, batch, in, u, &epilogue, out, r, end, scratch);
+    }
+    check(close_enough(out, expected, out_n, 1e-3f), "bk_winograd_f4_forward_rows", level, &s);
+    free(in), free(weight), free(bias), free(residual), free(expected), free(out), free(u), free(scratch);
+}
+
+/// The packed GEMM with its epilogue, b read with a row stride wider than n.
+static void gemm(bk_level level, int m, int n, int k) {
+    long ldb = n + 3, ldc = n + 1;
+    float *a = random_floats((size_t)m * k), *b = random_floats((size_t)k * ldb), *bias = random_floats(m);
+    float *residual = random_floats((size_t)m * ldc);
+    float *c = random_floats((size_t)m * ldc), *expected = malloc((size_t)m * ldc * sizeof(float));
+    for (size_t i = 0; i < (size_t)m * ldc; i++) expected[i] = c[i];
+    float *packed = malloc(bk_packed_a_floats(m, k) * sizeof(float));
+    float *workspace = malloc(bk_gemm_workspace_floats(level) * sizeof(float));
+    bk_pack_a(m, k, a, k, packed);
+    bk_epilogue epilogue = {bias, residual, ldc, 1};
+    bk_reference_gemm(m, n, k, a, k, b, ldb, expected, ldc, 1, &epilogue);
+    bk_gemm(level, m, n, k, packed, b, ldb, c, ldc, 1, &epilogue, workspace);
+    bk_conv_shape s = {k, m, 1, n, 1, 1, 1, 0, 1, n};
+    check(close_enough(c, expected, (size_t)m * ldc, 1e-4f), "bk_gemm", level, &s);
+    free(a), free(b), free(bias), free(residual), free(c), free(expected), free(packed), free(workspace);
+}
+
+int main(void) {
+    for (int level = BK_PORTABLE; level <= BK_AVX512; level++) {
+        if (!bk_level_supported((bk_level)level)) continue;
+        int before = cases;
+        for (int c = 1; c <= 4; c++) {
+            for (int k = 1; k <= 7; k += 2) {
+                for (int stride = 1; stride <= 3; stride++) {
+                    for (int padding = 0; padding <= 3; padding++) {
+                        for (int w = 1; w <= 41; w += 8) {
+                            int h = w + 3;
+                            bk_conv_shape s = {c, 7, h, w, k, k, stride, padding,
+                                               out_size(h, k, stride, padding), out_size(w, k, stride, padding)};
+                            if (s.oh > 0 && s.ow > 0) direct_and_pool((bk_level)level, s, 2);
+                        }
+                    }
+                }
+            }
+        }
+        int shapes[][4] = {{1, 1, 4, 4}, {3, 5, 7, 9}, {8, 4, 1, 1}, {7, 13, 13, 6}, {2, 4, 11, 70}, {33, 9, 5, 37}};
+        for (int i = 0; i < 6; i++) winograd((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
+        int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520}};
+        for (int i = 0; i < 6; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
+        printf("kernels-sanitized: %s: %d cases\n", bk_level_name((bk_level)level), cases - before);
+    }
+    if (failures) fprintf(stderr, "kernels-sanitized: %d of %d cases differ from their references\n", failures, cases);
+    return failures ? 1 : 0;
+}
