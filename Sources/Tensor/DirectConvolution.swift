@@ -34,13 +34,17 @@ public enum DirectConvolution {
         precondition(weight.geometry == g, "direct weights are for \(weight.geometry), the convolution is \(g)")
         let rows = batch * g.outHeight
         guard rows > 0, g.outWidth > 0 else { return }
-        var shape = g.kernelShape
-        let floats = bk_direct_scratch_floats(level.raw, &shape)
-        var ep = bk_epilogue(bias: epilogue.bias, residual: epilogue.residual, ldr: 0, relu: epilogue.relu ? 1 : 0)
-        pool.forEachRange(rows) { worker, range in
-            let buffer = scratch[worker].reserve(floats)
-            bk_direct_conv_rows(level.raw, &shape, Int32(batch), input, weight.pointer, &ep, output,
-                                Int32(range.lowerBound), Int32(range.upperBound), buffer)
+        let ep = bk_epilogue(bias: epilogue.bias, residual: epilogue.residual, ldr: 0, relu: epilogue.relu ? 1 : 0)
+        // One pointer to each of the shape and the epilogue, read by every worker.
+        withUnsafePointer(to: g.kernelShape) { shape in
+            withUnsafePointer(to: ep) { ep in
+                let floats = bk_direct_scratch_floats(level.raw, shape)
+                pool.forEachRange(rows) { worker, range in
+                    let buffer = scratch[worker].reserve(floats)
+                    bk_direct_conv_rows(level.raw, shape, Int32(batch), input, weight.pointer, ep, output,
+                                        Int32(range.lowerBound), Int32(range.upperBound), buffer)
+                }
+            }
         }
     }
 }

@@ -50,12 +50,14 @@ public enum Pooling {
         pool: ComputePool, level: KernelLevel
     ) {
         let (hw, ohw) = (g.inputPlane, g.outputPlane)
-        var shape = g.kernelShape
-        let rowFloats = max(bk_max_pool_row_floats(&shape), 1)
-        pool.forEachRange(planes) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowFloats) { row in
-                bk_max_pool(level.raw, Int32(range.count), &shape, input + range.lowerBound * hw,
-                            output + range.lowerBound * ohw, row.baseAddress!)
+        // One pointer to the shape, read by every worker (not `&shape` per call from each thread).
+        withUnsafePointer(to: g.kernelShape) { shape in
+            let rowFloats = max(bk_max_pool_row_floats(shape), 1)
+            pool.forEachRange(planes) { _, range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: rowFloats) { row in
+                    bk_max_pool(level.raw, Int32(range.count), shape, input + range.lowerBound * hw,
+                                output + range.lowerBound * ohw, row.baseAddress!)
+                }
             }
         }
     }
