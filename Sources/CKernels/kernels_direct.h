@@ -81,55 +81,36 @@ static void direct_prepare_row(const bk_conv_shape *s, int batch, const float *i
     }
 }
 
-/// out [OCB][owp] = Σ_t w[t][o] · rows[offsets[t] + x …] for every output column x < owp.
-/// Shapes: rows as `direct_layout` says; w [taps][OCB]; offsets [taps].
-static void direct_row(const float *rows, const int *offsets, int taps, const float *w, int owp, float *out) {
-    int x = 0;
-    for (; x + DX * LANES <= owp; x += DX * LANES) {
-        vf acc[BK_DIRECT_OCB][DX];
+/// out [OCB][owp], columns [x, x + dx·LANES): Σ_t w[t][o] · rows[offsets[t] + x …], for dx ≤ DX.
+/// Always inlined with a constant dx, so the OCB × dx accumulators stay in registers.
+static inline __attribute__((always_inline)) void direct_tile(const float *rows, const int *offsets, int taps,
+                                                              const float *w, int owp, float *out, int x, int dx) {
+    vf acc[BK_DIRECT_OCB][DX];
+    for (int o = 0; o < BK_DIRECT_OCB; o++) {
+        for (int d = 0; d < dx; d++) acc[o][d] = (vf){0};
+    }
+    const float *wt = w;
+    for (int t = 0; t < taps; t++, wt += BK_DIRECT_OCB) {
+        const float *p = rows + offsets[t] + x;
+        vf in[DX];
+        for (int d = 0; d < dx; d++) in[d] = vload(p + d * LANES);
         for (int o = 0; o < BK_DIRECT_OCB; o++) {
-            for (int d = 0; d < DX; d++) acc[o][d] = (vf){0};
-        }
-        const float *wt = w;
-        for (int t = 0; t < taps; t++, wt += BK_DIRECT_OCB) {
-            const float *p = rows + offsets[t] + x;
-            vf in[DX];
-            for (int d = 0; d < DX; d++) in[d] = vload(p + d * LANES);
-            for (int o = 0; o < BK_DIRECT_OCB; o++) {
-                vf k = vsplat(wt[o]);
-                for (int d = 0; d < DX; d++) acc[o][d] += k * in[d];
-            }
-        }
-        for (int o = 0; o < BK_DIRECT_OCB; o++) {
-            for (int d = 0; d < DX; d++) vstore(out + (size_t)o * owp + x + d * LANES, acc[o][d]);
+            vf k = vsplat(wt[o]);
+            for (int d = 0; d < dx; d++) acc[o][d] += k * in[d];
         }
     }
-    for (; x < owp; x += LANES) {  // the row's last vectors, fewer than DX
-        vf acc[BK_DIRECT_OCB];
-        for (int o = 0; o < BK_DIRECT_OCB; o++) acc[o] = (vf){0};
-        const float *wt = w;
-        for (int t = 0; t < taps; t++, wt += BK_DIRECT_OCB) {
-            vf in = vload(rows + offsets[t] + x);
-            for (int o = 0; o < BK_DIRECT_OCB; o++) acc[o] += vsplat(wt[o]) * in;
-        }
-        for (int o = 0; o < BK_DIRECT_OCB; o++) vstore(out + (size_t)o * owp + x, acc[o]);
+    for (int o = 0; o < BK_DIRECT_OCB; o++) {
+        for (int d = 0; d < dx; d++) vstore(out + (size_t)o * owp + x + d * LANES, acc[o][d]);
     }
 }
 
-/// relu?(row + bias + residual) → dst, `w` floats.
-static void direct_store(const float *row, int w, float bias, const float *residual, int relu, float *dst) {
-    vf b = vsplat(bias);
+/// out [OCB][owp] = Σ_t w[t][o] · rows[offsets[t] + x …] for every output column x < owp, DX
+/// vectors at a time and the row's last one or two vectors singly.
+/// Shapes: rows as `direct_layout` says; w [taps][OCB]; offsets [taps].
+static void direct_row(const float *rows, const int *offsets, int taps, const float *w, int owp, float *out) {
     int x = 0;
-    for (; x + LANES <= w; x += LANES) {
-        vf value = vload(row + x) + b;
-        if (residual) value += vload(residual + x);
-        if (relu) value = vrelu(value);
-        vstore(dst + x, value);
-    }
-    for (; x < w; x++) {
-        float value = row[x] + bias + (residual ? residual[x] : 0.0f);
-        dst[x] = relu && value < 0 ? 0.0f : value;
-    }
+    for (; x + DX * LANES <= owp; x += DX * LANES) direct_tile(rows, offsets, taps, w, owp, out, x, DX);
+    for (; x < owp; x += LANES) direct_tile(rows, offsets, taps, w, owp, out, x, 1);
 }
 
 void BK_FN(bk_direct_conv_rows)(const bk_conv_shape *s, int batch, const float *input, const float *packed,
@@ -174,8 +155,8 @@ void BK_FN(bk_direct_conv_rows)(const bk_conv_shape *s, int batch, const float *
                     size_t at = ((size_t)o * batch + n) * plane + (size_t)(y0 + dy) * s->ow;
                     const float *residual = epilogue && epilogue->residual ? epilogue->residual + at : NULL;
                     float bias = epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f;
-                    direct_store(out + (size_t)(o - ob) * l.owp, s->ow, bias, residual, epilogue ? epilogue->relu : 0,
-                                 output + at);
+                    store_row(out + (size_t)(o - ob) * l.owp, s->ow, bias, residual, epilogue ? epilogue->relu : 0,
+                              output + at);
                 }
             }
         }

@@ -355,17 +355,18 @@ static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float
     }
 }
 
-/// relu?(row + residual) → dst, `w` floats.
-static void store_row(const float *row, int w, const float *residual, int relu, float *dst) {
+/// relu?(row + bias + residual) → dst, `w` floats.
+static void store_row(const float *row, int w, float bias, const float *residual, int relu, float *dst) {
+    vf b = vsplat(bias);
     int x = 0;
     for (; x + LANES <= w; x += LANES) {
-        vf value = vload(row + x);
+        vf value = vload(row + x) + b;
         if (residual) value += vload(residual + x);
         if (relu) value = vrelu(value);
         vstore(dst + x, value);
     }
     for (; x < w; x++) {
-        float value = row[x] + (residual ? residual[x] : 0.0f);
+        float value = row[x] + bias + (residual ? residual[x] : 0.0f);
         dst[x] = relu && value < 0 ? 0.0f : value;
     }
 }
@@ -398,8 +399,7 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
                 for (int i = 0; i < 4; i++) {
                     vf p12 = s[i][1] + s[i][2], d12 = s[i][1] - s[i][2];
                     vf p34 = s[i][3] + s[i][4], d34 = s[i][3] - s[i][4];
-                    vf y[4] = {s[i][0] + p12 + p34 + bias, d12 + 2 * d34 + bias, p12 + 4 * p34 + bias,
-                               d12 + 8 * d34 + s[i][5] + bias};
+                    vf y[4] = {s[i][0] + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + s[i][5]};
                     interleave4(y[0], y[1], y[2], y[3], out_rows + i * stride + 4 * tx);
                 }
             }
@@ -407,7 +407,7 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
             for (int i = 0; i < 4 && oy + i < h; i++) {
                 size_t offset = ((size_t)o * batch + n) * image + (size_t)(oy + i) * w;
                 const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
-                store_row(out_rows + i * stride, w, residual, epilogue ? epilogue->relu : 0, output + offset);
+                store_row(out_rows + i * stride, w, bias, residual, epilogue ? epilogue->relu : 0, output + offset);
             }
         }
     }
