@@ -74,17 +74,11 @@ import Testing
             Winograd.transformWeights(variant, weight, outChannels: g.outChannels, inChannels: g.inChannels, into: $0)
         }
         let pool = ComputePool(threads: threads)
-        let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
-            bias.withUnsafeBufferPointer { b in
-                residual.withUnsafeBufferPointer { r in
-                    Winograd.forward(g, variant: variant, batch: batch, input: input, transformedWeight: u,
-                                     epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
-                                     output: out, pool: pool, scratch: scratch(pool))
-                }
-            }
+        let out = withFusedEpilogue(bias: bias, residual: residual) { epilogue, out in
+            Winograd.forward(g, variant: variant, batch: batch, input: input, transformedWeight: u, epilogue: epilogue,
+                             output: out, pool: pool, scratch: scratch(pool))
         }
-        let conv = ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias)
-        let expected = zip(conv, residual).map { max($0 + $1, 0) }
+        let expected = referenceWithFusedEpilogue(g, batch: batch, input: input, weight: weight, bias: bias, residual: residual)
         #expect(relativeError(out, expected) < 1e-5)
     }
 

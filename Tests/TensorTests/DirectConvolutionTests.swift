@@ -30,8 +30,8 @@ import Testing
         let residual = randomArray(g.outChannels * batch * g.outputPlane, seed: 64)
         let pool = ComputePool(threads: threads)
         let direct = weight.withUnsafeBufferPointer { DirectWeights($0.baseAddress!, geometry: g) }
-        let swiftReference = zip(ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias),
-                                 residual).map { max($0 + $1, 0) }
+        let swiftReference = referenceWithFusedEpilogue(g, batch: batch, input: input, weight: weight, bias: bias,
+                                                        residual: residual)
         let cReference = bias.withUnsafeBufferPointer { b in
             residual.withUnsafeBufferPointer { r in
                 [Float](repeating: .nan, count: residual.count).withBuffer { out in
@@ -43,14 +43,9 @@ import Testing
         }
         #expect(relativeError(cReference, swiftReference) < 1e-5, "the two references")
         for level in KernelLevel.supported {
-            let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
-                bias.withUnsafeBufferPointer { b in
-                    residual.withUnsafeBufferPointer { r in
-                        DirectConvolution.forward(g, batch: batch, input: input, weight: direct,
-                                                  epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
-                                                  output: out, pool: pool, scratch: scratch(pool), level: level)
-                    }
-                }
+            let out = withFusedEpilogue(bias: bias, residual: residual) { epilogue, out in
+                DirectConvolution.forward(g, batch: batch, input: input, weight: direct, epilogue: epilogue,
+                                          output: out, pool: pool, scratch: scratch(pool), level: level)
             }
             #expect(relativeError(out, cReference) < 1e-5, "level \(level)")
             #expect(!out.contains { $0.isNaN }, "level \(level) left an output unwritten")

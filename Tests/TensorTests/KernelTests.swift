@@ -100,17 +100,11 @@ import Testing
         let residual = randomArray(g.outChannels * batch * g.outputPlane, seed: 11)
         let packed = weight.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: g.outChannels, columns: g.patchSize) }
         let pool = ComputePool(threads: threads)
-        let conv = ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias)
-        let expected = zip(conv, residual).map { max($0 + $1, 0) }
+        let expected = referenceWithFusedEpilogue(g, batch: batch, input: input, weight: weight, bias: bias, residual: residual)
         for level in KernelLevel.supported {
-            let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
-                bias.withUnsafeBufferPointer { b in
-                    residual.withUnsafeBufferPointer { r in
-                        Convolution.forward(g, batch: batch, input: input, packedWeight: packed,
-                                            epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
-                                            output: out, pool: pool, scratch: scratch(pool), level: level)
-                    }
-                }
+            let out = withFusedEpilogue(bias: bias, residual: residual) { epilogue, out in
+                Convolution.forward(g, batch: batch, input: input, packedWeight: packed, epilogue: epilogue,
+                                    output: out, pool: pool, scratch: scratch(pool), level: level)
             }
             #expect(relativeError(out, expected) < 1e-5, "level \(level)")
         }
@@ -133,18 +127,12 @@ import Testing
             outChannels: g.outChannels, inChannels: g.inChannels)).withBuffer {
             Winograd.transformWeights(.f4x4, weight, outChannels: g.outChannels, inChannels: g.inChannels, into: $0)
         }
-        let conv = ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias)
-        let expected = zip(conv, residual).map { max($0 + $1, 0) }
+        let expected = referenceWithFusedEpilogue(g, batch: batch, input: input, weight: weight, bias: bias, residual: residual)
         let pool = ComputePool(threads: 2)
         for level in KernelLevel.supported {
-            let out = [Float](repeating: .nan, count: residual.count).withBuffer { out in
-                bias.withUnsafeBufferPointer { b in
-                    residual.withUnsafeBufferPointer { r in
-                        Winograd.forward(g, variant: .f4x4, batch: batch, input: input, transformedWeight: u,
-                                         epilogue: Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true),
-                                         output: out, pool: pool, scratch: scratch(pool), level: level)
-                    }
-                }
+            let out = withFusedEpilogue(bias: bias, residual: residual) { epilogue, out in
+                Winograd.forward(g, variant: .f4x4, batch: batch, input: input, transformedWeight: u, epilogue: epilogue,
+                                 output: out, pool: pool, scratch: scratch(pool), level: level)
             }
             #expect(relativeError(out, expected) < 2e-5, "level \(level)")
         }

@@ -27,3 +27,23 @@ extension Array where Element == Float {
         return copy
     }
 }
+
+/// What a convolution kernel writes with the fused epilogue the kernel tests check (bias per output
+/// channel, a residual laid out like the output, ReLU) into `residual.count` NaN-filled floats.
+func withFusedEpilogue(bias: [Float], residual: [Float],
+                       _ run: (Epilogue, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    [Float](repeating: .nan, count: residual.count).withBuffer { out in
+        bias.withUnsafeBufferPointer { b in
+            residual.withUnsafeBufferPointer { r in
+                run(Epilogue(bias: b.baseAddress, residual: r.baseAddress, relu: true), out)
+            }
+        }
+    }
+}
+
+/// What that should be: relu(reference convolution + bias + residual).
+func referenceWithFusedEpilogue(_ g: ConvGeometry, batch: Int, input: [Float], weight: [Float], bias: [Float],
+                                residual: [Float]) -> [Float] {
+    zip(ConvolutionReference.forward(g, batch: batch, input: input, weight: weight, bias: bias), residual)
+        .map { max($0 + $1, 0) }
+}
