@@ -60,17 +60,9 @@ public final class InferenceModel: @unchecked Sendable {
                 switch op {
                 case .convolution(let conv) where ConvolutionAlgorithm.candidates(for: conv.geometry).count > 1:
                     if let known = cache.choice(for: conv.geometry, batch: batch, threads: threads) {
-                        var chosen = conv
-                        chosen.algorithm = known
-                        if known != conv.algorithm { chosen.pack() }
-                        return .convolution(chosen)
+                        return .convolution(known == conv.algorithm ? conv : conv.choosing(known))
                     }
-                    let candidates = ConvolutionAlgorithm.candidates(for: conv.geometry).map { algorithm in
-                        var candidate = conv
-                        candidate.algorithm = algorithm
-                        candidate.pack()
-                        return candidate
-                    }
+                    let candidates = ConvolutionAlgorithm.candidates(for: conv.geometry).map(conv.choosing)
                     let times = InferenceModel.time(candidates, batch: batch, pool: pool, scratch: scratch)
                     let best = candidates[times.indices.min { times[$0] < times[$1] }!]
                     cache.record(best.algorithm, for: conv.geometry, batch: batch, threads: threads)

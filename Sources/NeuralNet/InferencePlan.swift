@@ -35,15 +35,18 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
 
 /// A convolution with its BatchNorm folded in and its ReLU fused: `relu(W'·x + b')` with
 /// `W' = W·γ/σ` and `b' = (b − μ)·γ/σ + β`. Immutable once planned; shared by every session.
-struct FusedConvolution: @unchecked Sendable {
-    let geometry: ConvGeometry
+///
+/// Public so that a benchmark can time one algorithm on one layer shape exactly as the tuner does
+/// (`init(_:algorithm:weight:bias:relu:)`, then `run`): the same packing, the same call.
+public struct FusedConvolution: @unchecked Sendable {
+    public let geometry: ConvGeometry
     /// [OC, C·KH·KW]
     var weight: [Float]
     /// [OC]
     var bias: [Float]
     var relu = false
     var foldedBatchNorm = false
-    var algorithm: ConvolutionAlgorithm
+    public internal(set) var algorithm: ConvolutionAlgorithm
     /// Packed for the kernels once planning is over.
     private(set) var weightBuffer = FloatBuffer(count: 0)
     private(set) var biasBuffer = FloatBuffer(count: 0)
@@ -53,6 +56,14 @@ struct FusedConvolution: @unchecked Sendable {
     private(set) var packed: PackedMatrix?
     /// The weight packed for CKernels' direct convolution, present when the algorithm is `direct`.
     private(set) var direct: DirectWeights?
+
+    /// This convolution with `algorithm` instead, its weights packed for it.
+    func choosing(_ algorithm: ConvolutionAlgorithm) -> FusedConvolution {
+        var chosen = self
+        chosen.algorithm = algorithm
+        chosen.pack()
+        return chosen
+    }
 
     mutating func fold(scale: [Float], shift: [Float]) {
         let k = geometry.patchSize
@@ -80,9 +91,11 @@ struct FusedConvolution: @unchecked Sendable {
         direct = algorithm == .direct ? DirectWeights(weightBuffer.pointer, geometry: geometry) : nil
     }
 
-    func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-             residual: UnsafePointer<Float>? = nil, relu: Bool? = nil,
-             pool: ComputePool, scratch: [ScratchBuffer], level: KernelLevel = .current) {
+    /// input [C, N, H, W] → output [OC, N, OH, OW], adding `residual` (same shape as the output)
+    /// before the ReLU when given; `relu` overrides the fused one.
+    public func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                    residual: UnsafePointer<Float>? = nil, relu: Bool? = nil,
+                    pool: ComputePool, scratch: [ScratchBuffer], level: KernelLevel = .current) {
         let epilogue = Epilogue(bias: biasBuffer.pointer, residual: residual, relu: relu ?? self.relu)
         if let variant = algorithm.winogradVariant {
             Winograd.forward(geometry, variant: variant, batch: batch, input: input,
@@ -98,6 +111,19 @@ struct FusedConvolution: @unchecked Sendable {
             Convolution.forward(geometry, batch: batch, input: input, weight: weightBuffer.pointer,
                                 epilogue: epilogue, output: output, pool: pool, scratch: scratch)
         }
+    }
+}
+
+extension FusedConvolution {
+    // In an extension, so the planner keeps the memberwise initializer.
+    /// weight [OC, C·KH·KW] and bias [OC], ready to run with `algorithm` (one of
+    /// `ConvolutionAlgorithm.candidates(for: g)`), the ReLU fused when `relu`.
+    public init(_ g: ConvGeometry, algorithm: ConvolutionAlgorithm, weight: [Float], bias: [Float], relu: Bool) {
+        precondition(ConvolutionAlgorithm.candidates(for: g).contains(algorithm), "\(algorithm) cannot compute \(g)")
+        precondition(weight.count == g.outChannels * g.patchSize && bias.count == g.outChannels,
+                     "\(g) needs \(g.outChannels * g.patchSize) weights and \(g.outChannels) biases")
+        self.init(geometry: g, weight: weight, bias: bias, relu: relu, algorithm: algorithm)
+        pack()
     }
 }
 

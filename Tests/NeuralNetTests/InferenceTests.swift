@@ -76,10 +76,8 @@ import Tensor
         func rewrite(_ ops: [InferenceOp]) -> [InferenceOp] {
             ops.map { op in
                 switch op {
-                case .convolution(var conv) where ConvolutionAlgorithm.candidates(for: conv.geometry).contains(algorithm):
-                    conv.algorithm = algorithm
-                    conv.pack()
-                    return .convolution(conv)
+                case .convolution(let conv) where ConvolutionAlgorithm.candidates(for: conv.geometry).contains(algorithm):
+                    return .convolution(conv.choosing(algorithm))
                 case .residual(let main, let shortcut):
                     return .residual(main: rewrite(main), shortcut: rewrite(shortcut))
                 default:

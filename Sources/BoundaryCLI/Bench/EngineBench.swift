@@ -120,37 +120,17 @@ struct EngineBench: ParsableCommand {
         }
     }
 
-    /// Seconds per call of one convolution with `algorithm` (random-ish input and weights, fused ReLU).
+    /// Seconds per call of one convolution with `algorithm` (random-ish input and weights, a bias and
+    /// a fused ReLU), prepared and run as the tuner runs its candidates.
     func secondsPerConvolution(_ g: ConvGeometry, _ algorithm: ConvolutionAlgorithm, batch: Int,
                                pool: ComputePool, scratch: [ScratchBuffer]) -> Double {
         let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
         let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
-        let weight = FloatBuffer(count: g.outChannels * g.patchSize)
         for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
-        for i in 0..<weight.count { weight[i] = Float(i % 7) * 0.01 }
-        if let variant = algorithm.winogradVariant {
-            let u = FloatBuffer(count: variant.transformedWeightCount(outChannels: g.outChannels, inChannels: g.inChannels))
-            Winograd.transformWeights(variant, weight.pointer, outChannels: g.outChannels, inChannels: g.inChannels, into: u.pointer)
-            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                Winograd.forward(g, variant: variant, batch: batch, input: input.pointer, transformedWeight: u.pointer,
-                                 epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-            }
-        } else if algorithm == .direct {
-            let direct = DirectWeights(weight.pointer, geometry: g)
-            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                DirectConvolution.forward(g, batch: batch, input: input.pointer, weight: direct,
-                                          epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-            }
-        } else if algorithm == .im2colPacked {
-            let packed = PackedMatrix(weight.pointer, rows: g.outChannels, columns: g.patchSize)
-            return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-                Convolution.forward(g, batch: batch, input: input.pointer, packedWeight: packed,
-                                    epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
-            }
-        }
+        let conv = FusedConvolution(g, algorithm: algorithm, weight: (0..<g.outChannels * g.patchSize).map { Float($0 % 7) * 0.01 },
+                                    bias: (0..<g.outChannels).map { Float($0 % 5) * 0.01 }, relu: true)
         return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
-            Convolution.forward(g, batch: batch, input: input.pointer, weight: weight.pointer,
-                                epilogue: Epilogue(relu: true), output: output.pointer, pool: pool, scratch: scratch)
+            conv.run(batch: batch, input: input.pointer, output: output.pointer, pool: pool, scratch: scratch)
         }
     }
 
