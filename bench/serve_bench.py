@@ -20,7 +20,11 @@ per channel), so 32 connections of one stream each would not be a realistic load
 twice the core count of the 2-core benchmark machine, still let a server that serves each connection
 on one event-loop thread use every core.
 
-    python3 bench/serve_bench.py [--boundary 127.0.0.1:50051] [--duration 10] [--concurrency 1,8,32]
+With --rounds N the targets take turns N times (the order alternating each round): each ratio is
+then the median of the N rounds' own ratios, listed after it in run order, because this benchmark's
+machines drift in speed over minutes and a pair measured back to back is the fair comparison.
+
+    python3 bench/serve_bench.py [--boundary 127.0.0.1:50051] [--duration 10] [--concurrency 1,8,32] [--rounds 1]
 
 Results are printed as Markdown and written to bench/out/serve-bench.md (and .json).
 """
@@ -61,6 +65,16 @@ def cpu_busy(seconds=2.0):
     return 1 - (i1 - i0) / max(t1 - t0, 1)
 
 
+def settle(timeout, quiet=0.1):
+    """Waits until the machine is under `quiet` busy (1 s samples) or `timeout` s have passed:
+    (seconds waited, the last sample)."""
+    start = time.monotonic()
+    busy = cpu_busy(1.0)
+    while busy > quiet and time.monotonic() - start < timeout:
+        busy = cpu_busy(1.0)
+    return time.monotonic() - start, busy
+
+
 def machine_info():
     cpu = "unknown CPU"
     for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
@@ -69,8 +83,7 @@ def machine_info():
             break
     h2load = subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip()
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "nproc": os.cpu_count(),
-            "cpu": cpu, "kernel": platform.release(), "python": platform.python_version(), "h2load": h2load,
-            "busy_before": cpu_busy()}
+            "cpu": cpu, "kernel": platform.release(), "python": platform.python_version(), "h2load": h2load}
 
 
 class Target:
@@ -149,13 +162,14 @@ def run_h2load(target, concurrency, args, log_file):
     }
 
 
-def bench_target(target, request, args):
-    print(f"{target.name} ({target.address})")
+def bench_target(target, request, args, round_number):
+    print(f"{target.name} ({target.address})" + (f", round {round_number}" if args.rounds > 1 else ""))
     target.sanity_check(request, "first request")
     results = []
     for concurrency in args.concurrency:
         log_file = args.out_dir / f"h2load-{target.name.lower()}-c{concurrency}.log"
         r = run_h2load(target, concurrency, args, log_file)
+        r["round"] = round_number
         print(f"  c={concurrency:<3} ({r['connections']}×{r['streams']}): {r['req_per_s']:8.1f} req/s  "
               f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}")
         results.append(r)
@@ -164,35 +178,45 @@ def bench_target(target, request, args):
 
 
 def markdown(info, results, args, jpeg_size):
+    rounds = f", {args.rounds} rounds with the targets alternating which goes first" if args.rounds > 1 else ""
     lines = [
         f"## Serving benchmark — {info['date']}",
         "",
         f"Machine: {info['cpu']}, nproc {info['nproc']}, Linux {info['kernel']}; "
-        f"{info['h2load']}, Python {info['python']}. CPU busy before the runs (other load): "
-        f"{info['busy_before']:.0%}.",
+        f"{info['h2load']}, Python {info['python']}. CPU busy with the targets idle, before the runs (other load): "
+        f"{info['busy_before']:.0%}, after waiting {info['settle_s']:.0f} s for it to settle.",
         f"Request: one {jpeg_size / 1024:.1f} KiB 640×480 JPEG (quality 90), model scene-s, top_k 5. "
-        f"Each run: {args.warmup} s warm-up, then {args.duration} s measured; concurrency = outstanding requests "
+        f"Each run: {args.warmup} s warm-up, then {args.duration} s measured{rounds}; concurrency = outstanding requests "
         f"= h2load connections × streams per connection. Peer: grpcio sync server, {args.workers} worker threads, "
         "onnxruntime with 1 intra-op and 1 inter-op thread, Pillow decode.",
         "",
-        "| target | concurrency | connections × streams | req/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| target | round | concurrency | connections × streams | req/s | p50 ms | p99 ms | errors |"
+        if args.rounds > 1 else "| target | concurrency | connections × streams | req/s | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |" if args.rounds > 1 else "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in results:
-        lines.append(f"| {r['target']} | {r['concurrency']} | {r['connections']} × {r['streams']} | "
+    for r in sorted(results, key=lambda r: (r["target"] != "Boundary", r["round"], r["concurrency"])):
+        round_cell = f"{r['round']} | " if args.rounds > 1 else ""
+        lines.append(f"| {r['target']} | {round_cell}{r['concurrency']} | {r['connections']} × {r['streams']} | "
                      f"{r['req_per_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
-    by_key = {(r["target"], r["concurrency"]): r for r in results}
+    by_key = {(r["target"], r["round"], r["concurrency"]): r for r in results}
     if any(r["target"] == "Boundary" for r in results) and any(r["target"] == "peer" for r in results):
         lines += ["", "| concurrency | req/s Boundary/peer | p50 Boundary/peer | p99 Boundary/peer |",
                   "| --- | --- | --- | --- |"]
         for c in args.concurrency:
-            b, p = by_key[("Boundary", c)], by_key[("peer", c)]
-            lines.append(f"| {c} | {b['req_per_s'] / p['req_per_s']:.2f}× | {b['p50_ms'] / p['p50_ms']:.2f}× | "
-                         f"{b['p99_ms'] / p['p99_ms']:.2f}× |")
+            pairs = [(by_key[("Boundary", n, c)], by_key[("peer", n, c)]) for n in range(1, args.rounds + 1)]
+            cells = [ratio_cell([b[key] / p[key] for b, p in pairs]) for key in ("req_per_s", "p50_ms", "p99_ms")]
+            lines.append(f"| {c} | " + " | ".join(cells) + " |")
     lines += ["", "errors = h2load log rows whose HTTP status is not 200. h2load cannot see grpc-status (a gRPC "
               "error is still HTTP 200, with the status in the trailers); a grpcio request before and after each "
               "target's runs checked grpc-status OK and a sane reply."]
     return "\n".join(lines) + "\n"
+
+
+def ratio_cell(ratios):
+    """One round's ratio, or the median of several rounds' ratios followed by each, in run order."""
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}×"
+    return f"{float(np.median(ratios)):.2f}× ({', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def main():
@@ -206,7 +230,12 @@ def main():
     ap.add_argument("--concurrency", default="1,8,32", help="comma-separated outstanding-request counts")
     ap.add_argument("--max-connections", type=int, default=4, help="HTTP/2 connections at high concurrency")
     ap.add_argument("--out-dir", type=pathlib.Path, default=HERE / "out")
+    ap.add_argument("--rounds", type=int, default=1, help="times the targets take turns (order alternating)")
+    ap.add_argument("--settle-timeout", type=float, default=60,
+                    help="longest wait, once every target is up, for the machine to go quiet before the runs")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error(f"--rounds must be at least 1, got {args.rounds}")
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     args.body = args.out_dir / "body.bin"
@@ -218,27 +247,36 @@ def main():
     body = args.body.read_bytes()
     request = inference_pb2.PredictRequest.FromString(body[5:])  # exactly what h2load sends
     info = machine_info()
-    if info["busy_before"] > 0.2:
-        print(f"serve_bench: warning: the machine was {info['busy_before']:.0%} busy before starting; "
-              "other load skews the results", file=sys.stderr)
-    results = []
+    targets, peer = [], None
     if args.boundary:
         target = Target("Boundary", args.boundary, args.token)
         target.wait_healthy(60)
-        results += bench_target(target, request, args)
-    if not args.no_peer:
-        if not (args.out_dir / "scene-s.onnx").exists():
-            subprocess.run([sys.executable, str(HERE / "export_onnx.py"), "--out", str(args.out_dir / "scene-s.onnx")],
-                           check=True)
-        port = free_port()
-        peer = subprocess.Popen([sys.executable, str(HERE / "peer_server.py"), "--port", str(port),
-                                 "--workers", str(args.workers), "--onnx", str(args.out_dir / "scene-s.onnx")],
-                                stdout=subprocess.DEVNULL)
-        try:
+        targets.append(target)
+    results = []
+    try:
+        if not args.no_peer:
+            if not (args.out_dir / "scene-s.onnx").exists():
+                subprocess.run([sys.executable, str(HERE / "export_onnx.py"), "--out", str(args.out_dir / "scene-s.onnx")],
+                               check=True)
+            port = free_port()
+            peer = subprocess.Popen([sys.executable, str(HERE / "peer_server.py"), "--port", str(port),
+                                     "--workers", str(args.workers), "--onnx", str(args.out_dir / "scene-s.onnx")],
+                                    stdout=subprocess.DEVNULL)
             target = Target("peer", f"127.0.0.1:{port}")
             target.wait_healthy(30, peer)
-            results += bench_target(target, request, args)
-        finally:
+            targets.append(target)
+        # A server that has just started is still busy for a while (Boundary tunes its convolutions,
+        # then embeds the served model's base data for future retrains on one core): wait for the
+        # machine to settle, so the first round measures serving, not start-up.
+        info["settle_s"], info["busy_before"] = settle(args.settle_timeout)
+        if info["busy_before"] > 0.2:
+            print(f"serve_bench: warning: the machine was still {info['busy_before']:.0%} busy after "
+                  f"{info['settle_s']:.0f} s with every target idle; other load skews the results", file=sys.stderr)
+        for round_number in range(1, args.rounds + 1):
+            for target in (targets if round_number % 2 else list(reversed(targets))):
+                results += bench_target(target, request, args, round_number)
+    finally:
+        if peer is not None:
             peer.terminate()
             try:
                 peer.wait(timeout=15)
