@@ -27,6 +27,7 @@ def run_h1(address, concurrency, args, log_file):
                "--warm-up-time", str(args.warmup), "-d", str(args.image),
                "-H", "content-type: image/jpeg", "--log-file", str(log_file),
                f"http://{address}/v1/predict?model=scene-s&top_k=5"]
+    log_file.unlink(missing_ok=True)  # h2load appends to --log-file: a stale log would pool earlier runs
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"http_bench: h2load failed ({result.returncode}):\n{result.stdout}{result.stderr}")

@@ -143,6 +143,7 @@ def run_h2load(target, concurrency, args, log_file):
     for key, value in target.metadata:
         command += ["-H", f"{key}: {value}"]
     command.append(f"http://{target.address}{PATH}")
+    log_file.unlink(missing_ok=True)  # h2load appends to --log-file: a stale log would pool earlier runs
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"serve_bench: h2load failed ({result.returncode}):\n{result.stdout}{result.stderr}")
@@ -167,7 +168,8 @@ def bench_target(target, request, args, round_number):
     target.sanity_check(request, "first request")
     results = []
     for concurrency in args.concurrency:
-        log_file = args.out_dir / f"h2load-{target.name.lower()}-c{concurrency}.log"
+        suffix = f"-r{round_number}" if args.rounds > 1 else ""
+        log_file = args.out_dir / f"h2load-{target.name.lower()}-c{concurrency}{suffix}.log"
         r = run_h2load(target, concurrency, args, log_file)
         r["round"] = round_number
         print(f"  c={concurrency:<3} ({r['connections']}×{r['streams']}): {r['req_per_s']:8.1f} req/s  "
