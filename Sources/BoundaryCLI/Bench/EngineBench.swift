@@ -127,8 +127,9 @@ struct EngineBench: ParsableCommand {
         let input = FloatBuffer(count: g.inChannels * batch * g.inputPlane)
         let output = FloatBuffer(count: g.outChannels * batch * g.outputPlane)
         for i in 0..<input.count { input[i] = Float(i % 13) * 0.01 }
-        let conv = FusedConvolution(g, algorithm: algorithm, weight: (0..<g.outChannels * g.patchSize).map { Float($0 % 7) * 0.01 },
-                                    bias: (0..<g.outChannels).map { Float($0 % 5) * 0.01 }, relu: true)
+        let weight = (0..<g.outChannels * g.patchSize).map { Float($0 % 7) * 0.01 }
+        let bias = (0..<g.outChannels).map { Float($0 % 5) * 0.01 }
+        let conv = FusedConvolution(g, algorithm: algorithm, weight: weight, bias: bias, relu: true)
         return Measure.secondsPerCall(minimumSeconds: roundSeconds / 2) {
             conv.run(batch: batch, input: input.pointer, output: output.pointer, pool: pool, scratch: scratch)
         }
