@@ -131,13 +131,46 @@ static inline void micro_half(int k, const float *panel, const float *b, long ld
     vstore(tile + 3 * NR, c3); vstore(tile + 4 * NR, c4); vstore(tile + 5 * NR, c5);
 }
 
-/// A tile at the bottom or right edge: computed whole (or its first vector of columns, when that
-/// covers it) into a temporary, since packed panels are zero-padded to MR rows and NR columns, and
-/// only its `rows × cols` part written.
+/// tile [MR, NR] (only column 0) = panel [k][MR] · b [k, 1] (ldb), for a right edge one column wide
+/// (7×7 at batch 1: 49 = 3·16 + 1), where `micro_half` would spend MR·LANES multiply-adds per step on
+/// one column. Eight lanes hold one step's MR weights (two spare lanes compute nothing used), times
+/// that step's b, in four accumulators so the adds' latency is hidden. An 8-float load at step p
+/// reads 2 floats past the step: the loop stops while p + 1 < k, so every load stays inside this
+/// slice, and the last steps go scalar.
+typedef float bk_v8 __attribute__((ext_vector_type(8)));
+_Static_assert(BK_MR <= 8, "one 8-float load must cover a step's MR weights");
+static inline void micro_one(int k, const float *panel, const float *b, long ldb, float *tile) {
+    bk_v8 acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+    int p = 0;
+    for (; p + 4 < k; p += 4, panel += 4 * BK_MR, b += 4 * ldb) {
+        bk_v8 w0, w1, w2, w3;
+        __builtin_memcpy(&w0, panel, sizeof w0);
+        __builtin_memcpy(&w1, panel + BK_MR, sizeof w1);
+        __builtin_memcpy(&w2, panel + 2 * BK_MR, sizeof w2);
+        __builtin_memcpy(&w3, panel + 3 * BK_MR, sizeof w3);
+        acc0 += w0 * b[0];
+        acc1 += w1 * b[ldb];
+        acc2 += w2 * b[2 * ldb];
+        acc3 += w3 * b[3 * ldb];
+    }
+    bk_v8 sum = (acc0 + acc1) + (acc2 + acc3);
+    float column[8];
+    __builtin_memcpy(column, &sum, sizeof column);
+    for (; p < k; p++, panel += BK_MR, b += ldb) {
+        for (int i = 0; i < BK_MR; i++) column[i] += panel[i] * b[0];
+    }
+    for (int i = 0; i < BK_MR; i++) tile[i * NR] = column[i];
+}
+
+/// A tile at the bottom or right edge: computed whole (or its first vector of columns, or its
+/// first column, when that covers it) into a temporary, since packed panels are zero-padded to MR
+/// rows and NR columns, and only its `rows × cols` part written.
 static void edge(int k, const float *panel, const float *b, long ldb, int rows, int cols, float *c, long ldc,
                  int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     float tile[BK_MR * NR];
-    if (cols <= LANES) {
+    if (cols == 1) {
+        micro_one(k, panel, b, ldb, tile);
+    } else if (cols <= LANES) {
         micro_half(k, panel, b, ldb, tile);
     } else {
         micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0, NULL);
