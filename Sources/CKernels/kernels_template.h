@@ -135,8 +135,8 @@ static inline void micro_half(int k, const float *panel, const float *b, long ld
 /// (7×7 at batch 1: 49 = 3·16 + 1), where `micro_half` would spend MR·LANES multiply-adds per step on
 /// one column. Eight lanes hold one step's MR weights (two spare lanes compute nothing used), times
 /// that step's b, in four accumulators so the adds' latency is hidden. An 8-float load at step p
-/// reads 2 floats past the step: the loop stops while p + 1 < k, so every load stays inside this
-/// slice, and the last steps go scalar.
+/// reads 2 floats past the step, so the four-step loop runs only while its last step comes before
+/// step k − 1 (every load then stays inside this slice) and the remaining steps go scalar.
 typedef float bk_v8 __attribute__((ext_vector_type(8)));
 _Static_assert(BK_MR <= 8, "one 8-float load must cover a step's MR weights");
 static inline void micro_one(int k, const float *panel, const float *b, long ldb, float *tile) {
