@@ -192,10 +192,10 @@ def markdown(info, results, args, jpeg_size):
         f"= h2load connections × streams per connection. Peer: grpcio sync server, {args.workers} worker threads, "
         "onnxruntime with 1 intra-op and 1 inter-op thread, Pillow decode.",
         "",
-        "| target | round | concurrency | connections × streams | req/s | p50 ms | p99 ms | errors |"
-        if args.rounds > 1 else "| target | concurrency | connections × streams | req/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |" if args.rounds > 1 else "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    columns = ["target", *(["round"] if args.rounds > 1 else []), "concurrency", "connections × streams", "req/s",
+               "p50 ms", "p99 ms", "errors"]
+    lines += ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in sorted(results, key=lambda r: (r["target"] != "Boundary", r["round"], r["concurrency"])):
         round_cell = f"{r['round']} | " if args.rounds > 1 else ""
         lines.append(f"| {r['target']} | {round_cell}{r['concurrency']} | {r['connections']} × {r['streams']} | "
