@@ -63,6 +63,27 @@ static void direct_and_pool(bk_level level, bk_conv_shape s, int batch) {
     free(in), free(weight), free(bias), free(residual), free(expected), free(out), free(packed), free(scratch);
 }
 
+/// im2col over three column ranges (whole, inside rows, across images) written into a matrix with
+/// rows one float wider than the range, which must stay NaN: nothing read or written outside.
+static void im2col(bk_level level, bk_conv_shape s, int batch) {
+    long total = (long)batch * s.oh * s.ow, rows = (long)s.c * s.kh * s.kw;
+    float *in = random_floats((size_t)s.c * batch * s.h * s.w);
+    long ranges[][2] = {{0, total}, {1, total - 1}, {s.ow / 2, total / 2 + 1}};
+    for (int r = 0; r < 3; r++) {
+        long j0 = ranges[r][0], j1 = ranges[r][1], ldc = j1 - j0 + 1;
+        if (j1 <= j0) continue;
+        float *col = malloc((size_t)(rows * ldc) * sizeof(float)), *expected = malloc((size_t)(rows * ldc) * sizeof(float));
+        for (long i = 0; i < rows * ldc; i++) col[i] = expected[i] = NAN;
+        bk_im2col(level, &s, batch, in, j0, j1, col, ldc);
+        bk_reference_im2col(&s, batch, in, j0, j1, expected, ldc);
+        int same = 1;
+        for (long i = 0; i < rows * ldc; i++) same &= isnan(expected[i]) ? isnan(col[i]) : col[i] == expected[i];
+        check(same, "bk_im2col", level, &s);
+        free(col), free(expected);
+    }
+    free(in);
+}
+
 /// Winograd F(4×4) forward ("same" 3×3) against the direct reference.
 static void winograd(bk_level level, int c, int oc, int h, int w, int batch) {
     bk_conv_shape s = {c, oc, h, w, 3, 3, 1, 1, h, w};
@@ -115,11 +136,15 @@ int main(void) {
                             bk_conv_shape s = {c, 7, h, w, k, k, stride, padding,
                                                out_size(h, k, stride, padding), out_size(w, k, stride, padding)};
                             if (s.oh > 0 && s.ow > 0) direct_and_pool((bk_level)level, s, 2);
+                            if (s.oh > 0 && s.ow > 0) im2col((bk_level)level, s, 2);
                         }
                     }
                 }
             }
         }
+        // im2col's padded copy in several strips (rows of 700), and rows too wide for it (3,000).
+        im2col((bk_level)level, (bk_conv_shape){2, 1, 30, 700, 3, 3, 1, 1, 30, 700}, 2);
+        im2col((bk_level)level, (bk_conv_shape){2, 1, 3, 3000, 3, 3, 2, 1, 2, 1500}, 2);
         int shapes[][4] = {{1, 1, 4, 4}, {3, 5, 7, 9}, {8, 4, 1, 1}, {7, 13, 13, 6}, {2, 4, 11, 70}, {33, 9, 5, 37}};
         for (int i = 0; i < 6; i++) winograd((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
         int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520}};

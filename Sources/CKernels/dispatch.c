@@ -218,3 +218,12 @@ void bk_direct_conv_rows(bk_level level, const bk_conv_shape *s, int batch, cons
     case BK_PORTABLE: bk_direct_conv_rows_portable(s, batch, input, packed, epilogue, output, r0, r1, scratch); return;
     }
 }
+
+void bk_im2col(bk_level level, const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
+               long ldc) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_im2col_avx512(s, batch, input, j0, j1, col, ldc); return;
+    case BK_AVX2: bk_im2col_avx2(s, batch, input, j0, j1, col, ldc); return;
+    case BK_PORTABLE: bk_im2col_portable(s, batch, input, j0, j1, col, ldc); return;
+    }
+}

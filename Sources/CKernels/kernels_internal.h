@@ -23,7 +23,9 @@
     size_t bk_direct_scratch_##suffix(const bk_conv_shape *s);                                            \
     void bk_direct_conv_rows_##suffix(const bk_conv_shape *s, int batch, const float *input,               \
                                       const float *packed, const bk_epilogue *epilogue, float *output,     \
-                                      int r0, int r1, float *scratch);
+                                      int r0, int r1, float *scratch);                                     \
+    void bk_im2col_##suffix(const bk_conv_shape *s, int batch, const float *input, long j0, long j1,        \
+                            float *col, long ldc);
 
 BK_DECLARE_LEVEL(portable)
 BK_DECLARE_LEVEL(avx2)

@@ -69,3 +69,21 @@ void bk_reference_conv(const bk_conv_shape *s, int batch, const float *input, co
         }
     }
 }
+
+void bk_reference_im2col(const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
+                         long ldc) {
+    long plane = (long)s->oh * s->ow;
+    for (int c = 0; c < s->c; c++) {
+        for (int ky = 0; ky < s->kh; ky++) {
+            for (int kx = 0; kx < s->kw; kx++) {
+                float *row = col + ((long)(c * s->kh + ky) * s->kw + kx) * ldc;
+                for (long j = j0; j < j1; j++) {
+                    long n = j / plane, y = j % plane / s->ow, x = j % plane % s->ow;
+                    long iy = y * s->stride - s->padding + ky, ix = x * s->stride - s->padding + kx;
+                    int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
+                    row[j - j0] = inside ? input[(((long)c * batch + n) * s->h + iy) * s->w + ix] : 0;
+                }
+            }
+        }
+    }
+}

@@ -1,78 +1,19 @@
+import CKernels
+
 /// im2col / col2im over the engine's [C, N, H, W] layout, for any column range.
 ///
 /// Column `j` of the patch matrix is output pixel `(n, oh, ow)` flattened as `n·OH·OW + oh·OW + ow`;
 /// row `r` is `(c, kh, kw)`. Working on an arbitrary column range `[j0, j1)` lets workers split
 /// a single image (batch-1 latency) as easily as a batch.
 public enum Im2col {
-    /// input [C, N, H, W]; col [C·KH·KW, j1-j0] (row stride `j1-j0`).
+    /// input [C, N, H, W]; col [C·KH·KW, j1-j0] (row stride `j1-j0`), by CKernels' `bk_im2col` at `level`.
     public static func unfold(
         _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
-        columns: Range<Int>, into col: UnsafeMutablePointer<Float>
+        columns: Range<Int>, into col: UnsafeMutablePointer<Float>, level: KernelLevel = .current
     ) {
-        let ow = g.outWidth, outHeight = g.outHeight, hw = g.inputPlane
-        let width = columns.count, start = Position(column: columns.lowerBound, g)
-        var row = 0
-        for c in 0..<g.inChannels {
-            let channel = input + c * batch * hw
-            for kh in 0..<g.kernelHeight {
-                for kw in 0..<g.kernelWidth {
-                    let dst = col + row * width
-                    var j = columns.lowerBound, at = start
-                    while j < columns.upperBound {
-                        let (n, oh, ow0) = (at.n, at.oh, at.ow)
-                        let run = min(ow - ow0, columns.upperBound - j)
-                        let ih = oh * g.stride - g.padding + kh
-                        let out = dst + (j - columns.lowerBound)
-                        if ih < 0 || ih >= g.height {
-                            out.update(repeating: 0, count: run)
-                        } else {
-                            let src = channel + n * hw + ih * g.width
-                            let base = kw - g.padding
-                            if g.stride == 1 {
-                                // Contiguous source run, clipped at both image borders.
-                                var x = 0
-                                while x < run, base + ow0 + x < 0 { out[x] = 0; x += 1 }
-                                let last = min(run, g.width - base - ow0)
-                                if last - x >= 32 {
-                                    (out + x).update(from: src + base + ow0 + x, count: last - x)
-                                    x = last
-                                } else {
-                                    // Short rows (7 wide in ResNet's last stage): a call to memmove
-                                    // per run would cost more than the copy.
-                                    let from = src + base + ow0
-                                    while x < last { out[x] = from[x]; x += 1 }
-                                }
-                                while x < run { out[x] = 0; x += 1 }
-                            } else {
-                                // Strided: the columns whose source lies in the image, [lo, hi), are
-                                // found once, so the copy between the zeroed ends has no branch
-                                // (and away from the borders, without a division).
-                                let s = g.stride, first = ow0 * s + base
-                                let lo = first >= 0 ? 0 : min(run, (-first + s - 1) / s)
-                                let hi = first + (run - 1) * s < g.width
-                                    ? run : max(lo, min(run, (g.width - first + s - 1) / s))
-                                out.update(repeating: 0, count: lo)
-                                var x = lo, from = src + first + lo * s
-                                if s == 2 {
-                                    // Stride 2 (ResNet's stem and downsampling): the even lanes of
-                                    // 16 loaded floats, while those 16 lie inside the row.
-                                    let rowEnd = src + g.width
-                                    while x + 8 <= hi && from + 16 <= rowEnd {
-                                        let v = UnsafeRawPointer(from).loadUnaligned(as: SIMD16<Float>.self)
-                                        UnsafeMutableRawPointer(out + x).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-                                        from += 16; x += 8
-                                    }
-                                }
-                                while x < hi { out[x] = from.pointee; from += s; x += 1 }
-                                (out + hi).update(repeating: 0, count: run - hi)
-                            }
-                        }
-                        j += run
-                        at.advance(by: run, rowLength: ow, rows: outHeight)
-                    }
-                    row += 1
-                }
-            }
+        guard !columns.isEmpty else { return }
+        withUnsafePointer(to: g.kernelShape) { shape in
+            bk_im2col(level.raw, shape, Int32(batch), input, columns.lowerBound, columns.upperBound, col, columns.count)
         }
     }
 
@@ -113,8 +54,8 @@ public enum Im2col {
     }
 
     /// Output pixel (n, oh, ow) of a column, advanced along a run instead of divided out of the
-    /// column index again for every run (those integer divisions were `unfold`'s hottest
-    /// instructions on ResNet's 7-wide rows).
+    /// column index again for every run (on ResNet's 7-wide rows those integer divisions were the
+    /// hottest instructions of the Swift unfold that `bk_im2col` replaced).
     struct Position {
         var n: Int, oh: Int, ow: Int
 

@@ -78,7 +78,7 @@ extension Convolution {
                                     residualStride: total, workspace: buffer, level: level)
                 } else {
                     let col = buffer + workspace
-                    Im2col.unfold(g, batch: batch, input: input, columns: j0..<j1, into: col)
+                    Im2col.unfold(g, batch: batch, input: input, columns: j0..<j1, into: col, level: level)
                     weight.multiply(col, ldb: n, n: n, into: output + j0, ldc: total, epilogue: part,
                                     residualStride: total, workspace: buffer, level: level)
                 }
@@ -118,7 +118,7 @@ extension Convolution {
                     var part = g
                     part.inChannels = c1 - c0
                     Im2col.unfold(part, batch: batch, input: input + c0 * batch * g.inputPlane, columns: j0..<j1,
-                                  into: columns + k * j0 + c0 * taps * (j1 - j0))
+                                  into: columns + k * j0 + c0 * taps * (j1 - j0), level: level)
                 }
             }
         }

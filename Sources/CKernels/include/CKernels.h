@@ -135,6 +135,16 @@ void bk_direct_conv_rows(bk_level level, const bk_conv_shape *s, int batch, cons
 void bk_reference_conv(const bk_conv_shape *s, int batch, const float *input, const float *weight,
                        const bk_epilogue *epilogue, float *output);
 
+/// im2col: input [c, batch, h, w] → col [c·kh·kw, j1 − j0] (row stride ldc) for patch-matrix
+/// columns [j0, j1), column j being output pixel (n, oy, ox) = n·oh·ow + oy·ow + ox and row
+/// (ci, ky, kx) = (ci·kh + ky)·kw + kx; cells outside the image are 0. Reads and writes nothing
+/// outside those columns, so workers may fill disjoint rows or columns of one matrix at once.
+void bk_im2col(bk_level level, const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
+               long ldc);
+/// Naive reference for `bk_im2col`.
+void bk_reference_im2col(const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
+                         long ldc);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
