@@ -127,10 +127,10 @@ void BK_FN(bk_im2col)(const bk_conv_shape *s, int batch, const float *input, lon
     }
     float strip[padding ? IM2COL_STRIP : 1];
     for (long j = j0; j < j1;) {
-        // Columns [j, end) lie in image n, output rows ya … yb, at most strip_rows of them.
+        // This strip: pixels [first, last) of image n, output rows ya … yb, at most strip_rows of them.
         long n = j / plane, first = j - n * plane;
         int ya = (int)(first / ow);
-        long last = (n + 1) * plane - n * plane;  // one past the image's last pixel
+        long last = plane;
         if ((long)(ya + strip_rows) * ow < last) last = (long)(ya + strip_rows) * ow;
         if (j1 - n * plane < last) last = j1 - n * plane;
         int yb = (int)((last - 1) / ow), rows = (yb - ya) * stride + kh;
