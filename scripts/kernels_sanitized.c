@@ -135,8 +135,10 @@ int main(void) {
                             int h = w + 3;
                             bk_conv_shape s = {c, 7, h, w, k, k, stride, padding,
                                                out_size(h, k, stride, padding), out_size(w, k, stride, padding)};
-                            if (s.oh > 0 && s.ow > 0) direct_and_pool((bk_level)level, s, 2);
-                            if (s.oh > 0 && s.ow > 0) im2col((bk_level)level, s, 2);
+                            if (s.oh > 0 && s.ow > 0) {
+                                direct_and_pool((bk_level)level, s, 2);
+                                im2col((bk_level)level, s, 2);
+                            }
                         }
                     }
                 }
