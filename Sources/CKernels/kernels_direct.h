@@ -57,26 +57,8 @@ static void direct_prepare_row(const bk_conv_shape *s, int batch, const float *i
         const float *src = input + (((size_t)ci * batch + n) * s->h + iy) * s->w;
         for (int q = 0; q < st; q++) {
             float *p = dst + ((size_t)ci * st + q) * length;
-            // Phase entries [lo, hi) come from inside the row: column i·stride + q − padding ∈ [0, w).
-            int first = q - s->padding;  // source column of entry 0
-            int lo = first >= 0 ? 0 : (-first + st - 1) / st;
-            int hi = s->w - first <= 0 ? 0 : (s->w - first + st - 1) / st;
-            if (lo > length) lo = length;
-            if (hi > length) hi = length;
-            if (hi < lo) hi = lo;
-            for (int i = 0; i < lo; i++) p[i] = 0;
-            int i = lo;
-            if (st == 1) {
-                __builtin_memcpy(p + lo, src + first + lo, sizeof(float) * (size_t)(hi - lo));
-                i = hi;
-            } else if (st == 2) {
-                for (; i + LANES <= hi && first + 2 * i + 2 * LANES <= s->w; i += LANES) {
-                    const float *from = src + first + 2 * i;
-                    vstore(p + i, EVENS(vload(from), vload(from + LANES)));
-                }
-            }
-            for (; i < hi; i++) p[i] = src[first + i * st];
-            for (; i < length; i++) p[i] = 0;
+            // Phase entry i is column i·stride + q − padding, 0 outside the row.
+            strided_row(p, src, s->w, q - s->padding, st, length);
         }
     }
 }

@@ -6,53 +6,6 @@
 // vector moves (two overlapping ones for a run shorter than a vector) and nothing is read or
 // written past a run's ends, which keeps workers that fill neighbouring rows of one matrix apart.
 
-typedef float vhalf __attribute__((vector_size(LANES * 2)));
-#if LANES == 16
-typedef float vquarter __attribute__((vector_size(16)));
-#endif
-
-/// dst [n] = src [n], exactly those floats read and written.
-static inline void copy_run(float *dst, const float *src, int n) {
-    if (n >= LANES) {
-        int x = 0;
-        for (; x + LANES <= n; x += LANES) vstore(dst + x, vload(src + x));
-        if (x < n) vstore(dst + n - LANES, vload(src + n - LANES));
-    } else if (n >= LANES / 2) {
-        vhalf a, b;
-        __builtin_memcpy(&a, src, sizeof a);
-        __builtin_memcpy(&b, src + n - LANES / 2, sizeof b);
-        __builtin_memcpy(dst, &a, sizeof a);
-        __builtin_memcpy(dst + n - LANES / 2, &b, sizeof b);
-#if LANES == 16
-    } else if (n >= 4) {
-        vquarter a, b;
-        __builtin_memcpy(&a, src, sizeof a);
-        __builtin_memcpy(&b, src + n - 4, sizeof b);
-        __builtin_memcpy(dst, &a, sizeof a);
-        __builtin_memcpy(dst + n - 4, &b, sizeof b);
-#endif
-    } else {
-        for (int x = 0; x < n; x++) dst[x] = src[x];
-    }
-}
-
-/// dst [n] = 0.
-static inline void zero_run(float *dst, int n) {
-    int x = 0;
-    for (; x + LANES <= n; x += LANES) vstore(dst + x, (vf){0});
-    for (; x < n; x++) dst[x] = 0;
-}
-
-/// dst [n] = src [0], src [s], … src [(n − 1)·s].
-static inline void gather_run(float *dst, const float *src, int n, int s) {
-    int x = 0;
-    if (s == 2) {
-        // Even lanes of two vectors; while x + LANES < n the pair ends before src [2(n − 1)].
-        for (; x + LANES < n; x += LANES) vstore(dst + x, EVENS(vload(src + 2 * x), vload(src + 2 * x + LANES)));
-    }
-    for (; x < n; x++) dst[x] = src[(long)x * s];
-}
-
 /// Columns [j0, j1) of rows c·kh·kw of the patch matrix by per-run bounds arithmetic, for input
 /// rows too wide for `bk_im2col`'s padded copy.
 static void im2col_rows(const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
@@ -74,21 +27,8 @@ static void im2col_rows(const bk_conv_shape *s, int batch, const float *input, l
                     if (iy < 0 || iy >= h) {
                         zero_run(dst, run);
                     } else {
-                        // Source column of the run's first output, and the outputs [lo, hi) whose
-                        // source lies inside the row.
-                        int ix = x * stride - padding + kx;
-                        int lo = ix >= 0 ? 0 : (-ix + stride - 1) / stride;
-                        int hi = ix >= w ? 0 : (w - ix + stride - 1) / stride;
-                        if (lo > run) lo = run;
-                        if (hi > run) hi = run;
-                        if (hi < lo) hi = lo;
-                        zero_run(dst, lo);
-                        if (lo < hi) {
-                            const float *src = channel + (long)n * image + (long)iy * w + ix + (long)lo * stride;
-                            if (stride == 1) copy_run(dst + lo, src, hi - lo);
-                            else gather_run(dst + lo, src, hi - lo, stride);
-                        }
-                        zero_run(dst + hi, run - hi);
+                        const float *line = channel + (long)n * image + (long)iy * w;
+                        strided_row(dst, line, w, x * stride - padding + kx, stride, run);
                     }
                     dst += run;
                     j += run;
@@ -144,12 +84,8 @@ void BK_FN(bk_im2col)(const bk_conv_shape *s, int batch, const float *input, lon
                 for (int r = 0; r < rows; r++) {
                     float *line = strip + (long)r * pitch;
                     int iy = r0 + r;
-                    if (iy < 0 || iy >= h) { zero_run(line, pitch); continue; }
-                    int left = padding < pitch ? padding : pitch;
-                    int inside = w < pitch - left ? w : pitch - left;
-                    zero_run(line, left);
-                    copy_run(line + left, source + (long)iy * w, inside);
-                    zero_run(line + left + inside, pitch - left - inside);
+                    if (iy < 0 || iy >= h) zero_run(line, pitch);
+                    else strided_row(line, source + (long)iy * w, w, -padding, 1, pitch);
                 }
             }
             for (int ky = 0; ky < kh; ky++) {
