@@ -49,9 +49,12 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: swiftSettings),
         // The engine's own SIMD kernels (packed GEMM, fused Winograd F(4×4)), one template compiled at
         // 4, 8 and 16 lanes and picked at run time by cpuid. Optimised in debug builds too, so the
-        // test suite's convolutions do not crawl.
+        // test suite's convolutions do not crawl. Every hot loop is written in explicit vectors, so
+        // clang's auto-vectoriser is off: at 16 lanes it turned the short scalar edge loops (a GEMM
+        // tile's last columns, a row's tail) into masked AVX-512 code that ran them 5–10× slower on
+        // an AMD Zen 5 (a 64-channel Winograd layer at 56×56: 6.3 ms of GEMM against 0.85 ms).
         .target(name: "CKernels", dependencies: ["CCPUID"],
-                cSettings: [.unsafeFlags(["-O2"])]),
+                cSettings: [.unsafeFlags(["-O2", "-fno-vectorize", "-fno-slp-vectorize"])]),
         // glibc's allocator settings (mallopt, malloc_trim), which Swift's Glibc module lacks.
         .target(name: "CMalloc"),
         // Numeric kernels (im2col, Winograd, pooling, parallel loops) over flat Float buffers.
