@@ -116,9 +116,11 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 #undef BK_FINISH
 }
 
-/// tile [MR, NR] (only its first LANES columns) = panel [k][MR] · b [k, LANES] (ldb): half the
-/// work of `micro`, for a right edge no wider than one vector (49 = 3·16 + 1 columns at batch 1).
-static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *tile) {
+/// c [MR, LANES] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, LANES] (ldb), then the
+/// epilogue: half the work of `micro`, for a right edge no wider than one vector (49 = 3·16 + 1
+/// columns at batch 1 with 8 lanes; a Winograd chunk of 16 tiles with 16).
+static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
+                              int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     vf c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
     for (int p = 0; p < k; p++) {
         vf b0 = vload(b);
@@ -127,8 +129,17 @@ static inline void micro_half(int k, const float *panel, const float *b, long ld
         panel += BK_MR;
         b += ldb;
     }
-    vstore(tile, c0); vstore(tile + NR, c1); vstore(tile + 2 * NR, c2);
-    vstore(tile + 3 * NR, c3); vstore(tile + 4 * NR, c4); vstore(tile + 5 * NR, c5);
+#define BK_FINISH(row, x)                                                               \
+    do {                                                                                \
+        float *dst = c + (row) * ldc;                                                   \
+        if (accumulate) x += vload(dst);                                                \
+        if (bias) x += vsplat(bias[row]);                                               \
+        if (residual) x += vload(residual + (row) * ldr);                               \
+        if (relu) x = vrelu(x);                                                         \
+        vstore(dst, x);                                                                 \
+    } while (0)
+    BK_FINISH(0, c0); BK_FINISH(1, c1); BK_FINISH(2, c2); BK_FINISH(3, c3); BK_FINISH(4, c4); BK_FINISH(5, c5);
+#undef BK_FINISH
 }
 
 /// tile [MR, NR] (only column 0) = panel [k][MR] · b [k, 1] (ldb), for a right edge one column wide
@@ -171,7 +182,7 @@ static void edge(int k, const float *panel, const float *b, long ldb, int rows, 
     if (cols == 1) {
         micro_one(k, panel, b, ldb, tile);
     } else if (cols <= LANES) {
-        micro_half(k, panel, b, ldb, tile);
+        micro_half(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
     } else {
         micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0, NULL);
     }
@@ -227,7 +238,8 @@ static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
 size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 
 /// How `gemm` gets b: b [k, n] (ldb) copied into NR-column panels; bᵀ [n, k] (row stride ldb)
-/// copied into the same panels; or b [k, n] read in place (only a part-filled last panel copied),
+/// copied into the same panels; or b [k, n] read in place (only a part-filled last panel wider than
+/// a vector copied; ldb must then run at least a vector past n),
 /// for the small products of a Winograd chunk, whose V was just written and is still in cache:
 /// there, copying it would cost a sizeable part of the product.
 enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
@@ -254,8 +266,10 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 pack_bt(kc, nc, b + (size_t)jc * ldb + pc, ldb, workspace);
             } else if (layout == B_ROWS) {
                 pack_b(kc, nc, slice, ldb, workspace);
-            } else if (nc % NR != 0) {
-                // Only the part-filled last panel is copied (zero-padded); the full ones are read in place.
+            } else if (nc % NR > LANES) {
+                // Only a part-filled last panel wider than a vector is copied (zero-padded); the
+                // others are read in place (a vector past the last column stays inside the row's
+                // padding: the caller's ldb is at least a vector longer than n).
                 int full = nc / NR * NR;
                 pack_b(kc, nc - full, slice + full, ldb, workspace + (size_t)full * kc);
             }
@@ -271,13 +285,15 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 const float *next = streamed && i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
-                    int in_place = layout == B_IN_PLACE && cols == NR;
+                    int in_place = layout == B_IN_PLACE && (cols == NR || cols <= LANES);
                     const float *bp = in_place ? slice + jr : workspace + (size_t)jr * kc;
                     long bstride = in_place ? ldb : NR;
                     float *cp = c + (size_t)i0 * ldc + jc + jr;
                     const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
                     if (rows == BK_MR && cols == NR) {
                         micro(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
+                    } else if (rows == BK_MR && cols == LANES) {
+                        micro_half(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu);
                     } else {
                         edge(kc, panel, bp, bstride, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
                     }

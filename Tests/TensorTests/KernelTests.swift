@@ -3,10 +3,12 @@ import Testing
 @testable import Tensor
 
 /// CKernels at every vector width this machine runs, against naive references, on shapes that are
-/// not multiples of the micro-kernel's 6 rows or any vector width.
+/// not multiples of the micro-kernel's 6 rows or any vector width, and with a last column panel one
+/// vector wide (12 × 40 at 8 lanes, 12 × 48 at 16), which is stored straight from its registers.
 @Suite struct KernelTests {
     static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
-        (1, 1, 1), (5, 7, 3), (6, 16, 27), (13, 33, 300), (64, 129, 64), (7, 600, 577), (3, 2, 0),
+        (1, 1, 1), (5, 7, 3), (6, 16, 27), (13, 33, 300), (64, 129, 64), (7, 600, 577), (3, 2, 0), (12, 40, 9),
+        (12, 48, 20),
     ]
 
     @Test func someLevelRunsAndTheDefaultIsOne() {
@@ -112,9 +114,10 @@ import Testing
 
     /// Winograd F(4×4) runs in CKernels: every level against the direct convolution, with odd
     /// sizes, channel counts that are not multiples of 6 or a vector width, and wide rows. The last
-    /// two have fewer tiles than output channels, so the two workers split the channels instead.
+    /// three have fewer tiles than output channels, so the two workers split the channels instead;
+    /// the last one's GEMMs are 16 tiles wide, one vector at 16 lanes, read in place.
     @Test(arguments: [(1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (7, 13, 13, 6), (16, 16, 16, 16), (2, 4, 11, 70),
-                      (33, 9, 5, 37), (7, 40, 5, 6), (13, 30, 3, 9)])
+                      (33, 9, 5, 37), (7, 40, 5, 6), (13, 30, 3, 9), (5, 36, 8, 16)])
     func winogradF4MatchesReferenceAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
                              kernel: 3, stride: 1, padding: 1)
