@@ -47,8 +47,10 @@ static inline size_t bk_f4_plane(int channels, int ldv) { return (size_t)channel
 static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width, int tile_rows) {
     bk_f4_layout l;
     l.tiles_wide = (width + 3) / 4;
-    // One phase array per input column phase, long enough for a whole vector past the last tile.
-    l.phase = bk_round_up(l.tiles_wide + 1, lanes) + lanes;
+    // One phase array per input column phase, whole vectors holding every tile and the one after
+    // the last (tile tx reads P_0 and P_1 at tx + 1). A further vector of slack made the row stage
+    // of the input transform do up to half as much work again for nothing (16 tiles at 16 lanes).
+    l.phase = bk_round_up(l.tiles_wide + 1, lanes);
     // Transformed tiles of a chunk, one row per (point, channel); a vector may run past the last tile.
     l.ldv = bk_round_up(tile_rows * l.tiles_wide + lanes, lanes);
     l.v = 0;
