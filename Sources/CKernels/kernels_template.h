@@ -79,6 +79,18 @@ static inline void interleave4(vf y0, vf y1, vf y2, vf y3, float *f) {
 #define KC 256           // k per block: a panel's slice (6 KiB) stays in L1 across the NR steps
 #define NC (NR * 24)     // columns per block: the b slice (KC × NC) stays in L2
 
+/// The fused epilogue for one vector of row `row` from `column` on: relu?((accumulate ? c : 0) + x +
+/// bias[row] + residual[row, column…]) → c [row, column…].
+static inline void finish(vf x, int row, int column, float *c, long ldc, int accumulate, const float *bias,
+                          const float *residual, long ldr, int relu) {
+    float *dst = c + row * ldc + column;
+    if (accumulate) x += vload(dst);
+    if (bias) x += vsplat(bias[row]);
+    if (residual) x += vload(residual + row * ldr + column);
+    if (relu) x = vrelu(x);
+    vstore(dst, x);
+}
+
 /// c [MR, NR] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, NR] (ldb), then the epilogue.
 /// `next`, when not NULL, is the [k][MR] slice the following call will read: prefetched here.
 static inline void micro(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
@@ -99,20 +111,10 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
         panel += BK_MR;
         b += ldb;
     }
-#define BK_FINISH(row, x0, x1)                                                          \
-    do {                                                                                \
-        float *dst = c + (row) * ldc;                                                   \
-        if (accumulate) { x0 += vload(dst); x1 += vload(dst + LANES); }                 \
-        if (bias) { vf bb = vsplat(bias[row]); x0 += bb; x1 += bb; }                    \
-        if (residual) {                                                                 \
-            const float *res = residual + (row) * ldr;                                  \
-            x0 += vload(res); x1 += vload(res + LANES);                                 \
-        }                                                                               \
-        if (relu) { x0 = vrelu(x0); x1 = vrelu(x1); }                                   \
-        vstore(dst, x0); vstore(dst + LANES, x1);                                       \
-    } while (0)
-    BK_FINISH(0, c00, c01); BK_FINISH(1, c10, c11); BK_FINISH(2, c20, c21);
-    BK_FINISH(3, c30, c31); BK_FINISH(4, c40, c41); BK_FINISH(5, c50, c51);
+#define BK_FINISH(x, row, column) finish(x, row, column, c, ldc, accumulate, bias, residual, ldr, relu)
+    BK_FINISH(c00, 0, 0); BK_FINISH(c01, 0, LANES); BK_FINISH(c10, 1, 0); BK_FINISH(c11, 1, LANES);
+    BK_FINISH(c20, 2, 0); BK_FINISH(c21, 2, LANES); BK_FINISH(c30, 3, 0); BK_FINISH(c31, 3, LANES);
+    BK_FINISH(c40, 4, 0); BK_FINISH(c41, 4, LANES); BK_FINISH(c50, 5, 0); BK_FINISH(c51, 5, LANES);
 #undef BK_FINISH
 }
 
@@ -129,16 +131,8 @@ static inline void micro_half(int k, const float *panel, const float *b, long ld
         panel += BK_MR;
         b += ldb;
     }
-#define BK_FINISH(row, x)                                                               \
-    do {                                                                                \
-        float *dst = c + (row) * ldc;                                                   \
-        if (accumulate) x += vload(dst);                                                \
-        if (bias) x += vsplat(bias[row]);                                               \
-        if (residual) x += vload(residual + (row) * ldr);                               \
-        if (relu) x = vrelu(x);                                                         \
-        vstore(dst, x);                                                                 \
-    } while (0)
-    BK_FINISH(0, c0); BK_FINISH(1, c1); BK_FINISH(2, c2); BK_FINISH(3, c3); BK_FINISH(4, c4); BK_FINISH(5, c5);
+#define BK_FINISH(x, row) finish(x, row, 0, c, ldc, accumulate, bias, residual, ldr, relu)
+    BK_FINISH(c0, 0); BK_FINISH(c1, 1); BK_FINISH(c2, 2); BK_FINISH(c3, 3); BK_FINISH(c4, 4); BK_FINISH(c5, 5);
 #undef BK_FINISH
 }
 
