@@ -119,8 +119,8 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 }
 
 /// c [MR, LANES] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, LANES] (ldb), then the
-/// epilogue: half the work of `micro`, for a right edge no wider than one vector (49 = 3·16 + 1
-/// columns at batch 1 with 8 lanes; a Winograd chunk of 16 tiles with 16).
+/// epilogue: half the work of `micro`, for a right edge no wider than one vector (784 = 24·32 + 16
+/// columns at 28×28 with 16 lanes; a Winograd chunk of 16 tiles).
 static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
                               int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     vf c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
@@ -238,6 +238,10 @@ size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 /// there, copying it would cost a sizeable part of the product.
 enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
 
+/// With B_IN_PLACE, whether a column panel `cols` wide is read where it lies: a full one, or one no
+/// wider than a vector (its vector stays inside the row's padding, ldb being a vector longer than n).
+static inline int read_in_place(int cols) { return cols == NR || cols <= LANES; }
+
 /// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b as `layout` says.
 static void gemm(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
                  int accumulate, const bk_epilogue *epilogue, float *workspace, int layout) {
@@ -260,10 +264,8 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 pack_bt(kc, nc, b + (size_t)jc * ldb + pc, ldb, workspace);
             } else if (layout == B_ROWS) {
                 pack_b(kc, nc, slice, ldb, workspace);
-            } else if (nc % NR > LANES) {
-                // Only a part-filled last panel wider than a vector is copied (zero-padded); the
-                // others are read in place (a vector past the last column stays inside the row's
-                // padding: the caller's ldb is at least a vector longer than n).
+            } else if (!read_in_place(nc % NR)) {
+                // Only a part-filled last panel wider than a vector is copied (zero-padded).
                 int full = nc / NR * NR;
                 pack_b(kc, nc - full, slice + full, ldb, workspace + (size_t)full * kc);
             }
@@ -279,7 +281,7 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 const float *next = streamed && i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
-                    int in_place = layout == B_IN_PLACE && (cols == NR || cols <= LANES);
+                    int in_place = layout == B_IN_PLACE && read_in_place(cols);
                     const float *bp = in_place ? slice + jr : workspace + (size_t)jr * kc;
                     long bstride = in_place ? ldb : NR;
                     float *cp = c + (size_t)i0 * ldc + jc + jr;
