@@ -304,6 +304,8 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
     gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, B_ROWS);
 }
 
+#include "kernels_rows.h"
+
 // ---------------------------------------------------------------------------------------------
 // Winograd F(4×4, 3×3): V = Bᵀ·d·B per 6×6 input patch, M[ξ] = U[ξ]·V[ξ] for the 36 points ξ,
 // Y = Aᵀ·M·A per 4×4 output tile. Input rows are split into four phase arrays,
@@ -313,7 +315,7 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
 static inline const float *pad_group(const float *src, int first, int w, float *padded) {
     for (int x = 0; x < 4 * LANES; x += LANES) vstore(padded + x, (vf){0});
     int lo = first < 0 ? 0 : first, hi = first + 4 * LANES < w ? first + 4 * LANES : w;
-    for (int x = lo; x < hi; x++) padded[x - first] = src[x];
+    if (lo < hi) copy_run(padded + lo - first, src + lo, hi - lo);
     return padded;
 }
 
@@ -564,7 +566,6 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
     }
 }
 
-#include "kernels_rows.h"
 #include "kernels_pool.h"
 #include "kernels_direct.h"
 #include "kernels_im2col.h"
