@@ -1,6 +1,11 @@
 #pragma once
 // Declarations shared by the dispatcher and the per-level translation units.
 #include "CKernels.h"
+#if defined(__x86_64__) || defined(__i386__)
+// Masked loads (vload_lanes in kernels_template.h). Included here, before a level's target
+// attributes are pushed, so the header's own functions keep the attributes they declare.
+#include <immintrin.h>
+#endif
 
 #define BK_DECLARE_LEVEL(suffix)                                                                          \
     void bk_gemm_##suffix(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c,   \
@@ -34,7 +39,7 @@ BK_DECLARE_LEVEL(avx512)
 /// Winograd F(4×4) scratch layout for `lanes`-wide vectors, shared by the size query and the kernel.
 typedef struct {
     int tiles_wide, phase, ldv;
-    size_t v, m, rows, out_rows, pack, total;  // offsets (floats) of each region, and the total
+    size_t v, m, rows, pack, total;  // offsets (floats) of each region, and the total
 } bk_f4_layout;
 
 static inline int bk_round_up(int x, int to) { return (x + to - 1) / to * to; }
@@ -56,8 +61,7 @@ static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width,
     l.v = 0;
     l.m = l.v + 36 * bk_f4_plane(c, l.ldv);
     l.rows = l.m + 36 * bk_f4_plane(oc, l.ldv);
-    l.out_rows = l.rows + (size_t)13 * 4 * l.phase;  // 6 input rows, 6 transformed, 1 padded copy
-    l.pack = l.out_rows + (size_t)4 * 4 * bk_round_up(l.tiles_wide, lanes) + 64;
+    l.pack = l.rows + (size_t)9 * 4 * l.phase;  // a ring of 8 split input rows, a zero row
     // The GEMM's packed slice of V: KC (256) × NC (48 vectors) floats, as kernels_template.h blocks it.
     l.total = l.pack + (size_t)256 * 48 * lanes;
     return l;

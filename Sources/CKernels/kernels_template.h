@@ -18,9 +18,43 @@ static inline vf vsplat(float x) {
 }
 static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 
+/// Lanes [lo, hi) of the vector at p, zero elsewhere (0 ≤ lo < hi ≤ LANES). Only p[lo … hi) is
+/// read, by a masked load where the level has one, so p may point before or run past the row it
+/// reads from; and the vector never goes through memory, so no load waits on narrower stores.
+static inline vf vload_lanes(const float *p, int lo, int hi) {
+#if (defined(__x86_64__) || defined(__i386__)) && LANES == 16
+    return (vf)_mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
+#elif (defined(__x86_64__) || defined(__i386__)) && LANES == 8
+    typedef int vi __attribute__((vector_size(32)));
+    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    return (vf)_mm256_maskload_ps(p, (__m256i)((lane >= lo) & (lane < hi)));
+#else
+    vf v = {0};
+    for (int i = lo; i < hi; i++) v[i] = p[i];
+    return v;
+#endif
+}
+
+/// The first n lanes of v → p [n] (0 < n ≤ LANES); nothing past p [n − 1] is written.
+static inline void vstore_first(float *p, vf v, int n) {
+    if (n == LANES) {
+        vstore(p, v);
+        return;
+    }
+#if (defined(__x86_64__) || defined(__i386__)) && LANES == 16
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+#elif (defined(__x86_64__) || defined(__i386__)) && LANES == 8
+    typedef int vi __attribute__((vector_size(32)));
+    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    _mm256_maskstore_ps(p, (__m256i)(lane < n), (__m256)v);
+#else
+    for (int i = 0; i < n; i++) p[i] = v[i];
+#endif
+}
+
 // Lane shuffles, spelled out per width: EVENS/ODDS pick every other lane of (x, y); ZIP_LO/ZIP_HI
 // interleave the low or high halves of x and y lane by lane; ZIP2_LO/ZIP2_HI do the same with pairs
-// of lanes; SHIFT1 is (x, y) moved up one lane: x's last lane, then y's first LANES − 1.
+// of lanes.
 #if LANES == 4
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7)
@@ -28,7 +62,6 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 2, 6, 3, 7)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 4, 5)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 2, 3, 6, 7)
-#define SHIFT1(x, y) __builtin_shufflevector(x, y, 3, 4, 5, 6)
 #elif LANES == 8
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15)
@@ -36,7 +69,6 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 4, 12, 5, 13, 6, 14, 7, 15)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 2, 3, 10, 11)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 4, 5, 12, 13, 6, 7, 14, 15)
-#define SHIFT1(x, y) __builtin_shufflevector(x, y, 7, 8, 9, 10, 11, 12, 13, 14)
 #elif LANES == 16
 #define EVENS(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define ODDS(x, y) __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
@@ -44,13 +76,12 @@ static inline vf vrelu(vf v) { return __builtin_elementwise_max(v, (vf){0}); }
 #define ZIP_HI(x, y) __builtin_shufflevector(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 #define ZIP2_LO(x, y) __builtin_shufflevector(x, y, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
 #define ZIP2_HI(x, y) __builtin_shufflevector(x, y, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31)
-#define SHIFT1(x, y) __builtin_shufflevector(x, y, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
 #else
 #error "LANES must be 4, 8 or 16"
 #endif
 
 /// f = (v0, v1, v2, v3) [4·LANES] → p[k][j] = f[4j + k]: two rounds of even/odd splitting.
-static inline void deinterleave4v(vf v0, vf v1, vf v2, vf v3, vf *p0, vf *p1, vf *p2, vf *p3) {
+static inline void deinterleave4(vf v0, vf v1, vf v2, vf v3, vf *p0, vf *p1, vf *p2, vf *p3) {
     vf e01 = EVENS(v0, v1), o01 = ODDS(v0, v1), e23 = EVENS(v2, v3), o23 = ODDS(v2, v3);
     *p0 = EVENS(e01, e23);
     *p2 = ODDS(e01, e23);
@@ -58,18 +89,14 @@ static inline void deinterleave4v(vf v0, vf v1, vf v2, vf v3, vf *p0, vf *p1, vf
     *p3 = ODDS(o01, o23);
 }
 
-/// f [4·LANES] → p[k][j] = f[4j + k].
-static inline void deinterleave4(const float *f, vf *p0, vf *p1, vf *p2, vf *p3) {
-    deinterleave4v(vload(f), vload(f + LANES), vload(f + 2 * LANES), vload(f + 3 * LANES), p0, p1, p2, p3);
-}
-
-/// y0…y3 (lane t = tile t) → f [4·LANES] with f[4t + k] = y_k[t], the inverse of deinterleave4.
-static inline void interleave4(vf y0, vf y1, vf y2, vf y3, float *f) {
+/// y0…y3 (lane t = tile t) → f = (f0, f1, f2, f3) [4·LANES] with f[4t + k] = y_k[t], the inverse
+/// of deinterleave4.
+static inline void interleave4(vf y0, vf y1, vf y2, vf y3, vf f[4]) {
     vf a = ZIP_LO(y0, y1), b = ZIP_HI(y0, y1), c = ZIP_LO(y2, y3), d = ZIP_HI(y2, y3);
-    vstore(f, ZIP2_LO(a, c));
-    vstore(f + LANES, ZIP2_HI(a, c));
-    vstore(f + 2 * LANES, ZIP2_LO(b, d));
-    vstore(f + 3 * LANES, ZIP2_HI(b, d));
+    f[0] = ZIP2_LO(a, c);
+    f[1] = ZIP2_HI(a, c);
+    f[2] = ZIP2_LO(b, d);
+    f[3] = ZIP2_HI(b, d);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,26 +338,20 @@ void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, 
 // Y = Aᵀ·M·A per 4×4 output tile. Input rows are split into four phase arrays,
 // P_k[j] = row[4j + k − 1], so tile tx reads P_0..3[tx], P_0[tx+1], P_1[tx+1]: LANES tiles per op.
 
-/// src[first …] → padded [4·LANES], zero where a column is outside [0, w): the ends of a row.
-static inline const float *pad_group(const float *src, int first, int w, float *padded) {
-    for (int x = 0; x < 4 * LANES; x += LANES) vstore(padded + x, (vf){0});
-    int lo = first < 0 ? 0 : first, hi = first + 4 * LANES < w ? first + 4 * LANES : w;
-    if (lo < hi) copy_run(padded + lo - first, src + lo, hi - lo);
-    return padded;
+/// row [first … first + LANES), zero where a column is outside [0, w).
+static inline vf vload_row(const float *row, int first, int w) {
+    if (first >= 0 && first + LANES <= w) return vload(row + first);
+    int lo = first < 0 ? -first : 0, hi = w - first < LANES ? w - first : LANES;
+    return hi > lo ? vload_lanes(row + first, lo, hi) : (vf){0};
 }
 
-/// Stores the four phases of one group of 4·LANES columns at `dst + j` (phase arrays `phase` apart);
-/// a group wholly past the row's end is zero without being read.
-static inline void split_group(const float *src, int first, int w, int j, int phase, float *dst, float *padded) {
+/// Stores the four phases of the 4·LANES columns from `first` of a row [w] at `dst + j` (phase arrays
+/// `phase` apart), zero outside the row; a group wholly past the row's end is zero without being read.
+static inline void split_group(const float *src, int first, int w, int j, int phase, float *dst) {
     vf p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
-    if (first == -1 && w >= 4 * LANES) {
-        // The left end of a wide row: the group is the row's first 4·LANES − 1 columns after a
-        // zero, shifted in registers (a copy through memory would stall every load on the stores).
-        vf a0 = vload(src), a1 = vload(src + LANES), a2 = vload(src + 2 * LANES), a3 = vload(src + 3 * LANES);
-        deinterleave4v(SHIFT1((vf){0}, a0), SHIFT1(a0, a1), SHIFT1(a1, a2), SHIFT1(a2, a3), &p0, &p1, &p2, &p3);
-    } else if (first < w) {
-        const float *group = first < 0 || first + 4 * LANES > w ? pad_group(src, first, w, padded) : src + first;
-        deinterleave4(group, &p0, &p1, &p2, &p3);
+    if (first < w) {
+        deinterleave4(vload_row(src, first, w), vload_row(src, first + LANES, w), vload_row(src, first + 2 * LANES, w),
+                       vload_row(src, first + 3 * LANES, w), &p0, &p1, &p2, &p3);
     }
     vstore(dst + j, p0);
     vstore(dst + phase + j, p1);
@@ -338,64 +359,65 @@ static inline void split_group(const float *src, int first, int w, int j, int ph
     vstore(dst + 3 * phase + j, p3);
 }
 
-/// The 6 input rows under tile row `ty` (one row above to four below), phase-split, zero outside.
-/// Groups of 4·LANES columns wholly inside the row are split straight from the image; the two ends
-/// go through a small zero-padded copy, and groups past the end (the phase arrays run a vector
-/// longer than the row) are stored as zeros.
-static void load_phase_rows(const float *image, int h, int w, int ty, int phase, float *rows, float *padded) {
-    int length = 4 * phase;
-    for (int i = 0; i < 6; i++) {
-        float *dst = rows + i * length;
-        int y = ty * 4 - 1 + i;
-        if (y < 0 || y >= h) {
-            __builtin_memset(dst, 0, sizeof(float) * length);
-            continue;
-        }
-        const float *src = image + (size_t)y * w;  // phase k of group j starts at column 4j + k − 1
-        for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j - 1, w, j, phase, dst, padded);
-    }
+/// Input row `y` of one image, phase-split into `dst` [4·phase], zero outside.
+static void split_row(const float *image, int w, int y, int phase, float *dst) {
+    const float *src = image + (size_t)y * w;  // phase k of group j starts at column 4j + k − 1
+    for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j - 1, w, j, phase, dst);
 }
 
-/// Bᵀ·a for one 6-vector a (each lane a different tile or column), the six results stored
-/// `stride` floats apart. Bᵀ = [[4,0,−5,0,1,0],[0,−4,−4,1,1,0],[0,4,−4,−1,1,0],[0,−2,−1,2,1,0],
-/// [0,2,−1,−2,1,0],[0,4,0,−5,0,1]]; the row stage and the column stage of the input transform both use it.
-static inline void store_bt(vf a0, vf a1, vf a2, vf a3, vf a4, vf a5, float *out, size_t stride) {
-    vstore(out, 4 * a0 - 5 * a2 + a4);
-    vstore(out + stride, -4 * (a1 + a2) + a3 + a4);
-    vstore(out + 2 * stride, 4 * (a1 - a2) - a3 + a4);
-    vstore(out + 3 * stride, 2 * (a3 - a1) - a2 + a4);
-    vstore(out + 4 * stride, 2 * (a1 - a3) - a2 + a4);
-    vstore(out + 5 * stride, 4 * a1 - 5 * a3 + a5);
+/// Bᵀ·a for one 6-vector a (each lane a different tile or column). Bᵀ = [[4,0,−5,0,1,0],
+/// [0,−4,−4,1,1,0],[0,4,−4,−1,1,0],[0,−2,−1,2,1,0],[0,2,−1,−2,1,0],[0,4,0,−5,0,1]]; the row stage and
+/// the column stage of the input transform both use it.
+static inline void bt(const vf a[6], vf out[6]) {
+    out[0] = 4 * a[0] - 5 * a[2] + a[4];
+    out[1] = -4 * (a[1] + a[2]) + a[3] + a[4];
+    out[2] = 4 * (a[1] - a[2]) - a[3] + a[4];
+    out[3] = 2 * (a[3] - a[1]) - a[2] + a[4];
+    out[4] = 2 * (a[1] - a[3]) - a[2] + a[4];
+    out[5] = 4 * a[1] - 5 * a[3] + a[5];
 }
 
 /// input [c, batch, h, w] → V [36][c][ldv] for channels [c0, c1) of the chunk's tiles
-/// (tile t = (r − r0)·tw + tx).
+/// (tile t = (r − r0)·tw + tx). Each input row is phase-split once into a ring of eight split rows
+/// (tile row ty reads rows 4ty − 1 … 4ty + 4, two of them shared with the tile row above), and
+/// both stages of Bᵀ·d·B run in registers, LANES tiles at a time, so V is the only thing stored.
 static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float *input, int r0, int r1,
                      const bk_f4_layout *l, float *v, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
     size_t plane = bk_f4_plane(c, l->ldv);
-    float *q = rows + 6 * length;
+    float *zero = rows + 8 * length;
+    zero_run(zero, length);
     for (int ci = c0; ci < c1; ci++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
-            load_phase_rows(input + ((size_t)ci * batch + n) * h * w, h, w, ty, phase, rows, rows + 12 * length);
-            // Bᵀ·d: combine the six rows, elementwise over the phase arrays.
-            for (int x = 0; x < length; x += LANES) {
-                vf a0 = vload(rows + x), a1 = vload(rows + length + x), a2 = vload(rows + 2 * length + x);
-                vf a3 = vload(rows + 3 * length + x), a4 = vload(rows + 4 * length + x);
-                vf a5 = vload(rows + 5 * length + x);
-                store_bt(a0, a1, a2, a3, a4, a5, q + x, length);
-            }
-            // (Bᵀ·d)·B: combine the six columns of each row, LANES tiles at a time. The last vector
-            // may run past tw into the next row's tiles, which that row overwrites afterwards.
-            float *base = v + (size_t)ci * l->ldv + (size_t)(r - r0) * tw;
+            const float *image = input + ((size_t)ci * batch + n) * h * w;
+            // Row y lives in slot (y + 1) mod 8; a new image or channel starts the ring afresh.
+            const float *row[6];
             for (int i = 0; i < 6; i++) {
-                const float *row = q + i * length;
-                float *out = base + (size_t)(6 * i) * plane;
-                for (int tx = 0; tx < tw; tx += LANES) {
-                    vf a0 = vload(row + tx), a1 = vload(row + phase + tx), a2 = vload(row + 2 * phase + tx);
-                    vf a3 = vload(row + 3 * phase + tx), a4 = vload(row + tx + 1), a5 = vload(row + phase + tx + 1);
-                    store_bt(a0, a1, a2, a3, a4, a5, out + tx, plane);
+                int y = 4 * ty - 1 + i;
+                float *slot = rows + (size_t)((y + 1) & 7) * length;
+                if (y < 0 || y >= h) row[i] = zero;
+                else {
+                    if (i >= 2 || r == r0 || ty == 0) split_row(image, w, y, phase, slot);
+                    row[i] = slot;
+                }
+            }
+            // The last vector may run past tw into the next row's tiles, which that row overwrites.
+            float *base = v + (size_t)ci * l->ldv + (size_t)(r - r0) * tw;
+            for (int tx = 0; tx < tw; tx += LANES) {
+                // Bᵀ·d over the six rows, at the six column phases tile tx reads: t[j][i] = (Bᵀ·d)[i][j].
+                vf t[6][6];
+                for (int j = 0; j < 6; j++) {
+                    size_t at = j < 4 ? (size_t)j * phase + tx : (size_t)(j - 4) * phase + tx + 1;
+                    vf a[6] = {vload(row[0] + at), vload(row[1] + at), vload(row[2] + at),
+                               vload(row[3] + at), vload(row[4] + at), vload(row[5] + at)};
+                    bt(a, t[j]);
+                }
+                // (Bᵀ·d)·B: row i of Bᵀ·d through Bᵀ again, to the points 6i … 6i + 5.
+                for (int i = 0; i < 6; i++) {
+                    vf a[6] = {t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]}, out[6];
+                    bt(a, out);
+                    for (int j = 0; j < 6; j++) vstore(base + (size_t)(6 * i + j) * plane + tx, out[j]);
                 }
             }
         }
@@ -419,16 +441,19 @@ static void store_row(const float *row, int w, float bias, const float *residual
 }
 
 /// M [36][o1 − o0][ldv] (output channels o0 … o1−1) → output [oc, batch, h, w]:
-/// Y = Aᵀ·M·A + bias, then residual and ReLU.
+/// Y = Aᵀ·M·A + bias, then residual and ReLU, stored straight into the output rows.
 static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
-                      const bk_epilogue *epilogue, float *output, float *out_rows) {
-    int th = (h + 3) / 4, tw = l->tiles_wide, stride = 4 * bk_round_up(tw, LANES);
+                      const bk_epilogue *epilogue, float *output) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, relu = epilogue ? epilogue->relu : 0;
     size_t plane = bk_f4_plane(o1 - o0, l->ldv), image = (size_t)h * w;
     for (int o = o0; o < o1; o++) {
-        float bias = epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f;
+        vf bias = vsplat(epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f);
         for (int r = r0; r < r1; r++) {
-            int n = r / th, ty = r % th;
+            int n = r / th, oy = r % th * 4, rows = h - oy < 4 ? h - oy : 4;
             const float *src = m + (size_t)(o - o0) * l->ldv + (size_t)(r - r0) * tw;
+            size_t offset = ((size_t)o * batch + n) * image + (size_t)oy * w;
+            float *dst = output + offset;
+            const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
             for (int tx = 0; tx < tw; tx += LANES) {
                 // Aᵀ on the row index: s[i][j], i = 0…3, from the six points of column j.
                 vf s[4][6];
@@ -442,19 +467,22 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
                     s[2][j] = p12 + 4 * p34;
                     s[3][j] = d12 + 8 * d34 + m5;
                 }
-                // Aᵀ on the column index, then the four results per tile interleaved into the row.
-                for (int i = 0; i < 4; i++) {
+                // Aᵀ on the column index; the four results per tile interleaved into output row i,
+                // columns 4·tx … 4·tx + 4·LANES − 1, with the epilogue, up to the row's end.
+                for (int i = 0; i < rows; i++) {
                     vf p12 = s[i][1] + s[i][2], d12 = s[i][1] - s[i][2];
                     vf p34 = s[i][3] + s[i][4], d34 = s[i][3] - s[i][4];
-                    vf y[4] = {s[i][0] + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + s[i][5]};
-                    interleave4(y[0], y[1], y[2], y[3], out_rows + i * stride + 4 * tx);
+                    vf y[4];
+                    interleave4(s[i][0] + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + s[i][5], y);
+                    for (int q = 0; q < 4; q++) {
+                        int x = 4 * tx + q * LANES, count = w - x < LANES ? w - x : LANES;
+                        if (count <= 0) break;
+                        vf value = y[q] + bias;
+                        if (residual) value += vload_row(residual + (size_t)i * w, x, w);
+                        if (relu) value = vrelu(value);
+                        vstore_first(dst + (size_t)i * w + x, value, count);
+                    }
                 }
-            }
-            int oy = ty * 4;
-            for (int i = 0; i < 4 && oy + i < h; i++) {
-                size_t offset = ((size_t)o * batch + n) * image + (size_t)(oy + i) * w;
-                const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
-                store_row(out_rows + i * stride, w, bias, residual, epilogue ? epilogue->relu : 0, output + offset);
             }
         }
     }
@@ -463,14 +491,14 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
 /// The 36 GEMMs for output channels [o0, o1) (o0 a multiple of BK_MR) and their output transform.
 static void f4_multiply_output(int c, int oc, int o0, int o1, int h, int w, int batch, const float *v, const float *packed_u,
                                const bk_epilogue *epilogue, float *output, int r0, int r1, const bk_f4_layout *l,
-                               float *m, float *out_rows, float *pack) {
+                               float *m, float *pack) {
     int count = (r1 - r0) * l->tiles_wide, rows = o1 - o0;
     size_t per_point = bk_packed_a_floats(oc, c);
     for (int xi = 0; xi < 36; xi++) {
         gemm(rows, count, c, packed_u + xi * per_point + (size_t)o0 * c, v + xi * bk_f4_plane(c, l->ldv), l->ldv,
              m + xi * bk_f4_plane(rows, l->ldv), l->ldv, 0, NULL, pack, B_IN_PLACE);
     }
-    f4_output(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output, out_rows);
+    f4_output(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output);
 }
 
 void BK_FN(bk_winograd_f4_rows)(int c, int oc, int h, int w, int batch, const float *input, const float *packed_u,
@@ -480,7 +508,7 @@ void BK_FN(bk_winograd_f4_rows)(int c, int oc, int h, int w, int batch, const fl
     float *v = scratch + l.v;
     f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
     f4_multiply_output(c, oc, 0, oc, h, w, batch, v, packed_u, epilogue, output, r0, r1, &l, scratch + l.m,
-                       scratch + l.out_rows, scratch + l.pack);
+                       scratch + l.pack);
 }
 
 void BK_FN(bk_winograd_f4_input_channels)(int c, int c0, int c1, int h, int w, int batch, const float *input,
@@ -495,7 +523,7 @@ void BK_FN(bk_winograd_f4_output_channels)(int c, int oc, int o0, int o1, int h,
     if (o1 <= o0) return;
     bk_f4_layout l = bk_f4_layout_for(LANES, 0, o1 - o0, w, tile_rows);
     f4_multiply_output(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, 0, tile_rows, &l,
-                       scratch + l.m, scratch + l.out_rows, scratch + l.pack);
+                       scratch + l.m, scratch + l.pack);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,7 +547,6 @@ static void f4_gradient(int oc, int h, int w, int batch, const float *grad_outpu
                         const bk_f4_layout *l, float *out, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
     size_t plane = bk_f4_plane(oc, l->ldv);
-    float *padded = rows + 4 * length;
     for (int o = 0; o < oc; o++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
@@ -532,7 +559,7 @@ static void f4_gradient(int oc, int h, int w, int batch, const float *grad_outpu
                     continue;
                 }
                 const float *src = image + (size_t)y * w;
-                for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j, w, j, phase, dst, padded);
+                for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j, w, j, phase, dst);
             }
             float *base = out + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
             for (int tx = 0; tx < tw; tx += LANES) {
