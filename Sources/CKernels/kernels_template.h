@@ -43,14 +43,14 @@ static inline void vstore_first(float *p, vf v, int n) {
     }
 #if (defined(__x86_64__) || defined(__i386__)) && LANES == 16
     _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
-#elif (defined(__x86_64__) || defined(__i386__)) && LANES == 8
-    typedef int vi __attribute__((vector_size(32)));
-    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
-    _mm256_maskstore_ps(p, (__m256i)(lane < n), (__m256)v);
 #else
+    // AVX2's masked store (vmaskmovps) is microcoded on AMD's cores; n plain moves cost less.
     for (int i = 0; i < n; i++) p[i] = v[i];
 #endif
 }
+
+/// p [0 … n) in the first n lanes (0 < n ≤ LANES), zero elsewhere; nothing past p [n − 1] is read.
+static inline vf vload_first(const float *p, int n) { return n == LANES ? vload(p) : vload_lanes(p, 0, n); }
 
 // Lane shuffles, spelled out per width: EVENS/ODDS pick every other lane of (x, y); ZIP_LO/ZIP_HI
 // interleave the low or high halves of x and y lane by lane; ZIP2_LO/ZIP2_HI do the same with pairs
@@ -106,21 +106,23 @@ static inline void interleave4(vf y0, vf y1, vf y2, vf y3, vf f[4]) {
 #define KC 256           // k per block: a panel's slice (6 KiB) stays in L1 across the NR steps
 #define NC (NR * 24)     // columns per block: the b slice (KC × NC) stays in L2
 
-/// The fused epilogue for one vector of row `row` from `column` on: relu?((accumulate ? c : 0) + x +
-/// bias[row] + residual[row, column…]) → c [row, column…].
-static inline void finish(vf x, int row, int column, float *c, long ldc, int accumulate, const float *bias,
-                          const float *residual, long ldr, int relu) {
+/// The fused epilogue for the first `count` lanes (0 < count ≤ LANES) of one vector of row `row`
+/// from `column` on: relu?((accumulate ? c : 0) + x + bias[row] + residual[row, column…]) →
+/// c [row, column … column + count), nothing outside those columns read or written.
+static inline void finish(vf x, int row, int column, int count, float *c, long ldc, int accumulate,
+                          const float *bias, const float *residual, long ldr, int relu) {
     float *dst = c + row * ldc + column;
-    if (accumulate) x += vload(dst);
+    if (accumulate) x += vload_first(dst, count);
     if (bias) x += vsplat(bias[row]);
-    if (residual) x += vload(residual + row * ldr + column);
+    if (residual) x += vload_first(residual + row * ldr + column, count);
     if (relu) x = vrelu(x);
-    vstore(dst, x);
+    vstore_first(dst, x, count);
 }
 
-/// c [MR, NR] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, NR] (ldb), then the epilogue.
-/// `next`, when not NULL, is the [k][MR] slice the following call will read: prefetched here.
-static inline void micro(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
+/// c [MR, cols] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, cols] (ldb), then the
+/// epilogue, for LANES < cols ≤ NR: b's NR columns are read (past cols, they only feed lanes that are
+/// not stored). `next`, when not NULL, is the [k][MR] slice the following call will read: prefetched.
+static inline void micro(int k, const float *panel, const float *b, long ldb, float *c, long ldc, int cols,
                          int accumulate, const float *bias, const float *residual, long ldr, int relu,
                          const float *next) {
     vf c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
@@ -138,17 +140,18 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
         panel += BK_MR;
         b += ldb;
     }
-#define BK_FINISH(x, row, column) finish(x, row, column, c, ldc, accumulate, bias, residual, ldr, relu)
-    BK_FINISH(c00, 0, 0); BK_FINISH(c01, 0, LANES); BK_FINISH(c10, 1, 0); BK_FINISH(c11, 1, LANES);
-    BK_FINISH(c20, 2, 0); BK_FINISH(c21, 2, LANES); BK_FINISH(c30, 3, 0); BK_FINISH(c31, 3, LANES);
-    BK_FINISH(c40, 4, 0); BK_FINISH(c41, 4, LANES); BK_FINISH(c50, 5, 0); BK_FINISH(c51, 5, LANES);
+    int rest = cols - LANES;
+#define BK_FINISH(x, row, column, count) finish(x, row, column, count, c, ldc, accumulate, bias, residual, ldr, relu)
+    BK_FINISH(c00, 0, 0, LANES); BK_FINISH(c01, 0, LANES, rest); BK_FINISH(c10, 1, 0, LANES); BK_FINISH(c11, 1, LANES, rest);
+    BK_FINISH(c20, 2, 0, LANES); BK_FINISH(c21, 2, LANES, rest); BK_FINISH(c30, 3, 0, LANES); BK_FINISH(c31, 3, LANES, rest);
+    BK_FINISH(c40, 4, 0, LANES); BK_FINISH(c41, 4, LANES, rest); BK_FINISH(c50, 5, 0, LANES); BK_FINISH(c51, 5, LANES, rest);
 #undef BK_FINISH
 }
 
-/// c [MR, LANES] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, LANES] (ldb), then the
-/// epilogue: half the work of `micro`, for a right edge no wider than one vector (784 = 24·32 + 16
-/// columns at 28×28 with 16 lanes; a Winograd chunk of 16 tiles).
-static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc,
+/// c [MR, cols] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, cols] (ldb), then the
+/// epilogue, for cols ≤ LANES (b's LANES columns read): half the work of `micro`, for a right edge no
+/// wider than one vector (784 = 24·32 + 16 columns at 28×28 with 16 lanes; a Winograd chunk of 16 tiles).
+static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc, int cols,
                               int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     vf c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
     for (int p = 0; p < k; p++) {
@@ -158,7 +161,7 @@ static inline void micro_half(int k, const float *panel, const float *b, long ld
         panel += BK_MR;
         b += ldb;
     }
-#define BK_FINISH(x, row) finish(x, row, 0, c, ldc, accumulate, bias, residual, ldr, relu)
+#define BK_FINISH(x, row) finish(x, row, 0, cols, c, ldc, accumulate, bias, residual, ldr, relu)
     BK_FINISH(c0, 0); BK_FINISH(c1, 1); BK_FINISH(c2, 2); BK_FINISH(c3, 3); BK_FINISH(c4, 4); BK_FINISH(c5, 5);
 #undef BK_FINISH
 }
@@ -194,18 +197,18 @@ static inline void micro_one(int k, const float *panel, const float *b, long ldb
     for (int i = 0; i < BK_MR; i++) tile[i * NR] = column[i];
 }
 
-/// A tile at the bottom or right edge: computed whole (or its first vector of columns, or its
-/// first column, when that covers it) into a temporary, since packed panels are zero-padded to MR
-/// rows and NR columns, and only its `rows × cols` part written.
+/// A tile at the bottom edge (fewer than MR rows) or one column wide: computed whole (or its first
+/// vector of columns, or its first column, when that covers it) into a temporary, since packed
+/// panels are zero-padded to MR rows, and only its `rows × cols` part written.
 static void edge(int k, const float *panel, const float *b, long ldb, int rows, int cols, float *c, long ldc,
                  int accumulate, const float *bias, const float *residual, long ldr, int relu) {
     float tile[BK_MR * NR];
     if (cols == 1) {
         micro_one(k, panel, b, ldb, tile);
     } else if (cols <= LANES) {
-        micro_half(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0);
+        micro_half(k, panel, b, ldb, tile, NR, LANES, 0, NULL, NULL, 0, 0);
     } else {
-        micro(k, panel, b, ldb, tile, NR, 0, NULL, NULL, 0, 0, NULL);
+        micro(k, panel, b, ldb, tile, NR, NR, 0, NULL, NULL, 0, 0, NULL);
     }
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
@@ -259,15 +262,11 @@ static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
 size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 
 /// How `gemm` gets b: b [k, n] (ldb) copied into NR-column panels; bᵀ [n, k] (row stride ldb)
-/// copied into the same panels; or b [k, n] read in place (only a part-filled last panel wider than
-/// a vector copied; ldb must then run at least a vector past n),
-/// for the small products of a Winograd chunk, whose V was just written and is still in cache:
-/// there, copying it would cost a sizeable part of the product.
+/// copied into the same panels; or b [k, n] read in place, for the small products of a Winograd
+/// chunk, whose V was just written and is still in cache: there, copying it would cost a sizeable
+/// part of the product. In place, a part-filled last panel is read a whole vector (or two) wide, so
+/// ldb must run at least a vector past n; the columns past n feed only lanes that are not stored.
 enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
-
-/// With B_IN_PLACE, whether a column panel `cols` wide is read where it lies: a full one, or one no
-/// wider than a vector (its vector stays inside the row's padding, ldb being a vector longer than n).
-static inline int read_in_place(int cols) { return cols == NR || cols <= LANES; }
 
 /// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b as `layout` says.
 static void gemm(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
@@ -291,10 +290,6 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 pack_bt(kc, nc, b + (size_t)jc * ldb + pc, ldb, workspace);
             } else if (layout == B_ROWS) {
                 pack_b(kc, nc, slice, ldb, workspace);
-            } else if (!read_in_place(nc % NR)) {
-                // Only a part-filled last panel wider than a vector is copied (zero-padded).
-                int full = nc / NR * NR;
-                pack_b(kc, nc - full, slice + full, ldb, workspace + (size_t)full * kc);
             }
             for (int i0 = 0; i0 < m; i0 += BK_MR) {
                 int rows = m - i0 < BK_MR ? m - i0 : BK_MR;
@@ -308,15 +303,17 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 const float *next = streamed && i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
-                    int in_place = layout == B_IN_PLACE && read_in_place(cols);
+                    int in_place = layout == B_IN_PLACE;
                     const float *bp = in_place ? slice + jr : workspace + (size_t)jr * kc;
                     long bstride = in_place ? ldb : NR;
                     float *cp = c + (size_t)i0 * ldc + jc + jr;
                     const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
-                    if (rows == BK_MR && cols == NR) {
-                        micro(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
-                    } else if (rows == BK_MR && cols == LANES) {
-                        micro_half(kc, panel, bp, bstride, cp, ldc, acc, rb, rp, ldr, last && relu);
+                    if (rows == BK_MR && cols == NR) {  // a constant width, so the stores need no lane count
+                        micro(kc, panel, bp, bstride, cp, ldc, NR, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
+                    } else if (rows == BK_MR && cols > LANES) {
+                        micro(kc, panel, bp, bstride, cp, ldc, cols, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
+                    } else if (rows == BK_MR && cols > 1) {
+                        micro_half(kc, panel, bp, bstride, cp, ldc, cols, acc, rb, rp, ldr, last && relu);
                     } else {
                         edge(kc, panel, bp, bstride, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
                     }

@@ -3,12 +3,14 @@ import Testing
 @testable import Tensor
 
 /// CKernels at every vector width this machine runs, against naive references, on shapes that are
-/// not multiples of the micro-kernel's 6 rows or any vector width, and with a last column panel one
-/// vector wide (12 × 40 at 8 lanes, 12 × 48 at 16), which is stored straight from its registers.
+/// not multiples of the micro-kernel's 6 rows or any vector width, and with part-filled last column
+/// panels, which are stored straight from their registers up to the last column: one vector wide
+/// (12 × 40 at 8 lanes, 12 × 48 at 16), narrower (12 × 52 at 8 lanes), and between one vector and two
+/// (6 × 28 at both widths, 12 × 52 at 16 lanes).
 @Suite struct KernelTests {
     static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (5, 7, 3), (6, 16, 27), (13, 33, 300), (64, 129, 64), (7, 600, 577), (3, 2, 0), (12, 40, 9),
-        (12, 48, 20),
+        (12, 48, 20), (6, 28, 5), (12, 52, 17),
     ]
 
     @Test func someLevelRunsAndTheDefaultIsOne() {
