@@ -123,6 +123,29 @@ static void gemm(bk_level level, int m, int n, int k) {
     free(a), free(b), free(bias), free(residual), free(c), free(expected), free(packed), free(workspace);
 }
 
+/// BatchNorm's four passes over one channel of m values, with a fused ReLU's mask.
+static void norm(bk_level level, long m) {
+    float *x = random_floats((size_t)m), *dy = random_floats((size_t)m), *mask = random_floats((size_t)m);
+    float *y = malloc((size_t)m * sizeof(float) + 1), *expected = malloc((size_t)m * sizeof(float) + 1);
+    bk_conv_shape s = {1, 1, 1, (int)m, 1, 1, 1, 0, 1, (int)m};
+    double sum, squares, reference_sum, reference_squares;
+    bk_norm_statistics(level, x, m, &sum, &squares);
+    bk_reference_norm_statistics(x, m, &reference_sum, &reference_squares);
+    check(fabs(sum - reference_sum) < 1e-4 * (1 + m) && fabs(squares - reference_squares) < 1e-4 * (1 + m),
+          "bk_norm_statistics", level, &s);
+    bk_norm_apply(level, x, m, 1.5f, -0.25f, 1, y);
+    bk_reference_norm_apply(x, m, 1.5f, -0.25f, 1, expected);
+    check(close_enough(y, expected, (size_t)m, 1e-6f), "bk_norm_apply", level, &s);
+    bk_norm_gradient_sums(level, dy, x, mask, m, 0.1f, &sum, &squares);
+    bk_reference_norm_gradient_sums(dy, x, mask, m, 0.1f, &reference_sum, &reference_squares);
+    check(fabs(sum - reference_sum) < 1e-4 * (1 + m) && fabs(squares - reference_squares) < 1e-4 * (1 + m),
+          "bk_norm_gradient_sums", level, &s);
+    bk_norm_input_gradient(level, dy, x, mask, m, 0.7f, 0.05f, 0.1f, 0.3f, y);
+    bk_reference_norm_input_gradient(dy, x, mask, m, 0.7f, 0.05f, 0.1f, 0.3f, expected);
+    check(close_enough(y, expected, (size_t)m, 1e-5f), "bk_norm_input_gradient", level, &s);
+    free(x), free(dy), free(mask), free(y), free(expected);
+}
+
 int main(void) {
     for (int level = BK_PORTABLE; level <= BK_AVX512; level++) {
         if (!bk_level_supported((bk_level)level)) continue;
@@ -152,8 +175,10 @@ int main(void) {
                            {5, 36, 8, 16}};
         for (int i = 0; i < 7; i++) winograd((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
         int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520},
-                             {12, 48, 20}};
-        for (int i = 0; i < 7; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
+                             {12, 48, 20}, {6, 28, 5}, {12, 52, 17}};
+        for (int i = 0; i < 9; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
+        for (long m = 1; m <= 70; m++) norm((bk_level)level, m);
+        norm((bk_level)level, 5000);
         printf("kernels-sanitized: %s: %d cases\n", bk_level_name((bk_level)level), cases - before);
     }
     if (failures) fprintf(stderr, "kernels-sanitized: %d of %d cases differ from their references\n", failures, cases);

@@ -227,3 +227,37 @@ void bk_im2col(bk_level level, const bk_conv_shape *s, int batch, const float *i
     case BK_PORTABLE: bk_im2col_portable(s, batch, input, j0, j1, col, ldc); return;
     }
 }
+
+void bk_norm_statistics(bk_level level, const float *x, long m, double *sum, double *squares) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_norm_statistics_avx512(x, m, sum, squares); return;
+    case BK_AVX2: bk_norm_statistics_avx2(x, m, sum, squares); return;
+    case BK_PORTABLE: bk_norm_statistics_portable(x, m, sum, squares); return;
+    }
+}
+
+void bk_norm_apply(bk_level level, const float *x, long m, float scale, float shift, int relu, float *y) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_norm_apply_avx512(x, m, scale, shift, relu, y); return;
+    case BK_AVX2: bk_norm_apply_avx2(x, m, scale, shift, relu, y); return;
+    case BK_PORTABLE: bk_norm_apply_portable(x, m, scale, shift, relu, y); return;
+    }
+}
+
+void bk_norm_gradient_sums(bk_level level, const float *dy, const float *x, const float *mask, long m, float mean,
+                           double *sum, double *weighted) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_norm_gradient_sums_avx512(dy, x, mask, m, mean, sum, weighted); return;
+    case BK_AVX2: bk_norm_gradient_sums_avx2(dy, x, mask, m, mean, sum, weighted); return;
+    case BK_PORTABLE: bk_norm_gradient_sums_portable(dy, x, mask, m, mean, sum, weighted); return;
+    }
+}
+
+void bk_norm_input_gradient(bk_level level, const float *dy, const float *x, const float *mask, long m, float k,
+                            float mean_g, float mean, float slope, float *dx) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_norm_input_gradient_avx512(dy, x, mask, m, k, mean_g, mean, slope, dx); return;
+    case BK_AVX2: bk_norm_input_gradient_avx2(dy, x, mask, m, k, mean_g, mean, slope, dx); return;
+    case BK_PORTABLE: bk_norm_input_gradient_portable(dy, x, mask, m, k, mean_g, mean, slope, dx); return;
+    }
+}

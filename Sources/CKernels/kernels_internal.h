@@ -30,7 +30,13 @@
                                       const float *packed, const bk_epilogue *epilogue, float *output,     \
                                       int r0, int r1, float *scratch);                                     \
     void bk_im2col_##suffix(const bk_conv_shape *s, int batch, const float *input, long j0, long j1,        \
-                            float *col, long ldc);
+                            float *col, long ldc);                                                          \
+    void bk_norm_statistics_##suffix(const float *x, long m, double *sum, double *squares);                 \
+    void bk_norm_apply_##suffix(const float *x, long m, float scale, float shift, int relu, float *y);      \
+    void bk_norm_gradient_sums_##suffix(const float *dy, const float *x, const float *mask, long m,         \
+                                        float mean, double *sum, double *weighted);                         \
+    void bk_norm_input_gradient_##suffix(const float *dy, const float *x, const float *mask, long m,        \
+                                         float k, float mean_g, float mean, float slope, float *dx);
 
 BK_DECLARE_LEVEL(portable)
 BK_DECLARE_LEVEL(avx2)

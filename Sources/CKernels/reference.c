@@ -87,3 +87,38 @@ void bk_reference_im2col(const bk_conv_shape *s, int batch, const float *input, 
         }
     }
 }
+
+void bk_reference_norm_statistics(const float *x, long m, double *sum, double *squares) {
+    double total = 0, deviations = 0;
+    for (long i = 0; i < m; i++) total += x[i];
+    double mean = m > 0 ? total / (double)m : 0;
+    for (long i = 0; i < m; i++) deviations += (x[i] - mean) * (x[i] - mean);
+    *sum = total;
+    *squares = deviations;
+}
+
+void bk_reference_norm_apply(const float *x, long m, float scale, float shift, int relu, float *y) {
+    for (long i = 0; i < m; i++) {
+        float v = x[i] * scale + shift;
+        y[i] = relu && v < 0 ? 0.0f : v;
+    }
+}
+
+static float reference_masked(const float *dy, const float *mask, long i) { return mask && !(mask[i] > 0) ? 0.0f : dy[i]; }
+
+void bk_reference_norm_gradient_sums(const float *dy, const float *x, const float *mask, long m, float mean,
+                                     double *sum, double *weighted) {
+    double total = 0, product = 0;
+    for (long i = 0; i < m; i++) {
+        double g = reference_masked(dy, mask, i);
+        total += g;
+        product += g * ((double)x[i] - mean);
+    }
+    *sum = total;
+    *weighted = product;
+}
+
+void bk_reference_norm_input_gradient(const float *dy, const float *x, const float *mask, long m, float k,
+                                      float mean_g, float mean, float slope, float *dx) {
+    for (long i = 0; i < m; i++) dx[i] = k * (reference_masked(dy, mask, i) - mean_g - (x[i] - mean) * slope);
+}

@@ -69,9 +69,8 @@ final class BatchNorm2D: Layer {
                         let src = x.pointer + ch * m, dst = out.pointer + ch * m
                         var mu: Float, inv: Float
                         if usedBatchStatistics {
-                            let mean = Elementwise.sum(src, count: m) / Double(m)
-                            let squares = Elementwise.sumOfSquaredDeviations(src, count: m, mean: Float(mean))
-                            let variance = squares / Double(m)
+                            let (sum, squares) = Normalization.statistics(src, count: m)
+                            let mean = sum / Double(m), variance = squares / Double(m)
                             mu = Float(mean)
                             inv = Float(1 / (variance + Double(epsilon)).squareRoot())
                             let unbiased = m > 1 ? Float(squares / Double(m - 1)) : Float(variance)
@@ -84,11 +83,7 @@ final class BatchNorm2D: Layer {
                         meanOut[ch] = mu
                         invOut[ch] = inv
                         let scale = g[ch] * inv, shift = b[ch] - mu * scale
-                        if relu {
-                            for i in 0..<m { dst[i] = max(src[i] * scale + shift, 0) }
-                        } else {
-                            for i in 0..<m { dst[i] = src[i] * scale + shift }
-                        }
+                        Normalization.apply(src, count: m, scale: scale, shift: shift, relu: relu, into: dst)
                     }
                 }
             }
@@ -114,7 +109,7 @@ final class BatchNorm2D: Layer {
                         let src = x.pointer + ch * m, grad = dy.pointer + ch * m
                         let y = mask.map { $0 + ch * m }
                         let (mean, inv) = (mu[ch], invStd[ch])
-                        let sums = Elementwise.gradientSums(grad, src, mean: mean, mask: y, count: m)
+                        let sums = Normalization.gradientSums(grad, src, mean: mean, mask: y, count: m)
                         let sumDy = Float(sums.sum), sumDyXhat = Float(sums.weighted) * inv
                         db[ch] += sumDy
                         dg[ch] += sumDyXhat
@@ -124,8 +119,8 @@ final class BatchNorm2D: Layer {
                         let k = g[ch] * inv
                         let meanDy = batchStats ? sumDy / Float(m) : 0
                         let slope = batchStats ? inv * sumDyXhat / Float(m) : 0
-                        Elementwise.batchNormInputGradient(grad, src, mask: y, count: m, k: k, meanG: meanDy,
-                                                           mean: mean, c: slope, into: out)
+                        Normalization.inputGradient(grad, src, mask: y, count: m, k: k, meanG: meanDy, mean: mean,
+                                                    slope: slope, into: out)
                     }
                 }
             }

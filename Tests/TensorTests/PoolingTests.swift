@@ -113,14 +113,4 @@ import Testing
         }
         #expect(dx == zip(y, dy).map { $0 > 0 ? $1 : 0 })
     }
-
-    @Test(arguments: [3, 256, 1000])
-    func sumsMatchDouble(count: Int) {
-        let x = randomArray(count, seed: 53, scale: 3)
-        let exact = x.reduce(0.0) { $0 + Double($1) }
-        #expect(abs(Elementwise.sum(x, count: count) - exact) < 1e-3)
-        let mean = Float(exact / Double(count))
-        let squares = x.reduce(0.0) { $0 + Double($1 - mean) * Double($1 - mean) }
-        #expect(abs(Elementwise.sumOfSquaredDeviations(x, count: count, mean: mean) - squares) < 1e-2)
-    }
 }

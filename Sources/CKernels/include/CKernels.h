@@ -145,6 +145,25 @@ void bk_im2col(bk_level level, const bk_conv_shape *s, int batch, const float *i
 void bk_reference_im2col(const bk_conv_shape *s, int batch, const float *input, long j0, long j1, float *col,
                          long ldc);
 
+/// BatchNorm over one channel's m contiguous values (N·H·W), for training. Statistics: Σ x and
+/// Σ (x − mean)², mean = Σ x / m, summed in float blocks and then in double.
+void bk_norm_statistics(bk_level level, const float *x, long m, double *sum, double *squares);
+/// y [m] = relu?(x · scale + shift); y may be x.
+void bk_norm_apply(bk_level level, const float *x, long m, float scale, float shift, int relu, float *y);
+/// Σ g and Σ g·(x − mean) with g = dy, zeroed where mask ≤ 0 (a fused ReLU's output; mask may be NULL).
+void bk_norm_gradient_sums(bk_level level, const float *dy, const float *x, const float *mask, long m, float mean,
+                           double *sum, double *weighted);
+/// dx [m] = k · (g − mean_g − (x − mean) · slope), g masked as in `bk_norm_gradient_sums`.
+void bk_norm_input_gradient(bk_level level, const float *dy, const float *x, const float *mask, long m, float k,
+                            float mean_g, float mean, float slope, float *dx);
+/// Naive references for the four above, summing in double element by element.
+void bk_reference_norm_statistics(const float *x, long m, double *sum, double *squares);
+void bk_reference_norm_apply(const float *x, long m, float scale, float shift, int relu, float *y);
+void bk_reference_norm_gradient_sums(const float *dy, const float *x, const float *mask, long m, float mean,
+                                     double *sum, double *weighted);
+void bk_reference_norm_input_gradient(const float *dy, const float *x, const float *mask, long m, float k,
+                                      float mean_g, float mean, float slope, float *dx);
+
 /// A spin-wait hint (`pause` on x86): lets the sibling hyper-thread run and saves power while a
 /// worker waits a few microseconds for the next job.
 static inline void bk_cpu_relax(void) {
