@@ -35,6 +35,25 @@ static void check(int ok, const char *kernel, bk_level level, const bk_conv_shap
             bk_level_name(level), s->c, s->oc, s->h, s->w, s->kh, s->kw, s->stride, s->padding);
 }
 
+/// Max pooling for training: the forward with argmax and the backward, `planes` planes of `s`.
+static void pool_training(bk_level level, bk_conv_shape s, int planes) {
+    size_t in_n = (size_t)planes * s.h * s.w, out_n = (size_t)planes * s.oh * s.ow;
+    float *in = random_floats(in_n), *dy = random_floats(out_n);
+    for (size_t i = 0; i < in_n; i++) in[i] = roundf(in[i] * 8) / 8;  // ties: the first must win
+    float *out = malloc(out_n * sizeof(float)), *expected = malloc(out_n * sizeof(float));
+    int *argmax = malloc(out_n * sizeof(int)), *expected_argmax = malloc(out_n * sizeof(int));
+    float *dx = malloc(in_n * sizeof(float)), *expected_dx = malloc(in_n * sizeof(float));
+    bk_max_pool_argmax(level, planes, &s, in, out, argmax);
+    bk_reference_max_pool_argmax(planes, &s, in, expected, expected_argmax);
+    int same = close_enough(out, expected, out_n, 0);
+    for (size_t i = 0; i < out_n; i++) same = same && argmax[i] == expected_argmax[i];
+    check(same, "bk_max_pool_argmax", level, &s);
+    bk_max_pool_backward(level, planes, &s, dy, argmax, dx);
+    bk_reference_max_pool_backward(planes, &s, dy, expected_argmax, expected_dx);
+    check(close_enough(dx, expected_dx, in_n, 0), "bk_max_pool_backward", level, &s);
+    free(in), free(dy), free(out), free(expected), free(argmax), free(expected_argmax), free(dx), free(expected_dx);
+}
+
 /// Direct convolution (split in two row ranges, as two workers would) and max pooling.
 static void direct_and_pool(bk_level level, bk_conv_shape s, int batch) {
     int taps = s.c * s.kh * s.kw;
@@ -59,6 +78,7 @@ static void direct_and_pool(bk_level level, bk_conv_shape s, int batch) {
         bk_reference_max_pool(s.c * batch, &s, in, pool_expected);
         check(close_enough(pool, pool_expected, pooled, 0), "bk_max_pool", level, &s);
         free(row), free(pool), free(pool_expected);
+        pool_training(level, s, s.c * batch);
     }
     free(in), free(weight), free(bias), free(residual), free(expected), free(out), free(packed), free(scratch);
 }
@@ -178,6 +198,9 @@ int main(void) {
                              {12, 48, 20}, {6, 28, 5}, {12, 52, 17}};
         for (int i = 0; i < 9; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
         for (long m = 1; m <= 70; m++) norm((bk_level)level, m);
+        for (int w = 2; w <= 70; w += 3) {  // the 2×2 stride-2 pool's vector path, odd sizes included
+            for (int h = 2; h <= 5; h++) pool_training((bk_level)level, (bk_conv_shape){1, 1, h, w, 2, 2, 2, 0, h / 2, w / 2}, 3);
+        }
         norm((bk_level)level, 5000);
         printf("kernels-sanitized: %s: %d cases\n", bk_level_name((bk_level)level), cases - before);
     }

@@ -261,3 +261,21 @@ void bk_norm_input_gradient(bk_level level, const float *dy, const float *x, con
     case BK_PORTABLE: bk_norm_input_gradient_portable(dy, x, mask, m, k, mean_g, mean, slope, dx); return;
     }
 }
+
+void bk_max_pool_argmax(bk_level level, int planes, const bk_conv_shape *s, const float *input, float *output,
+                        int *argmax) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_max_pool_argmax_avx512(planes, s, input, output, argmax); return;
+    case BK_AVX2: bk_max_pool_argmax_avx2(planes, s, input, output, argmax); return;
+    case BK_PORTABLE: bk_max_pool_argmax_portable(planes, s, input, output, argmax); return;
+    }
+}
+
+void bk_max_pool_backward(bk_level level, int planes, const bk_conv_shape *s, const float *grad_output,
+                          const int *argmax, float *grad_input) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_max_pool_backward_avx512(planes, s, grad_output, argmax, grad_input); return;
+    case BK_AVX2: bk_max_pool_backward_avx2(planes, s, grad_output, argmax, grad_input); return;
+    case BK_PORTABLE: bk_max_pool_backward_portable(planes, s, grad_output, argmax, grad_input); return;
+    }
+}

@@ -31,6 +31,10 @@
                                       int r0, int r1, float *scratch);                                     \
     void bk_im2col_##suffix(const bk_conv_shape *s, int batch, const float *input, long j0, long j1,        \
                             float *col, long ldc);                                                          \
+    void bk_max_pool_argmax_##suffix(int planes, const bk_conv_shape *s, const float *input, float *output, \
+                                     int *argmax);                                                          \
+    void bk_max_pool_backward_##suffix(int planes, const bk_conv_shape *s, const float *grad_output,         \
+                                       const int *argmax, float *grad_input);                               \
     void bk_norm_statistics_##suffix(const float *x, long m, double *sum, double *squares);                 \
     void bk_norm_apply_##suffix(const float *x, long m, float scale, float shift, int relu, float *y);      \
     void bk_norm_gradient_sums_##suffix(const float *dy, const float *x, const float *mask, long m,         \

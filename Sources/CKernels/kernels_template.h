@@ -591,6 +591,7 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
 }
 
 #include "kernels_pool.h"
+#include "kernels_pool_train.h"
 #include "kernels_norm.h"
 #include "kernels_direct.h"
 #include "kernels_im2col.h"

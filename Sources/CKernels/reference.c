@@ -38,6 +38,40 @@ void bk_reference_max_pool(int planes, const bk_conv_shape *s, const float *inpu
     }
 }
 
+void bk_reference_max_pool_argmax(int planes, const bk_conv_shape *s, const float *input, float *output, int *argmax) {
+    int h = s->h, w = s->w, oh = s->oh, ow = s->ow;
+    for (int p = 0; p < planes; p++) {
+        for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+                float best = -__builtin_inff();
+                int index = -1;
+                for (int ky = 0; ky < s->kh; ky++) {
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        int iy = y * s->stride - s->padding + ky, ix = x * s->stride - s->padding + kx;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                        float value = input[((size_t)p * h + iy) * w + ix];
+                        if (index < 0 || !(value <= best)) best = value, index = iy * w + ix;
+                    }
+                }
+                output[((size_t)p * oh + y) * ow + x] = best;
+                argmax[((size_t)p * oh + y) * ow + x] = index;
+            }
+        }
+    }
+}
+
+void bk_reference_max_pool_backward(int planes, const bk_conv_shape *s, const float *grad_output, const int *argmax,
+                                    float *grad_input) {
+    size_t plane = (size_t)s->h * s->w, out_plane = (size_t)s->oh * s->ow;
+    for (size_t i = 0; i < (size_t)planes * plane; i++) grad_input[i] = 0;
+    for (int p = 0; p < planes; p++) {
+        for (size_t i = 0; i < out_plane; i++) {
+            int index = argmax[p * out_plane + i];
+            if (index >= 0) grad_input[p * plane + index] += grad_output[p * out_plane + i];
+        }
+    }
+}
+
 void bk_reference_conv(const bk_conv_shape *s, int batch, const float *input, const float *weight,
                        const bk_epilogue *epilogue, float *output) {
     size_t plane = (size_t)s->oh * s->ow;

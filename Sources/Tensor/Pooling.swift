@@ -5,46 +5,28 @@ import CKernels
 public enum Pooling {
     /// input [P, H, W] → output [P, OH, OW] and, when `argmax` is given, the flat input index
     /// (within its plane) of each maximum, which the backward pass routes the gradient to.
-    /// Padding cells never win (they are −∞), matching PyTorch. Without `argmax` (inference) the
-    /// CKernels kernel at `level` runs instead of this loop.
+    /// Padding cells never win (they are −∞), matching PyTorch; of equal maxima the first in row
+    /// order wins. CKernels at `level` either way: `bk_max_pool_argmax` for training,
+    /// `bk_max_pool` (no argmax) for inference.
     public static func maxForward(
         _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         argmax: UnsafeMutablePointer<Int32>?, pool: ComputePool, level: KernelLevel = .current
     ) {
-        let (oh, ow, hw, ohw) = (g.outHeight, g.outWidth, g.inputPlane, g.outputPlane)
-        if argmax == nil {
+        guard let argmax else {
             maxForwardWithoutArgmax(g, planes: planes, input: input, output: output, pool: pool, level: level)
             return
         }
-        pool.forEachRange(planes) { _, range in
-            for p in range {
-                let src = input + p * hw, dst = output + p * ohw
-                for y in 0..<oh {
-                    let y0 = y * g.stride - g.padding
-                    for x in 0..<ow {
-                        let x0 = x * g.stride - g.padding
-                        var best = -Float.infinity, bestIndex = -1
-                        for ky in 0..<g.kernelHeight {
-                            let iy = y0 + ky
-                            if iy < 0 || iy >= g.height { continue }
-                            for kx in 0..<g.kernelWidth {
-                                let ix = x0 + kx
-                                if ix < 0 || ix >= g.width { continue }
-                                let value = src[iy * g.width + ix]
-                                // `!(value <= best)` lets NaN propagate instead of being skipped.
-                                if bestIndex < 0 || !(value <= best) { best = value; bestIndex = iy * g.width + ix }
-                            }
-                        }
-                        dst[y * ow + x] = best
-                        argmax?[p * ohw + y * ow + x] = Int32(bestIndex)
-                    }
-                }
+        let (hw, ohw) = (g.inputPlane, g.outputPlane)
+        withUnsafePointer(to: g.kernelShape) { shape in
+            pool.forEachRange(planes) { _, range in
+                bk_max_pool_argmax(level.raw, Int32(range.count), shape, input + range.lowerBound * hw,
+                                   output + range.lowerBound * ohw, argmax + range.lowerBound * ohw)
             }
         }
     }
 
     /// The inference path (no argmax wanted): CKernels' vectorised `bk_max_pool` on each worker's
-    /// share of the planes. Same results as the generic loop (NaN aside).
+    /// share of the planes. Same maxima as the training kernel (NaN aside).
     static func maxForwardWithoutArgmax(
         _ g: ConvGeometry, planes: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         pool: ComputePool, level: KernelLevel
@@ -65,17 +47,13 @@ public enum Pooling {
     /// gradOutput [P, OH, OW] → gradInput [P, H, W] (overwritten), routed through `argmax`.
     public static func maxBackward(
         _ g: ConvGeometry, planes: Int, gradOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
-        gradInput: UnsafeMutablePointer<Float>, pool: ComputePool
+        gradInput: UnsafeMutablePointer<Float>, pool: ComputePool, level: KernelLevel = .current
     ) {
         let (hw, ohw) = (g.inputPlane, g.outputPlane)
-        pool.forEachRange(planes) { _, range in
-            for p in range {
-                let dst = gradInput + p * hw
-                dst.update(repeating: 0, count: hw)
-                for i in 0..<ohw {
-                    let index = Int(argmax[p * ohw + i])
-                    if index >= 0 { dst[index] += gradOutput[p * ohw + i] }
-                }
+        withUnsafePointer(to: g.kernelShape) { shape in
+            pool.forEachRange(planes) { _, range in
+                bk_max_pool_backward(level.raw, Int32(range.count), shape, gradOutput + range.lowerBound * ohw,
+                                     argmax + range.lowerBound * ohw, gradInput + range.lowerBound * hw)
             }
         }
     }

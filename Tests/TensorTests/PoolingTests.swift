@@ -69,13 +69,53 @@ import Testing
 }
 
 @Suite struct MaxPoolFastPathTests {
+    static let sizes = [(8, 8), (7, 9), (16, 6), (2, 2), (5, 19), (6, 37), (3, 70)]
+    static let windows = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (5, 3, 2), (2, 1, 2), (1, 2, 0), (3, 3, 1)]
+
+    /// The training kernels (forward with argmax, backward) at every level against the C references
+    /// on the same shapes, with values on a coarse grid so windows hold ties and the first of equal
+    /// maxima must win; 2×2/2 covers whole vectors of windows, tails, and odd rows and columns that
+    /// no window reads (their gradient must be zero).
+    @Test(arguments: sizes, windows)
+    func trainingKernelsMatchReference(size: (height: Int, width: Int), window: (kernel: Int, stride: Int, padding: Int)) {
+        let g = ConvGeometry(inChannels: 1, outChannels: 1, height: size.height, width: size.width,
+                             kernel: window.kernel, stride: window.stride, padding: window.padding)
+        let planes = 3, outputs = planes * g.outputPlane
+        let input = randomArray(planes * g.inputPlane, seed: 42).map { ($0 * 4).rounded() / 4 }
+        let gradOutput = randomArray(outputs, seed: 43)
+        var shape = g.kernelShape
+        var expectedArgmax = [Int32](repeating: -2, count: outputs)
+        let expected = [Float](repeating: .nan, count: outputs).withBuffer {
+            bk_reference_max_pool_argmax(Int32(planes), &shape, input, $0, &expectedArgmax)
+        }
+        let expectedGradient = [Float](repeating: .nan, count: input.count).withBuffer {
+            bk_reference_max_pool_backward(Int32(planes), &shape, gradOutput, expectedArgmax, $0)
+        }
+        let pool = ComputePool(threads: 2)
+        for level in KernelLevel.supported {
+            var argmax = [Int32](repeating: -2, count: outputs)
+            let out = [Float](repeating: .nan, count: outputs).withBuffer { out in
+                argmax.withUnsafeMutableBufferPointer { a in
+                    Pooling.maxForward(g, planes: planes, input: input, output: out, argmax: a.baseAddress, pool: pool,
+                                       level: level)
+                }
+            }
+            #expect(out == expected, "\(level)")
+            #expect(argmax == expectedArgmax, "\(level)")
+            let gradient = [Float](repeating: .nan, count: input.count).withBuffer {
+                Pooling.maxBackward(g, planes: planes, gradOutput: gradOutput, argmax: argmax, gradInput: $0, pool: pool,
+                                    level: level)
+            }
+            #expect(gradient == expectedGradient, "\(level)")
+        }
+    }
+
     /// The inference path (CKernels' `bk_max_pool`, taken when no argmax is requested) at every
-    /// kernel level against the generic loop and against the C reference: 2×2/2, ResNet's 3×3/2 pad 1
-    /// stem pool, stride 1, padding wider than the stride, padding as wide as the window so that
+    /// kernel level against the training path and against the C reference: 2×2/2, ResNet's 3×3/2
+    /// pad 1 stem pool, stride 1, padding wider than the stride, padding as wide as the window so that
     /// corner windows hold no pixel, rows shorter than a vector, rows of several vectors of windows
     /// with a tail, a 1×1 window, stride 3 (scalar windows).
-    @Test(arguments: [(8, 8), (7, 9), (16, 6), (2, 2), (5, 19), (6, 37), (3, 70)],
-          [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 1), (5, 3, 2), (2, 1, 2), (1, 2, 0), (3, 3, 1)])
+    @Test(arguments: sizes, windows)
     func matchesGenericLoop(size: (height: Int, width: Int), window: (kernel: Int, stride: Int, padding: Int)) {
         let g = ConvGeometry(inChannels: 1, outChannels: 1, height: size.height, width: size.width,
                              kernel: window.kernel, stride: window.stride, padding: window.padding)

@@ -115,6 +115,18 @@ static inline size_t bk_max_pool_row_floats(const bk_conv_shape *s) {
 void bk_max_pool(bk_level level, int planes, const bk_conv_shape *s, const float *input, float *output, float *row);
 /// Naive reference for `bk_max_pool`.
 void bk_reference_max_pool(int planes, const bk_conv_shape *s, const float *input, float *output);
+/// Max pooling for training: as `bk_max_pool`, and argmax [planes, oh, ow] gets each window's
+/// maximum's index in its plane (iy·w + ix; the first of equal maxima; −1 for a window with no cell).
+void bk_max_pool_argmax(bk_level level, int planes, const bk_conv_shape *s, const float *input, float *output,
+                        int *argmax);
+/// grad_output [planes, oh, ow] → grad_input [planes, h, w] (overwritten): each gradient added to its
+/// window's argmax cell, zero elsewhere.
+void bk_max_pool_backward(bk_level level, int planes, const bk_conv_shape *s, const float *grad_output,
+                          const int *argmax, float *grad_input);
+/// Naive references for the two above.
+void bk_reference_max_pool_argmax(int planes, const bk_conv_shape *s, const float *input, float *output, int *argmax);
+void bk_reference_max_pool_backward(int planes, const bk_conv_shape *s, const float *grad_output, const int *argmax,
+                                    float *grad_input);
 
 /// Output channels per register tile of the direct convolution: the packed weight's group width.
 #define BK_DIRECT_OCB 6
