@@ -27,24 +27,41 @@ static const float G[6][3] = {
     {0, 0, 1},
 };
 
-// weight [oc, c, 3, 3] → 36 packed [oc, c] matrices, written straight in panel order.
+// weight [oc, c, 3, 3] → 36 packed [oc, c] matrices in panel order. The 36 matrices lie a power of
+// two apart when oc and c are (64 KB at 128 × 128), so writing all 36 values of one weight at once
+// sends 36 streams to the same cache sets: 1.4 ms at 128 × 128 for 0.08 ms at 64 × 64. Blocks of 32
+// input channels of one panel are transformed into a small buffer first, then each matrix's run
+// (32 · MR floats, contiguous in panel order) is copied out whole. Training transforms every
+// Winograd layer's weights twice a step.
+#define PACK_BLOCK 32
 void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed) {
     size_t per_point = bk_packed_a_floats(oc, c);
-    memset(packed, 0, 36 * per_point * sizeof(float));
-    for (int o = 0; o < oc; o++) {
-        size_t panel = (size_t)(o / BK_MR) * BK_MR * c;
-        int r = o % BK_MR;
-        for (int k = 0; k < c; k++) {
-            const float *g = weight + ((size_t)o * c + k) * 9;
-            float t[6][3];
-            for (int i = 0; i < 6; i++) {
-                for (int a = 0; a < 3; a++) t[i][a] = G[i][0] * g[a] + G[i][1] * g[3 + a] + G[i][2] * g[6 + a];
-            }
-            for (int i = 0; i < 6; i++) {
-                for (int j = 0; j < 6; j++) {
-                    float value = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                    packed[(size_t)(i * 6 + j) * per_point + panel + (size_t)k * BK_MR + r] = value;
+    float block[36][PACK_BLOCK * BK_MR];
+    for (int o0 = 0; o0 < oc; o0 += BK_MR) {
+        size_t panel = (size_t)o0 * c;
+        for (int k0 = 0; k0 < c; k0 += PACK_BLOCK) {
+            int count = c - k0 < PACK_BLOCK ? c - k0 : PACK_BLOCK;
+            for (int k = 0; k < count; k++) {
+                for (int r = 0; r < BK_MR; r++) {
+                    float *dst = &block[0][k * BK_MR + r];
+                    if (o0 + r >= oc) {  // the last panel's padding rows
+                        for (int xi = 0; xi < 36; xi++) dst[xi * PACK_BLOCK * BK_MR] = 0;
+                        continue;
+                    }
+                    const float *g = weight + ((size_t)(o0 + r) * c + k0 + k) * 9;
+                    float t[6][3];
+                    for (int i = 0; i < 6; i++) {
+                        for (int a = 0; a < 3; a++) t[i][a] = G[i][0] * g[a] + G[i][1] * g[3 + a] + G[i][2] * g[6 + a];
+                    }
+                    for (int i = 0; i < 6; i++) {
+                        for (int j = 0; j < 6; j++) {
+                            dst[(i * 6 + j) * PACK_BLOCK * BK_MR] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                        }
+                    }
                 }
+            }
+            for (int xi = 0; xi < 36; xi++) {
+                memcpy(packed + xi * per_point + panel + (size_t)k0 * BK_MR, block[xi], sizeof(float) * count * BK_MR);
             }
         }
     }
