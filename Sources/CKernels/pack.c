@@ -67,6 +67,35 @@ void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *pack
     }
 }
 
+// ∂U [36][oc·c] → ∂W [oc·c][3][3] += Gᵀ·∂U·G per weight. The 36 matrices are read a block of 32
+// weights at a time into a small buffer, for the same reason the forward transform writes them so.
+void bk_winograd_f4_accumulate_weight_gradient(int oc, int c, const float *du, float *grad_weight) {
+    size_t plane = (size_t)oc * c;
+    float block[36][PACK_BLOCK];
+    for (size_t k0 = 0; k0 < plane; k0 += PACK_BLOCK) {
+        int count = plane - k0 < PACK_BLOCK ? (int)(plane - k0) : PACK_BLOCK;
+        for (int xi = 0; xi < 36; xi++) memcpy(block[xi], du + xi * plane + k0, sizeof(float) * count);
+        for (int k = 0; k < count; k++) {
+            float t[3][6];
+            for (int a = 0; a < 3; a++) {
+                for (int j = 0; j < 6; j++) {
+                    float sum = 0;
+                    for (int i = 0; i < 6; i++) sum += G[i][a] * block[i * 6 + j][k];
+                    t[a][j] = sum;
+                }
+            }
+            float *dst = grad_weight + (k0 + k) * 9;
+            for (int a = 0; a < 3; a++) {
+                for (int b = 0; b < 3; b++) {
+                    float sum = 0;
+                    for (int j = 0; j < 6; j++) sum += t[a][j] * G[j][b];
+                    dst[a * 3 + b] += sum;
+                }
+            }
+        }
+    }
+}
+
 size_t bk_direct_weight_floats(int oc, int taps) {
     return (size_t)((oc + BK_DIRECT_OCB - 1) / BK_DIRECT_OCB) * BK_DIRECT_OCB * (size_t)taps;
 }

@@ -255,7 +255,11 @@ public enum Winograd {
         }
         // ∂U is unpacked [α², OC, C] whatever layout the forward weights use.
         let du = partials[0].reserve(variant.points * g.outChannels * g.inChannels)
-        accumulateWeightGradient(variant, du, outChannels: g.outChannels, inChannels: g.inChannels, into: gradWeight)
+        if variant == .f4x4 {
+            bk_winograd_f4_accumulate_weight_gradient(Int32(g.outChannels), Int32(g.inChannels), du, gradWeight)
+        } else {
+            accumulateWeightGradient(variant, du, outChannels: g.outChannels, inChannels: g.inChannels, into: gradWeight)
+        }
     }
 
     /// CKernels' F(4×4) weight gradient: per chunk of tile rows, both transforms at the CPU's vector

@@ -55,6 +55,9 @@ void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const floa
 size_t bk_winograd_f4_weight_floats(int oc, int c);
 /// weight [oc, c, 3, 3] → U = G·g·Gᵀ per (o, c), 36 matrices [oc, c], each packed by `bk_pack_a`.
 void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *packed);
+/// ∂U [36][oc, c] (unpacked) → grad_weight [oc, c, 3, 3] += Gᵀ·∂U·G per (o, c): the weight
+/// gradient's way back from the 36 Winograd points.
+void bk_winograd_f4_accumulate_weight_gradient(int oc, int c, const float *du, float *grad_weight);
 /// Tile rows whose transformed tiles and GEMM results (36·(c + oc) floats per tile) stay within
 /// about 640 KiB (L2), at least 1: the weight gradient's chunk, and the forward chunk's budget.
 int bk_winograd_f4_budget_rows(int c, int oc, int width);
