@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NeuralNet
+import Tensor
 
 /// Update rules against hand computation (PyTorch's SGD/Nesterov/AdamW definitions), weight decay
 /// placement, clipping, schedules and the trainable offset.
@@ -79,6 +80,36 @@ import Testing
                 v[i] = b2 * v[i] + (1 - b2) * gi * gi
                 let mHat = m[i] / (1 - Foundation.pow(b1, Double(t + 1))), vHat = v[i] / (1 - Foundation.pow(b2, Double(t + 1)))
                 w[i] = w[i] - lr * (decays[i] ? wd * w[i] : 0) - lr * mHat / (vHat.squareRoot() + eps)
+            }
+            Self.expectClose(p.values.array, w, 1e-5)
+        }
+    }
+
+    /// The same on tensors longer than the update's 16-wide vectors (37 and 21 values, the second
+    /// starting at an offset that is not a multiple of 16), so both its vector loop and its scalar
+    /// tail are checked against the hand computation.
+    @Test func adamWMatchesHandComputationOnLongTensors() {
+        let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
+        let registry = ParameterRegistry()
+        _ = registry.parameter("w", shape: [37], decays: true)
+        _ = registry.parameter("b", shape: [21], decays: false)
+        let p = ParameterStore(registry)
+        var rng = SeededGenerator(seed: 9)
+        for i in 0..<58 { p.values[i] = rng.nextNormal() }
+        let optimizer = Optimizer(config: OptimizerConfig(kind: .adamW(beta1: Float(b1), beta2: Float(b2), epsilon: Float(eps)),
+                                                          learningRate: Float(lr), weightDecay: Float(wd)), parameters: p)
+        var w = p.values.array.map(Double.init)
+        var m = [Double](repeating: 0, count: 58), v = m
+        for t in 0..<3 {
+            let g = (0..<58).map { _ in rng.nextNormal() }
+            Self.setGradients(p, g)
+            optimizer.update(p)
+            for i in 0..<58 {
+                let gi = Double(g[i])
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                let mHat = m[i] / (1 - Foundation.pow(b1, Double(t + 1))), vHat = v[i] / (1 - Foundation.pow(b2, Double(t + 1)))
+                w[i] = w[i] - lr * (i < 37 ? wd * w[i] : 0) - lr * mHat / (vHat.squareRoot() + eps)
             }
             Self.expectClose(p.values.array, w, 1e-5)
         }
