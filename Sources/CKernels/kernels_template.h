@@ -243,18 +243,61 @@ static void pack_b(int k, int n, const float *b, long ldb, float *packed) {
     }
 }
 
-/// The same panels from bᵀ [n, k] (row stride ldbt): b[p][j] = bt[j][p].
+/// rows [LANES] (a LANES × LANES block, one vector per row) → its transpose, in place: log2(LANES)
+/// rounds of interleaving row i with row i + LANES/2 (a perfect shuffle each round).
+static inline void transpose_block(vf rows[LANES]) {
+    for (int round = 1; round < LANES; round *= 2) {
+        vf out[LANES];
+        for (int i = 0; i < LANES / 2; i++) {
+            out[2 * i] = ZIP_LO(rows[i], rows[i + LANES / 2]);
+            out[2 * i + 1] = ZIP_HI(rows[i], rows[i + LANES / 2]);
+        }
+        for (int i = 0; i < LANES; i++) rows[i] = out[i];
+    }
+}
+
+/// The same panels from bᵀ [n, k] (row stride ldbt): b[p][j] = bt[j][p]. Full panels go a
+/// LANES × LANES block at a time through registers (the Winograd weight gradient's V[ξ]ᵀ, whose
+/// scalar copy cost as much as a sixth of its products); the rest column by column.
 static void pack_bt(int k, int n, const float *bt, long ldbt, float *packed) {
     for (int j0 = 0; j0 < n; j0 += NR) {
-        int cols = n - j0 < NR ? n - j0 : NR;
+        int cols = n - j0 < NR ? n - j0 : NR, p0 = 0;
         float *dst = packed + (size_t)j0 * k;
-        for (int j = 0; j < NR; j++) {
-            if (j < cols) {
-                const float *src = bt + (size_t)(j0 + j) * ldbt;
-                for (int p = 0; p < k; p++) dst[p * NR + j] = src[p];
-            } else {
-                for (int p = 0; p < k; p++) dst[p * NR + j] = 0.0f;
+        if (cols == NR) {
+            for (; p0 + LANES <= k; p0 += LANES) {
+                for (int half = 0; half < NR; half += LANES) {
+                    vf rows[LANES];
+                    for (int j = 0; j < LANES; j++) rows[j] = vload(bt + (size_t)(j0 + half + j) * ldbt + p0);
+                    transpose_block(rows);
+                    for (int q = 0; q < LANES; q++) vstore(dst + (size_t)(p0 + q) * NR + half, rows[q]);
+                }
             }
+        }
+        for (int j = 0; j < NR; j++) {
+            const float *src = bt + (size_t)(j0 + j) * ldbt;
+            for (int p = p0; p < k; p++) dst[p * NR + j] = j < cols ? src[p] : 0.0f;
+        }
+    }
+}
+
+/// a [m, k] (row stride lda) → `bk_pack_a`'s panels [ceil(m/MR)][k][MR], zero past row m, LANES
+/// columns at a time through registers (a transpose of MR rows padded to LANES): for the Winograd
+/// weight gradient's Ĝ[ξ], packed afresh for every chunk, where the scalar copy cost a sixth of
+/// the products it fed.
+static void pack_a_rows(int m, int k, const float *a, long lda, float *packed) {
+    for (int i0 = 0; i0 < m; i0 += BK_MR) {
+        int rows = m - i0 < BK_MR ? m - i0 : BK_MR, p0 = 0;
+        float *panel = packed + (size_t)i0 * k;
+        for (; LANES >= BK_MR && p0 + LANES <= k; p0 += LANES) {
+            vf block[LANES];
+            for (int i = 0; i < LANES; i++) block[i] = i < rows ? vload(a + (size_t)(i0 + i) * lda + p0) : (vf){0};
+            transpose_block(block);
+            // Column p0 + q's MR values, then LANES − MR lanes of padding that the next store overwrites.
+            for (int q = 0; q < LANES - 1; q++) vstore(panel + (size_t)(p0 + q) * BK_MR, block[q]);
+            vstore_first(panel + (size_t)(p0 + LANES - 1) * BK_MR, block[LANES - 1], BK_MR);
+        }
+        for (int p = p0; p < k; p++) {
+            for (int i = 0; i < BK_MR; i++) panel[p * BK_MR + i] = i < rows ? a[(size_t)(i0 + i) * lda + p] : 0.0f;
         }
     }
 }
@@ -584,7 +627,7 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
     f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
     f4_gradient(oc, h, w, batch, grad_output, r0, r1, &l, g, scratch + l.rows);
     for (int xi = 0; xi < 36; xi++) {
-        bk_pack_a(oc, count, g + xi * bk_f4_plane(oc, l.ldv), l.ldv, packed);
+        pack_a_rows(oc, count, g + xi * bk_f4_plane(oc, l.ldv), l.ldv, packed);
         gemm(oc, c, count, packed, v + xi * bk_f4_plane(c, l.ldv), l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
              scratch + l.pack, B_TRANSPOSED);
     }
