@@ -292,9 +292,11 @@ static void pack_a_rows(int m, int k, const float *a, long lda, float *packed) {
             vf block[LANES];
             for (int i = 0; i < LANES; i++) block[i] = i < rows ? vload(a + (size_t)(i0 + i) * lda + p0) : (vf){0};
             transpose_block(block);
-            // Column p0 + q's MR values, then LANES − MR lanes of padding that the next store overwrites.
-            for (int q = 0; q < LANES - 1; q++) vstore(panel + (size_t)(p0 + q) * BK_MR, block[q]);
-            vstore_first(panel + (size_t)(p0 + LANES - 1) * BK_MR, block[LANES - 1], BK_MR);
+            // Column p0 + q's MR values, then LANES − MR lanes of padding that a later store
+            // overwrites, while the whole vector stays inside this block; the last columns exactly.
+            int q = 0;
+            for (; q * BK_MR + LANES <= LANES * BK_MR; q++) vstore(panel + (size_t)(p0 + q) * BK_MR, block[q]);
+            for (; q < LANES; q++) vstore_first(panel + (size_t)(p0 + q) * BK_MR, block[q], BK_MR);
         }
         for (int p = p0; p < k; p++) {
             for (int i = 0; i < BK_MR; i++) panel[p * BK_MR + i] = i < rows ? a[(size_t)(i0 + i) * lda + p] : 0.0f;
