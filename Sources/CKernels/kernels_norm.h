@@ -10,13 +10,11 @@ static inline float hsum(vf v) {
     return total;
 }
 
-typedef int vmask __attribute__((vector_size(LANES * 4)));
-
 /// g, zero where mask ≤ 0 (the fused ReLU's output was clamped there); g itself without a mask.
 static inline vf masked(vf g, const float *mask) {
     if (!mask) return g;
-    vmask keep = vload(mask) > (vf){0};
-    return (vf)((vmask)g & keep);
+    vint keep = vload(mask) > (vf){0};
+    return (vf)((vint)g & keep);
 }
 
 static inline float masked1(float g, const float *mask) { return mask && !(*mask > 0) ? 0.0f : g; }

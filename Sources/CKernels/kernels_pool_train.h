@@ -5,8 +5,6 @@
 // this replaces did). The 2×2 stride-2 unpadded pool, the one a VGG-style network trains with, runs
 // LANES windows per op; every other shape goes window by window.
 
-typedef int vint __attribute__((vector_size(LANES * 4)));
-
 static inline vint iota_times2(void) {
     vint v;
     for (int i = 0; i < LANES; i++) v[i] = 2 * i;  // a constant the compiler folds

@@ -8,6 +8,8 @@
 #define BK_FN(name) BK_CAT(name, SUFFIX)
 
 typedef float vf __attribute__((vector_size(LANES * 4)));
+/// Lane masks and lane indices: a comparison of two vf gives one (all bits set where true).
+typedef int vint __attribute__((vector_size(LANES * 4)));
 
 static inline vf vload(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
@@ -25,8 +27,7 @@ static inline vf vload_lanes(const float *p, int lo, int hi) {
 #if (defined(__x86_64__) || defined(__i386__)) && LANES == 16
     return (vf)_mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
 #elif (defined(__x86_64__) || defined(__i386__)) && LANES == 8
-    typedef int vi __attribute__((vector_size(32)));
-    vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    vint lane = {0, 1, 2, 3, 4, 5, 6, 7};
     return (vf)_mm256_maskload_ps(p, (__m256i)((lane >= lo) & (lane < hi)));
 #else
     vf v = {0};
