@@ -61,58 +61,48 @@ import Tensor
         Self.expectClose(p.values.array, [0.5, 2.5, 2, 4, 3])
     }
 
-    @Test func adamWMatchesHandComputation() {
+    /// AdamW (lr 0.01, β 0.9 / 0.999, ε 1e-8, weight decay 0.1) over `gradients` on `p`, each step
+    /// against torch.optim.AdamW computed by hand in Double: w ← w − lr·wd·w where `decays`
+    /// (decoupled), then Adam's step with bias corrections.
+    static func expectAdamWMatchesHandComputation(_ p: ParameterStore, decays: [Bool], gradients: [[Float]],
+                                                  sourceLocation: SourceLocation = #_sourceLocation) {
         let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
-        let p = Self.store(w: [1, -2], b: 0.5)
         let optimizer = Optimizer(config: OptimizerConfig(kind: .adamW(beta1: Float(b1), beta2: Float(b2), epsilon: Float(eps)),
                                                           learningRate: Float(lr), weightDecay: Float(wd)), parameters: p)
-        var w: [Double] = [1, -2, 0.5, 0.5, -0.5]
-        var m = [Double](repeating: 0, count: 5), v = m
-        let decays = [true, true, false, true, true]
-        let gradients: [[Float]] = [[0.3, -0.4, 1, 0.2, 0], [-0.1, 0.2, -0.5, 0, 0.7], [3, 0.05, -2, 0.05, 0.05]]
+        var w = p.values.array.map(Double.init)
+        var m = [Double](repeating: 0, count: w.count), v = m
         for (t, g) in gradients.enumerated() {
             Self.setGradients(p, g)
             optimizer.update(p)
-            // torch.optim.AdamW: w ← w − lr·wd·w (decoupled); Adam step with bias corrections.
-            for i in 0..<5 {
+            for i in w.indices {
                 let gi = Double(g[i])
                 m[i] = b1 * m[i] + (1 - b1) * gi
                 v[i] = b2 * v[i] + (1 - b2) * gi * gi
                 let mHat = m[i] / (1 - Foundation.pow(b1, Double(t + 1))), vHat = v[i] / (1 - Foundation.pow(b2, Double(t + 1)))
                 w[i] = w[i] - lr * (decays[i] ? wd * w[i] : 0) - lr * mHat / (vHat.squareRoot() + eps)
             }
-            Self.expectClose(p.values.array, w, 1e-5)
+            Self.expectClose(p.values.array, w, 1e-5, sourceLocation: sourceLocation)
         }
+    }
+
+    @Test func adamWMatchesHandComputation() {
+        let gradients: [[Float]] = [[0.3, -0.4, 1, 0.2, 0], [-0.1, 0.2, -0.5, 0, 0.7], [3, 0.05, -2, 0.05, 0.05]]
+        Self.expectAdamWMatchesHandComputation(Self.store(w: [1, -2], b: 0.5), decays: [true, true, false, true, true],
+                                               gradients: gradients)
     }
 
     /// The same on tensors longer than the update's 16-wide vectors (37 and 21 values, the second
     /// starting at an offset that is not a multiple of 16), so both its vector loop and its scalar
     /// tail are checked against the hand computation.
     @Test func adamWMatchesHandComputationOnLongTensors() {
-        let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
         let registry = ParameterRegistry()
         _ = registry.parameter("w", shape: [37], decays: true)
         _ = registry.parameter("b", shape: [21], decays: false)
         let p = ParameterStore(registry)
         var rng = SeededGenerator(seed: 9)
         for i in 0..<58 { p.values[i] = rng.nextNormal() }
-        let optimizer = Optimizer(config: OptimizerConfig(kind: .adamW(beta1: Float(b1), beta2: Float(b2), epsilon: Float(eps)),
-                                                          learningRate: Float(lr), weightDecay: Float(wd)), parameters: p)
-        var w = p.values.array.map(Double.init)
-        var m = [Double](repeating: 0, count: 58), v = m
-        for t in 0..<3 {
-            let g = (0..<58).map { _ in rng.nextNormal() }
-            Self.setGradients(p, g)
-            optimizer.update(p)
-            for i in 0..<58 {
-                let gi = Double(g[i])
-                m[i] = b1 * m[i] + (1 - b1) * gi
-                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                let mHat = m[i] / (1 - Foundation.pow(b1, Double(t + 1))), vHat = v[i] / (1 - Foundation.pow(b2, Double(t + 1)))
-                w[i] = w[i] - lr * (i < 37 ? wd * w[i] : 0) - lr * mHat / (vHat.squareRoot() + eps)
-            }
-            Self.expectClose(p.values.array, w, 1e-5)
-        }
+        let gradients = (0..<3).map { _ in (0..<58).map { _ in rng.nextNormal() } }
+        Self.expectAdamWMatchesHandComputation(p, decays: (0..<58).map { $0 < 37 }, gradients: gradients)
     }
 
     /// Adam's first step moves every parameter with a non-zero gradient by ≈ lr, whatever the
