@@ -125,6 +125,36 @@ static void winograd(bk_level level, int c, int oc, int h, int w, int batch) {
     free(in), free(weight), free(bias), free(residual), free(expected), free(out), free(u), free(scratch);
 }
 
+/// Winograd F(4×4) weight gradient (∂U over chunks of tile rows, then Gᵀ·∂U·G) against direct loops:
+/// ∂w[o, ci, ky, kx] = Σ ∂y[o, n, y, x] · input[ci, n, y + ky − 1, x + kx − 1].
+static void winograd_weight_gradient(bk_level level, int c, int oc, int h, int w, int batch) {
+    bk_conv_shape s = {c, oc, h, w, 3, 3, 1, 1, h, w};
+    size_t in_n = (size_t)c * batch * h * w, out_n = (size_t)oc * batch * h * w, du_n = (size_t)36 * oc * c;
+    float *in = random_floats(in_n), *dy = random_floats(out_n);
+    float *expected = calloc((size_t)oc * c * 9, sizeof(float)), *dw = calloc((size_t)oc * c * 9, sizeof(float));
+    for (int o = 0; o < oc; o++)
+        for (int ci = 0; ci < c; ci++)
+            for (int k = 0; k < 9; k++)
+                for (int n = 0; n < batch; n++)
+                    for (int y = 0; y < h; y++)
+                        for (int x = 0; x < w; x++) {
+                            int iy = y + k / 3 - 1, ix = x + k % 3 - 1;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            expected[(o * c + ci) * 9 + k] += dy[(((size_t)o * batch + n) * h + y) * w + x] *
+                                                              in[(((size_t)ci * batch + n) * h + iy) * w + ix];
+                        }
+    int rows = batch * ((h + 3) / 4), chunk = bk_winograd_f4_budget_rows(c, oc, w);
+    float *scratch = malloc(bk_winograd_f4_weight_gradient_scratch_floats(level, c, oc, w, chunk) * sizeof(float));
+    float *du = calloc(du_n, sizeof(float));
+    for (int r = 0; r < rows; r += chunk) {
+        int end = r + chunk < rows ? r + chunk : rows;
+        bk_winograd_f4_weight_gradient_rows(level, c, oc, h, w, batch, in, dy, r, end, du, scratch);
+    }
+    bk_winograd_f4_accumulate_weight_gradient(oc, c, du, dw);
+    check(close_enough(dw, expected, (size_t)oc * c * 9, 1e-3f), "bk_winograd_f4_weight_gradient_rows", level, &s);
+    free(in), free(dy), free(expected), free(dw), free(scratch), free(du);
+}
+
 /// The packed GEMM with its epilogue, b read with a row stride wider than n.
 static void gemm(bk_level level, int m, int n, int k) {
     long ldb = n + 3, ldc = n + 1;
@@ -190,10 +220,14 @@ int main(void) {
         // im2col's padded copy in several strips (rows of 700), and rows too wide for it (3,000).
         im2col((bk_level)level, (bk_conv_shape){2, 1, 30, 700, 3, 3, 1, 1, 30, 700}, 2);
         im2col((bk_level)level, (bk_conv_shape){2, 1, 3, 3000, 3, 3, 2, 1, 2, 1500}, 2);
-        // The last: chunks of 16 tiles, one vector at 16 lanes, read in place by the GEMM.
+        // {5, 36, 8, 16}: chunks of 16 tiles, one vector at 16 lanes, read in place by the GEMM. Widths up
+        // to 32 share vectors between tile rows at 16 lanes; at 28 a row's outputs end mid-vector.
         int shapes[][4] = {{1, 1, 4, 4}, {3, 5, 7, 9}, {8, 4, 1, 1}, {7, 13, 13, 6}, {2, 4, 11, 70}, {33, 9, 5, 37},
-                           {5, 36, 8, 16}};
-        for (int i = 0; i < 7; i++) winograd((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
+                           {5, 36, 8, 16}, {4, 7, 9, 28}};
+        for (int i = 0; i < 8; i++) winograd((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
+        for (int i = 0; i < 8; i++) {
+            winograd_weight_gradient((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
+        }
         int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520},
                              {12, 48, 20}, {6, 28, 5}, {12, 52, 17}};
         for (int i = 0; i < 9; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);

@@ -1,6 +1,7 @@
 #pragma once
 // Declarations shared by the dispatcher and the per-level translation units.
 #include "CKernels.h"
+#include <stdint.h>
 #if defined(__x86_64__) || defined(__i386__)
 // Masked loads (vload_lanes in kernels_template.h). Included here, before a level's target
 // attributes are pushed, so the header's own functions keep the attributes they declare.
@@ -71,7 +72,10 @@ static inline bk_f4_layout bk_f4_layout_for(int lanes, int c, int oc, int width,
     l.v = 0;
     l.m = l.v + 36 * bk_f4_plane(c, l.ldv);
     l.rows = l.m + 36 * bk_f4_plane(oc, l.ldv);
-    l.pack = l.rows + (size_t)9 * 4 * l.phase;  // a ring of 8 split input rows, a zero row
+    // A ring of 8 split input rows and a zero row; for narrow images (kernels_template.h's
+    // f4_group), six window rows of six packed arrays of two vectors each.
+    size_t rows = (size_t)9 * 4 * l.phase, grouped = (size_t)6 * 6 * 2 * lanes;
+    l.pack = l.rows + (rows > grouped ? rows : grouped);
     // The GEMM's packed slice of V: KC (256) × NC (48 vectors) floats, as kernels_template.h blocks it.
     l.total = l.pack + (size_t)256 * 48 * lanes;
     return l;

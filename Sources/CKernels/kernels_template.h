@@ -408,6 +408,21 @@ static void split_row(const float *image, int w, int y, int phase, float *dst) {
     for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j - 1, w, j, phase, dst);
 }
 
+/// Requests rows [y0, y1) of an image [h, w] (clipped to it) into the cache, a line at a time, for
+/// reading or (`write`) for writing. The transforms go through a chunk's rows channel by channel, and
+/// each channel's rows are a short run `batch·h·w` floats from the last one's: too short for the
+/// hardware prefetcher to follow, so without this every channel starts with a row of misses.
+static inline void prefetch_rows(const float *image, int h, int w, int y0, int y1, int write) {
+    if (y0 < 0) y0 = 0;
+    if (y1 > h) y1 = h;
+    if (y1 <= y0) return;
+    const char *end = (const char *)(image + (size_t)y1 * w);
+    for (const char *p = (const char *)((uintptr_t)(image + (size_t)y0 * w) & ~(uintptr_t)63); p < end; p += 64) {
+        if (write) __builtin_prefetch(p, 1);
+        else __builtin_prefetch(p, 0);
+    }
+}
+
 /// Bᵀ·a for one 6-vector a (each lane a different tile or column). Bᵀ = [[4,0,−5,0,1,0],
 /// [0,−4,−4,1,1,0],[0,4,−4,−1,1,0],[0,−2,−1,2,1,0],[0,2,−1,−2,1,0],[0,4,0,−5,0,1]]; the row stage and
 /// the column stage of the input transform both use it.
@@ -420,6 +435,90 @@ static inline void bt(const vf a[6], vf out[6]) {
     out[5] = 4 * a[1] - 5 * a[3] + a[5];
 }
 
+/// Bᵀ·d·B for LANES tiles: row[i] + at[j] is the vector of window row i (0 … 5) at the column
+/// phase tile column j reads (the four phases, then phases 0 and 1 one tile on); the 36 points go
+/// to dst + point·plane.
+static inline void input_tiles(const float *const row[6], const size_t at[6], float *dst, size_t plane) {
+    // Bᵀ·d over the six rows, at the six column phases: t[j][i] = (Bᵀ·d)[i][j].
+    vf t[6][6];
+    for (int j = 0; j < 6; j++) {
+        vf a[6] = {vload(row[0] + at[j]), vload(row[1] + at[j]), vload(row[2] + at[j]),
+                   vload(row[3] + at[j]), vload(row[4] + at[j]), vload(row[5] + at[j])};
+        bt(a, t[j]);
+    }
+    // (Bᵀ·d)·B: row i of Bᵀ·d through Bᵀ again, to the points 6i … 6i + 5.
+    for (int i = 0; i < 6; i++) {
+        vf a[6] = {t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]}, out[6];
+        bt(a, out);
+        for (int j = 0; j < 6; j++) vstore(dst + (size_t)(6 * i + j) * plane, out[j]);
+    }
+}
+
+// Narrow images. A row of tiles narrower than half a vector (16×16 images at 16 lanes: 4 tiles)
+// would leave most lanes idle, so `group` = LANES / tw tile rows share each vector: tile row r + k
+// in lanes [k·tw, k·tw + tw). Their split rows are packed side by side, one segment per tile row,
+// into arrays PACKED apart; each segment is a full-vector store at lane k·tw, made in increasing k
+// so the next segment overwrites the one before's spill.
+#define PACKED (2 * LANES)
+
+/// Tile rows per vector: LANES / tw when a row of tiles fills at most half a vector, else 1.
+static inline int f4_group(int tw) { return 2 * tw <= LANES ? LANES / tw : 1; }
+
+#if LANES == 4
+#define SHIFT1(x) __builtin_shufflevector(x, (vf){0}, 1, 2, 3, 4)
+#elif LANES == 8
+#define SHIFT1(x) __builtin_shufflevector(x, (vf){0}, 1, 2, 3, 4, 5, 6, 7, 8)
+#else
+#define SHIFT1(x) __builtin_shufflevector(x, (vf){0}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+#endif
+
+/// The four column phases of row y of an image [h, w] from column `first`: p[k][j] = row[first + 4j + k],
+/// zero outside the image; only the image is read.
+static inline void split_vectors(const float *image, int h, int w, int y, int first, vf p[4]) {
+    p[0] = p[1] = p[2] = p[3] = (vf){0};
+    if (y < 0 || y >= h) return;
+    const float *src = image + (size_t)y * w;
+    deinterleave4(vload_row(src, first, w), vload_row(src, first + LANES, w), vload_row(src, first + 2 * LANES, w),
+                  vload_row(src, first + 3 * LANES, w), &p[0], &p[1], &p[2], &p[3]);
+}
+
+/// f4_input for narrow images: per group of tile rows, each segment's six-row window split in
+/// registers (rows 0 and 1 are rows 4 and 5 of the tile row above, when it is the segment before)
+/// and stored into six packed arrays per window row — the four phases, and phases 0 and 1 one tile
+/// on, so a segment's last tile reads the tile after it from its own row — then one transform.
+static void f4_input_grouped(int c, int c0, int c1, int h, int w, int batch, const float *input, int r0, int r1,
+                             const bk_f4_layout *l, float *v, float *packed) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, group = f4_group(tw);
+    size_t plane = bk_f4_plane(c, l->ldv);
+    const float *row[6];
+    size_t at[6];
+    for (int i = 0; i < 6; i++) { row[i] = packed + (size_t)6 * i * PACKED; at[i] = (size_t)i * PACKED; }
+    for (int ci = c0; ci < c1; ci++) {
+        for (int r = r0; r < r1; r += group) {
+            int segments = r1 - r < group ? r1 - r : group;
+            vf p[6][4];
+            for (int k = 0; k < segments; k++) {
+                int n = (r + k) / th, ty = (r + k) % th;
+                const float *image = input + ((size_t)ci * batch + n) * h * w;
+                if (ci + 1 < c1) prefetch_rows(image + (size_t)batch * h * w, h, w, 4 * ty - 1, 4 * ty + 5, 0);
+                for (int i = 0; i < 6; i++) {
+                    if (k > 0 && ty > 0 && i < 2) {
+                        for (int q = 0; q < 4; q++) p[i][q] = p[i + 4][q];
+                    } else {
+                        split_vectors(image, h, w, 4 * ty - 1 + i, -1, p[i]);
+                    }
+                    float *dst = packed + (size_t)6 * i * PACKED + k * tw;
+                    for (int q = 0; q < 4; q++) vstore(dst + q * PACKED, p[i][q]);
+                    vstore(dst + 4 * PACKED, SHIFT1(p[i][0]));
+                    vstore(dst + 5 * PACKED, SHIFT1(p[i][1]));
+                }
+            }
+            // The vector's lanes past the group's tiles land on the next group's, which overwrites them.
+            input_tiles(row, at, v + (size_t)ci * l->ldv + (size_t)(r - r0) * tw, plane);
+        }
+    }
+}
+
 /// input [c, batch, h, w] → V [36][c][ldv] for channels [c0, c1) of the chunk's tiles
 /// (tile t = (r − r0)·tw + tx). Each input row is phase-split once into a ring of eight split rows
 /// (tile row ty reads rows 4ty − 1 … 4ty + 4, two of them shared with the tile row above), and
@@ -427,6 +526,10 @@ static inline void bt(const vf a[6], vf out[6]) {
 static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float *input, int r0, int r1,
                      const bk_f4_layout *l, float *v, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
+    if (f4_group(tw) > 1) {
+        f4_input_grouped(c, c0, c1, h, w, batch, input, r0, r1, l, v, rows);
+        return;
+    }
     size_t plane = bk_f4_plane(c, l->ldv);
     float *zero = rows + 8 * length;
     zero_run(zero, length);
@@ -434,6 +537,8 @@ static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *image = input + ((size_t)ci * batch + n) * h * w;
+            int fresh = r == r0 || ty == 0;
+            if (ci + 1 < c1) prefetch_rows(image + (size_t)batch * h * w, h, w, 4 * ty + (fresh ? -1 : 1), 4 * ty + 5, 0);
             // Row y lives in slot (y + 1) mod 8; a new image or channel starts the ring afresh.
             const float *row[6];
             for (int i = 0; i < 6; i++) {
@@ -441,27 +546,16 @@ static void f4_input(int c, int c0, int c1, int h, int w, int batch, const float
                 float *slot = rows + (size_t)((y + 1) & 7) * length;
                 if (y < 0 || y >= h) row[i] = zero;
                 else {
-                    if (i >= 2 || r == r0 || ty == 0) split_row(image, w, y, phase, slot);
+                    if (i >= 2 || fresh) split_row(image, w, y, phase, slot);
                     row[i] = slot;
                 }
             }
             // The last vector may run past tw into the next row's tiles, which that row overwrites.
             float *base = v + (size_t)ci * l->ldv + (size_t)(r - r0) * tw;
             for (int tx = 0; tx < tw; tx += LANES) {
-                // Bᵀ·d over the six rows, at the six column phases tile tx reads: t[j][i] = (Bᵀ·d)[i][j].
-                vf t[6][6];
-                for (int j = 0; j < 6; j++) {
-                    size_t at = j < 4 ? (size_t)j * phase + tx : (size_t)(j - 4) * phase + tx + 1;
-                    vf a[6] = {vload(row[0] + at), vload(row[1] + at), vload(row[2] + at),
-                               vload(row[3] + at), vload(row[4] + at), vload(row[5] + at)};
-                    bt(a, t[j]);
-                }
-                // (Bᵀ·d)·B: row i of Bᵀ·d through Bᵀ again, to the points 6i … 6i + 5.
-                for (int i = 0; i < 6; i++) {
-                    vf a[6] = {t[0][i], t[1][i], t[2][i], t[3][i], t[4][i], t[5][i]}, out[6];
-                    bt(a, out);
-                    for (int j = 0; j < 6; j++) vstore(base + (size_t)(6 * i + j) * plane + tx, out[j]);
-                }
+                size_t at[6] = {(size_t)tx, (size_t)phase + tx, (size_t)2 * phase + tx, (size_t)3 * phase + tx,
+                                (size_t)tx + 1, (size_t)phase + tx + 1};
+                input_tiles(row, at, base + tx, plane);
             }
         }
     }
@@ -483,11 +577,78 @@ static void store_row(const float *row, int w, float bias, const float *residual
     }
 }
 
+/// Aᵀ on the row index for LANES tiles: s[i][j], i = 0…3, from the six points of column j, each the
+/// vector at src + point·plane.
+static inline void output_columns(const float *src, size_t plane, vf s[4][6]) {
+    for (int j = 0; j < 6; j++) {
+        vf m0 = vload(src + j * plane), m1 = vload(src + (6 + j) * plane);
+        vf m2 = vload(src + (12 + j) * plane), m3 = vload(src + (18 + j) * plane);
+        vf m4 = vload(src + (24 + j) * plane), m5 = vload(src + (30 + j) * plane);
+        vf p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
+        s[0][j] = m0 + p12 + p34;
+        s[1][j] = d12 + 2 * d34;
+        s[2][j] = p12 + 4 * p34;
+        s[3][j] = d12 + 8 * d34 + m5;
+    }
+}
+
+/// Aᵀ on the column index of one row s[i] of output_columns: the four results per tile interleaved,
+/// y = (y0, y1, y2, y3) [4·LANES] holding output columns 4t … 4t + 3 of lane t's tile.
+static inline void output_row(const vf s[6], vf y[4]) {
+    vf p12 = s[1] + s[2], d12 = s[1] - s[2], p34 = s[3] + s[4], d34 = s[3] - s[4];
+    interleave4(s[0] + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + s[5], y);
+}
+
+/// f4_output for narrow images (f4_group): each output row of a group goes through a small buffer,
+/// from which every segment's row is stored with the epilogue.
+static void f4_output_grouped(int o0, int o1, int h, int w, int batch, const float *m, int r0, int r1,
+                              const bk_f4_layout *l, const bk_epilogue *epilogue, float *output) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, group = f4_group(tw), relu = epilogue ? epilogue->relu : 0;
+    size_t plane = bk_f4_plane(o1 - o0, l->ldv), image = (size_t)h * w;
+    const float *residuals = epilogue ? epilogue->residual : NULL;
+    float line[4 * LANES] __attribute__((aligned(64)));
+    for (int o = o0; o < o1; o++) {
+        vf bias = vsplat(epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f);
+        for (int r = r0; r < r1; r += group) {
+            int segments = r1 - r < group ? r1 - r : group;
+            for (int k = 0; o + 1 < o1 && k < segments; k++) {
+                int n = (r + k) / th, oy = (r + k) % th * 4;
+                size_t next = ((size_t)(o + 1) * batch + n) * image;
+                prefetch_rows(output + next, h, w, oy, oy + 4, 1);
+                if (residuals) prefetch_rows(residuals + next, h, w, oy, oy + 4, 0);
+            }
+            vf s[4][6];
+            output_columns(m + (size_t)(o - o0) * l->ldv + (size_t)(r - r0) * tw, plane, s);
+            for (int i = 0; i < 4; i++) {
+                vf y[4];
+                output_row(s[i], y);
+                for (int q = 0; q < 4; q++) vstore(line + q * LANES, y[q] + bias);
+                for (int k = 0; k < segments; k++) {
+                    int n = (r + k) / th, oy = (r + k) % th * 4;
+                    if (oy + i >= h) continue;
+                    size_t offset = ((size_t)o * batch + n) * image + (size_t)(oy + i) * w;
+                    for (int x = 0; x < w; x += LANES) {
+                        int count = w - x < LANES ? w - x : LANES;
+                        vf value = vload_first(line + 4 * k * tw + x, count);
+                        if (residuals) value += vload_first(residuals + offset + x, count);
+                        if (relu) value = vrelu(value);
+                        vstore_first(output + offset + x, value, count);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// M [36][o1 − o0][ldv] (output channels o0 … o1−1) → output [oc, batch, h, w]:
 /// Y = Aᵀ·M·A + bias, then residual and ReLU, stored straight into the output rows.
 static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, int r0, int r1, const bk_f4_layout *l,
                       const bk_epilogue *epilogue, float *output) {
     int th = (h + 3) / 4, tw = l->tiles_wide, relu = epilogue ? epilogue->relu : 0;
+    if (f4_group(tw) > 1) {
+        f4_output_grouped(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output);
+        return;
+    }
     size_t plane = bk_f4_plane(o1 - o0, l->ldv), image = (size_t)h * w;
     for (int o = o0; o < o1; o++) {
         vf bias = vsplat(epilogue && epilogue->bias ? epilogue->bias[o] : 0.0f);
@@ -497,26 +658,19 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
             size_t offset = ((size_t)o * batch + n) * image + (size_t)oy * w;
             float *dst = output + offset;
             const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
+            if (o + 1 < o1) {
+                size_t next = (size_t)batch * image;
+                prefetch_rows(output + offset - (size_t)oy * w + next, h, w, oy, oy + 4, 1);
+                if (residual) prefetch_rows(residual - (size_t)oy * w + next, h, w, oy, oy + 4, 0);
+            }
             for (int tx = 0; tx < tw; tx += LANES) {
-                // Aᵀ on the row index: s[i][j], i = 0…3, from the six points of column j.
                 vf s[4][6];
-                for (int j = 0; j < 6; j++) {
-                    vf m0 = vload(src + j * plane + tx), m1 = vload(src + (6 + j) * plane + tx);
-                    vf m2 = vload(src + (12 + j) * plane + tx), m3 = vload(src + (18 + j) * plane + tx);
-                    vf m4 = vload(src + (24 + j) * plane + tx), m5 = vload(src + (30 + j) * plane + tx);
-                    vf p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
-                    s[0][j] = m0 + p12 + p34;
-                    s[1][j] = d12 + 2 * d34;
-                    s[2][j] = p12 + 4 * p34;
-                    s[3][j] = d12 + 8 * d34 + m5;
-                }
-                // Aᵀ on the column index; the four results per tile interleaved into output row i,
-                // columns 4·tx … 4·tx + 4·LANES − 1, with the epilogue, up to the row's end.
+                output_columns(src + tx, plane, s);
+                // The four results per tile interleaved into output row i, columns 4·tx … 4·tx + 4·LANES − 1,
+                // with the epilogue, up to the row's end.
                 for (int i = 0; i < rows; i++) {
-                    vf p12 = s[i][1] + s[i][2], d12 = s[i][1] - s[i][2];
-                    vf p34 = s[i][3] + s[i][4], d34 = s[i][3] - s[i][4];
                     vf y[4];
-                    interleave4(s[i][0] + p12 + p34, d12 + 2 * d34, p12 + 4 * p34, d12 + 8 * d34 + s[i][5], y);
+                    output_row(s[i], y);
                     for (int q = 0; q < 4; q++) {
                         int x = 4 * tx + q * LANES, count = w - x < LANES ? w - x : LANES;
                         if (count <= 0) break;
@@ -584,16 +738,61 @@ static inline void expand_a(vf y0, vf y1, vf y2, vf y3, vf out[6]) {
     out[5] = y3;
 }
 
+/// Ĝ = A·∂y·Aᵀ for LANES tiles: rows + rr·row_stride + q·phase_stride is the vector of column phase
+/// q (0 … 3) of tile row rr (0 … 3); the 36 points go to dst + point·plane.
+static inline void gradient_tiles(const float *rows, size_t row_stride, size_t phase_stride, float *dst, size_t plane) {
+    vf e[4][6];
+    for (int rr = 0; rr < 4; rr++) {
+        const float *p = rows + rr * row_stride;
+        expand_a(vload(p), vload(p + phase_stride), vload(p + 2 * phase_stride), vload(p + 3 * phase_stride), e[rr]);
+    }
+    for (int j = 0; j < 6; j++) {
+        vf v[6];
+        expand_a(e[0][j], e[1][j], e[2][j], e[3][j], v);
+        for (int i = 0; i < 6; i++) vstore(dst + (size_t)(6 * i + j) * plane, v[i]);
+    }
+}
+
+/// f4_gradient for narrow images (f4_group): each segment's four rows split in registers and stored
+/// at lane k·tw of four packed arrays per row, then one transform for the group.
+static void f4_gradient_grouped(int oc, int h, int w, int batch, const float *grad_output, int r0, int r1,
+                                const bk_f4_layout *l, float *out, float *packed) {
+    int th = (h + 3) / 4, tw = l->tiles_wide, group = f4_group(tw);
+    size_t plane = bk_f4_plane(oc, l->ldv);
+    for (int o = 0; o < oc; o++) {
+        for (int r = r0; r < r1; r += group) {
+            int segments = r1 - r < group ? r1 - r : group;
+            for (int k = 0; k < segments; k++) {
+                int n = (r + k) / th, ty = (r + k) % th;
+                const float *image = grad_output + ((size_t)o * batch + n) * h * w;
+                if (o + 1 < oc) prefetch_rows(image + (size_t)batch * h * w, h, w, 4 * ty, 4 * ty + 4, 0);
+                for (int rr = 0; rr < 4; rr++) {
+                    vf p[4];
+                    split_vectors(image, h, w, 4 * ty + rr, 0, p);
+                    float *dst = packed + (size_t)4 * rr * PACKED + k * tw;
+                    for (int q = 0; q < 4; q++) vstore(dst + q * PACKED, p[q]);
+                }
+            }
+            gradient_tiles(packed, 4 * PACKED, PACKED, out + (size_t)o * l->ldv + (size_t)(r - r0) * tw, plane);
+        }
+    }
+}
+
 /// grad_output [oc, batch, h, w] → Ĝ [36][oc][ldv] for the chunk's tiles. Rows are split into four
 /// phases, P_k[tx] = row[4tx + k] (zero outside), so LANES tiles go through each operation.
 static void f4_gradient(int oc, int h, int w, int batch, const float *grad_output, int r0, int r1,
                         const bk_f4_layout *l, float *out, float *rows) {
     int th = (h + 3) / 4, tw = l->tiles_wide, phase = l->phase, length = 4 * phase;
+    if (f4_group(tw) > 1) {
+        f4_gradient_grouped(oc, h, w, batch, grad_output, r0, r1, l, out, rows);
+        return;
+    }
     size_t plane = bk_f4_plane(oc, l->ldv);
     for (int o = 0; o < oc; o++) {
         for (int r = r0; r < r1; r++) {
             int n = r / th, ty = r % th;
             const float *image = grad_output + ((size_t)o * batch + n) * h * w;
+            if (o + 1 < oc) prefetch_rows(image + (size_t)batch * h * w, h, w, 4 * ty, 4 * ty + 4, 0);
             for (int rr = 0; rr < 4; rr++) {
                 float *dst = rows + rr * length;
                 int y = ty * 4 + rr;
@@ -605,18 +804,7 @@ static void f4_gradient(int oc, int h, int w, int batch, const float *grad_outpu
                 for (int j = 0; j < phase; j += LANES) split_group(src, 4 * j, w, j, phase, dst);
             }
             float *base = out + (size_t)o * l->ldv + (size_t)(r - r0) * tw;
-            for (int tx = 0; tx < tw; tx += LANES) {
-                vf e[4][6];
-                for (int rr = 0; rr < 4; rr++) {
-                    const float *p = rows + rr * length + tx;
-                    expand_a(vload(p), vload(p + phase), vload(p + 2 * phase), vload(p + 3 * phase), e[rr]);
-                }
-                for (int j = 0; j < 6; j++) {
-                    vf v[6];
-                    expand_a(e[0][j], e[1][j], e[2][j], e[3][j], v);
-                    for (int i = 0; i < 6; i++) vstore(base + (size_t)(6 * i + j) * plane + tx, v[i]);
-                }
-            }
+            for (int tx = 0; tx < tw; tx += LANES) gradient_tiles(rows + tx, length, phase, base + tx, plane);
         }
     }
 }

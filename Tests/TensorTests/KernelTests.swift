@@ -117,9 +117,11 @@ import Testing
     /// Winograd F(4×4) runs in CKernels: every level against the direct convolution, with odd
     /// sizes, channel counts that are not multiples of 6 or a vector width, and wide rows. The last
     /// three have fewer tiles than output channels, so the two workers split the channels instead;
-    /// the last one's GEMMs are 16 tiles wide, one vector at 16 lanes, read in place.
+    /// the last one's GEMMs are 16 tiles wide, one vector at 16 lanes, read in place. Rows of at most
+    /// half a vector of tiles share vectors between tile rows (every width up to 32 at 16 lanes);
+    /// at 28 wide a tile row's 28 output columns do not end on a vector boundary.
     @Test(arguments: [(1, 1, 4, 4), (3, 5, 7, 9), (8, 4, 1, 1), (7, 13, 13, 6), (16, 16, 16, 16), (2, 4, 11, 70),
-                      (33, 9, 5, 37), (7, 40, 5, 6), (13, 30, 3, 9), (5, 36, 8, 16)])
+                      (33, 9, 5, 37), (7, 40, 5, 6), (13, 30, 3, 9), (5, 36, 8, 16), (4, 7, 9, 28)])
     func winogradF4MatchesReferenceAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
                              kernel: 3, stride: 1, padding: 1)
@@ -166,7 +168,7 @@ import Testing
 
     /// The F(4×4) weight gradient in CKernels, at every level, against the direct-loop reference
     /// (accumulated into a non-zero gradient, split over two workers and several chunks).
-    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (33, 13, 9, 37)])
+    @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (33, 13, 9, 37), (5, 6, 16, 16), (4, 3, 10, 28)])
     func winogradF4WeightGradientAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
                              kernel: 3, stride: 1, padding: 1)
