@@ -143,7 +143,8 @@ static void winograd_weight_gradient(bk_level level, int c, int oc, int h, int w
                             expected[(o * c + ci) * 9 + k] += dy[(((size_t)o * batch + n) * h + y) * w + x] *
                                                               in[(((size_t)ci * batch + n) * h + iy) * w + ix];
                         }
-    int rows = batch * ((h + 3) / 4), chunk = bk_winograd_f4_budget_rows(c, oc, w);
+    // Chunks of two tile rows, whatever the production chunk: several chunks accumulate into ∂U.
+    int rows = batch * ((h + 3) / 4), chunk = 2;
     float *scratch = malloc(bk_winograd_f4_weight_gradient_scratch_floats(level, c, oc, w, chunk) * sizeof(float));
     float *du = calloc(du_n, sizeof(float));
     for (int r = 0; r < rows; r += chunk) {

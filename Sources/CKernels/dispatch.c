@@ -106,6 +106,8 @@ int bk_winograd_f4_budget_rows(int c, int oc, int width) {
     return rows > 1 ? rows : 1;
 }
 
+int bk_winograd_f4_gradient_chunk_rows(int c, int oc, int width) { return 4 * bk_winograd_f4_budget_rows(c, oc, width); }
+
 int bk_winograd_f4_chunk_rows(bk_level level, int c, int oc, int width) {
     int panel = 2 * bk_level_lanes(runnable(level)), tiles_wide = (width + 3) / 4;
     int budget = bk_winograd_f4_budget_rows(c, oc, width), one_panel = (panel + tiles_wide - 1) / tiles_wide;

@@ -271,7 +271,7 @@ public enum Winograd {
         let c = Int32(g.inChannels), oc = Int32(g.outChannels), h = Int32(g.height), w = Int32(g.width)
         let tilesHigh = (g.height + 3) / 4
         let size = 36 * g.outChannels * g.inChannels
-        let rowsPerChunk = Int(bk_winograd_f4_budget_rows(c, oc, w))
+        let rowsPerChunk = Int(bk_winograd_f4_gradient_chunk_rows(c, oc, w))
         let scratchSize = bk_winograd_f4_weight_gradient_scratch_floats(level.raw, c, oc, w, Int32(rowsPerChunk))
         let workers = min(pool.threads, batch * tilesHigh)
         pool.forEachRange(batch * tilesHigh) { worker, range in

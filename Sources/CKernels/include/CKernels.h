@@ -59,8 +59,12 @@ void bk_winograd_f4_pack_weights(int oc, int c, const float *weight, float *pack
 /// gradient's way back from the 36 Winograd points.
 void bk_winograd_f4_accumulate_weight_gradient(int oc, int c, const float *du, float *grad_weight);
 /// Tile rows whose transformed tiles and GEMM results (36·(c + oc) floats per tile) stay within
-/// about 640 KiB (L2), at least 1: the weight gradient's chunk, and the forward chunk's budget.
+/// about 640 KiB (L2), at least 1: the forward chunk's budget.
 int bk_winograd_f4_budget_rows(int c, int oc, int width);
+/// Tile rows per chunk for `bk_winograd_f4_weight_gradient_rows`: four budgets. Every chunk reads and
+/// writes the worker's whole ∂U (36·oc·c floats, 2.4 MB at 128 → 128) once, in its 36 products, so
+/// deeper chunks pass over it less often; that outweighs their tiles no longer fitting in L2.
+int bk_winograd_f4_gradient_chunk_rows(int c, int oc, int width);
 /// Tile rows per chunk for `bk_winograd_f4_forward_rows`: as many as keep a chunk's transformed
 /// tiles and GEMM results within about 640 KiB (L2), chosen so the chunk's tile count fills the
 /// GEMM's column panels (2 vectors of tiles) as nearly as possible, since a part-filled panel costs a
