@@ -167,7 +167,9 @@ import Testing
     }
 
     /// The F(4×4) weight gradient in CKernels, at every level, against the direct-loop reference
-    /// (accumulated into a non-zero gradient, split over two workers and several chunks).
+    /// (accumulated into a non-zero gradient, split over two workers; scripts/check-kernels-sanitized
+    /// runs it in chunks of two tile rows, so several chunks accumulate into one ∂U there). Widths 16
+    /// and 28 share vectors between tile rows at 16 lanes.
     @Test(arguments: [(3, 4, 6, 5), (16, 8, 7, 9), (2, 3, 1, 1), (33, 13, 9, 37), (5, 6, 16, 16), (4, 3, 10, 28)])
     func winogradF4WeightGradientAtEveryLevel(shape: (c: Int, oc: Int, h: Int, w: Int)) {
         let g = ConvGeometry(inChannels: shape.c, outChannels: shape.oc, height: shape.h, width: shape.w,
