@@ -388,18 +388,21 @@ static inline vf vload_row(const float *row, int first, int w) {
     return hi > lo ? vload_lanes(row + first, lo, hi) : (vf){0};
 }
 
-/// Stores the four phases of the 4·LANES columns from `first` of a row [w] at `dst + j` (phase arrays
-/// `phase` apart), zero outside the row; a group wholly past the row's end is zero without being read.
+/// The four phases of the 4·LANES columns from `first` of a row [w], in registers: p[k][j] =
+/// row[first + 4j + k], zero outside the row; a group wholly past the row's end is zero without
+/// being read.
+static inline void split_phases(const float *src, int first, int w, vf p[4]) {
+    p[0] = p[1] = p[2] = p[3] = (vf){0};
+    if (first >= w) return;
+    deinterleave4(vload_row(src, first, w), vload_row(src, first + LANES, w), vload_row(src, first + 2 * LANES, w),
+                  vload_row(src, first + 3 * LANES, w), &p[0], &p[1], &p[2], &p[3]);
+}
+
+/// split_phases stored at `dst + j`, the phase arrays `phase` apart.
 static inline void split_group(const float *src, int first, int w, int j, int phase, float *dst) {
-    vf p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
-    if (first < w) {
-        deinterleave4(vload_row(src, first, w), vload_row(src, first + LANES, w), vload_row(src, first + 2 * LANES, w),
-                       vload_row(src, first + 3 * LANES, w), &p0, &p1, &p2, &p3);
-    }
-    vstore(dst + j, p0);
-    vstore(dst + phase + j, p1);
-    vstore(dst + 2 * phase + j, p2);
-    vstore(dst + 3 * phase + j, p3);
+    vf p[4];
+    split_phases(src, first, w, p);
+    for (int k = 0; k < 4; k++) vstore(dst + k * phase + j, p[k]);
 }
 
 /// Input row `y` of one image, phase-split into `dst` [4·phase], zero outside.
@@ -421,6 +424,13 @@ static inline void prefetch_rows(const float *image, int h, int w, int y0, int y
         if (write) __builtin_prefetch(p, 1);
         else __builtin_prefetch(p, 0);
     }
+}
+
+/// prefetch_rows for the output transform: rows [oy, oy + 4) of the next channel's image [h, w] in
+/// output (for writing) and in residual (for reading, when there is one); `next` is that image's offset.
+static inline void prefetch_output_rows(float *output, const float *residual, size_t next, int h, int w, int oy) {
+    prefetch_rows(output + next, h, w, oy, oy + 4, 1);
+    if (residual) prefetch_rows(residual + next, h, w, oy, oy + 4, 0);
 }
 
 /// Bᵀ·a for one 6-vector a (each lane a different tile or column). Bᵀ = [[4,0,−5,0,1,0],
@@ -472,14 +482,13 @@ static inline int f4_group(int tw) { return 2 * tw <= LANES ? LANES / tw : 1; }
 #define SHIFT1(x) __builtin_shufflevector(x, (vf){0}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 #endif
 
-/// The four column phases of row y of an image [h, w] from column `first`: p[k][j] = row[first + 4j + k],
-/// zero outside the image; only the image is read.
+/// split_phases of row y of an image [h, w], zero for a row outside the image.
 static inline void split_vectors(const float *image, int h, int w, int y, int first, vf p[4]) {
-    p[0] = p[1] = p[2] = p[3] = (vf){0};
-    if (y < 0 || y >= h) return;
-    const float *src = image + (size_t)y * w;
-    deinterleave4(vload_row(src, first, w), vload_row(src, first + LANES, w), vload_row(src, first + 2 * LANES, w),
-                  vload_row(src, first + 3 * LANES, w), &p[0], &p[1], &p[2], &p[3]);
+    if (y < 0 || y >= h) {
+        p[0] = p[1] = p[2] = p[3] = (vf){0};
+        return;
+    }
+    split_phases(image + (size_t)y * w, first, w, p);
 }
 
 /// f4_input for narrow images: per group of tile rows, each segment's six-row window split in
@@ -613,9 +622,7 @@ static void f4_output_grouped(int o0, int o1, int h, int w, int batch, const flo
             int segments = r1 - r < group ? r1 - r : group;
             for (int k = 0; o + 1 < o1 && k < segments; k++) {
                 int n = (r + k) / th, oy = (r + k) % th * 4;
-                size_t next = ((size_t)(o + 1) * batch + n) * image;
-                prefetch_rows(output + next, h, w, oy, oy + 4, 1);
-                if (residuals) prefetch_rows(residuals + next, h, w, oy, oy + 4, 0);
+                prefetch_output_rows(output, residuals, ((size_t)(o + 1) * batch + n) * image, h, w, oy);
             }
             vf s[4][6];
             output_columns(m + (size_t)(o - o0) * l->ldv + (size_t)(r - r0) * tw, plane, s);
@@ -659,9 +666,8 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
             float *dst = output + offset;
             const float *residual = epilogue && epilogue->residual ? epilogue->residual + offset : NULL;
             if (o + 1 < o1) {
-                size_t next = (size_t)batch * image;
-                prefetch_rows(output + offset - (size_t)oy * w + next, h, w, oy, oy + 4, 1);
-                if (residual) prefetch_rows(residual - (size_t)oy * w + next, h, w, oy, oy + 4, 0);
+                prefetch_output_rows(output, epilogue ? epilogue->residual : NULL, ((size_t)(o + 1) * batch + n) * image,
+                                     h, w, oy);
             }
             for (int tx = 0; tx < tw; tx += LANES) {
                 vf s[4][6];
