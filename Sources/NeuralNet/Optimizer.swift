@@ -108,22 +108,16 @@ public final class Optimizer {
                 // tail, so results do not depend on where a tensor starts): the divisions and square
                 // root one at a time cost about 3 ns a parameter.
                 typealias V = SIMD16<Float>
-                @inline(__always) func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V {
-                    UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
-                }
-                @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-                    UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: V.self)
-                }
                 var i = range.lowerBound
                 while i + 16 <= range.upperBound {
-                    let grad = load(g, i) * clip
-                    let mi = beta1 * load(m, i) + (1 - beta1) * grad
-                    let vi = beta2 * load(v, i) + (1 - beta2) * grad * grad
-                    let wi = load(w, i)
+                    let grad = V(loadingFrom: g + i) * clip
+                    let mi = beta1 * V(loadingFrom: m + i) + (1 - beta1) * grad
+                    let vi = beta2 * V(loadingFrom: v + i) + (1 - beta2) * grad * grad
+                    let wi = V(loadingFrom: w + i)
                     let mHat = mi / c1, vHat = vi / c2
-                    store(mi, m, i)
-                    store(vi, v, i)
-                    store(wi - lr * (mHat / (vHat.squareRoot() + epsilon) + wd * wi), w, i)
+                    mi.store(to: m + i)
+                    vi.store(to: v + i)
+                    (wi - lr * (mHat / (vHat.squareRoot() + epsilon) + wd * wi)).store(to: w + i)
                     i += 16
                 }
                 for i in i..<range.upperBound {

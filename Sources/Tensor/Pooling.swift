@@ -118,7 +118,7 @@ public enum Pooling {
                 // Sixteen running sums, not one: a single float sum waits on each add in turn.
                 var lanes = SIMD16<Float>(), i = 0
                 while i + 16 <= plane {
-                    lanes += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
+                    lanes += SIMD16(loadingFrom: src + i)
                     i += 16
                 }
                 var sum = lanes.sum()

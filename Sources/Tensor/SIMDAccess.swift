@@ -17,6 +17,17 @@ func store(_ value: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int
     for l in 0..<lanes { p[l] = value[l] }
 }
 
+extension SIMD16 where Scalar == Float {
+    /// Sixteen floats from `p`, at any alignment: the width of the engine's Swift sums and updates
+    /// (global pooling, the workers' ∂U partials, AdamW).
+    @inlinable @inline(__always)
+    public init(loadingFrom p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+
+    /// These sixteen floats → p [0 ..< 16], at any alignment.
+    @inlinable @inline(__always)
+    public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+}
+
 /// Splits one image row into `phases` interleaved phase arrays after `leftPadding` zeros:
 /// `output[k·length + j] = row[phases·j + k − leftPadding]` (zero outside the row), `length`
 /// floats each. The interior is loaded straight from the row 16 (or 8) floats at a time; only the
@@ -34,7 +45,7 @@ func deinterleave(_ row: UnsafePointer<Float>, width: Int, phases: Int, length: 
     while j < length && phases &* j &- leftPadding < 0 { scalar(j); j &+= 1 }
     if phases == 4 {
         while j &+ 4 <= length && phases &* (j &+ 4) &- leftPadding <= width {
-            let v = UnsafeRawPointer(row + (4 &* j &- leftPadding)).loadUnaligned(as: SIMD16<Float>.self)
+            let v = SIMD16<Float>(loadingFrom: row + (4 &* j &- leftPadding))
             store(SIMD4(v[0], v[4], v[8], v[12]), output + j, 4)
             store(SIMD4(v[1], v[5], v[9], v[13]), output + length + j, 4)
             store(SIMD4(v[2], v[6], v[10], v[14]), output + 2 &* length + j, 4)

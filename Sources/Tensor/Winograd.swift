@@ -329,9 +329,9 @@ public enum Winograd {
         pool.forEachRange(size, granularity: 4096) { _, range in
             var i = range.lowerBound
             while i + 16 <= range.upperBound {
-                var sum = UnsafeRawPointer(total + i).loadUnaligned(as: SIMD16<Float>.self)
-                for partial in others { sum += UnsafeRawPointer(partial + i).loadUnaligned(as: SIMD16<Float>.self) }
-                UnsafeMutableRawPointer(total + i).storeBytes(of: sum, as: SIMD16<Float>.self)
+                var sum = SIMD16(loadingFrom: total + i)
+                for partial in others { sum += SIMD16(loadingFrom: partial + i) }
+                sum.store(to: total + i)
                 i += 16
             }
             for i in i..<range.upperBound {
