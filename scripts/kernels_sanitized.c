@@ -229,9 +229,11 @@ int main(void) {
         for (int i = 0; i < 8; i++) {
             winograd_weight_gradient((bk_level)level, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 2);
         }
+        // {7, 17, 3} and {13, 49, 300} end one column past a vector at 16 lanes, {7, 25, 33} at 8 and
+        // {6, 21, 10} at 4: a vector's tile and a one-column edge.
         int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520},
-                             {12, 48, 20}, {6, 28, 5}, {12, 52, 17}};
-        for (int i = 0; i < 9; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
+                             {12, 48, 20}, {6, 28, 5}, {12, 52, 17}, {7, 25, 33}, {6, 21, 10}};
+        for (int i = 0; i < 11; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
         for (long m = 1; m <= 70; m++) norm((bk_level)level, m);
         for (int w = 2; w <= 70; w += 3) {  // the 2×2 stride-2 pool's vector path, odd sizes included
             for (int h = 2; h <= 5; h++) pool_training((bk_level)level, (bk_conv_shape){1, 1, h, w, 2, 2, 2, 0, h / 2, w / 2}, 3);

@@ -97,6 +97,15 @@ void bk_gemm(bk_level level, int m, int n, int k, const float *packed_a, const f
     }
 }
 
+void bk_gemm_in_place(bk_level level, int m, int n, int k, const float *packed_a, const float *b, long ldb,
+                      float *c, long ldc, int accumulate, const bk_epilogue *epilogue) {
+    switch (runnable(level)) {
+    case BK_AVX512: bk_gemm_in_place_avx512(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue); return;
+    case BK_AVX2: bk_gemm_in_place_avx2(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue); return;
+    case BK_PORTABLE: bk_gemm_in_place_portable(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue); return;
+    }
+}
+
 size_t bk_winograd_f4_scratch_floats(bk_level level, int c, int oc, int width, int tile_rows) {
     return bk_winograd_f4_scratch(bk_level_lanes(runnable(level)), c, oc, width, tile_rows);
 }

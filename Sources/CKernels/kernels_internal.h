@@ -12,6 +12,8 @@
     void bk_gemm_##suffix(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c,   \
                           long ldc, int accumulate, const bk_epilogue *epilogue, float *workspace);        \
     size_t bk_gemm_workspace_##suffix(void);                                                             \
+    void bk_gemm_in_place_##suffix(int m, int n, int k, const float *packed_a, const float *b, long ldb,    \
+                                   float *c, long ldc, int accumulate, const bk_epilogue *epilogue);       \
     void bk_winograd_f4_rows_##suffix(int c, int oc, int h, int w, int batch, const float *input,          \
                                       const float *packed_u, const bk_epilogue *epilogue, float *output,   \
                                       int r0, int r1, float *scratch);                                     \

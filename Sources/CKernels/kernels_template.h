@@ -153,9 +153,11 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 /// epilogue, for cols ≤ LANES (b's LANES columns read): half the work of `micro`, for a right edge no
 /// wider than one vector (784 = 24·32 + 16 columns at 28×28 with 16 lanes; a Winograd chunk of 16 tiles).
 static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc, int cols,
-                              int accumulate, const float *bias, const float *residual, long ldr, int relu) {
+                              int accumulate, const float *bias, const float *residual, long ldr, int relu,
+                              const float *next) {
     vf c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
     for (int p = 0; p < k; p++) {
+        if (next) __builtin_prefetch(next + p * BK_MR);
         vf b0 = vload(b);
         c0 += vsplat(panel[0]) * b0; c1 += vsplat(panel[1]) * b0; c2 += vsplat(panel[2]) * b0;
         c3 += vsplat(panel[3]) * b0; c4 += vsplat(panel[4]) * b0; c5 += vsplat(panel[5]) * b0;
@@ -207,7 +209,7 @@ static void edge(int k, const float *panel, const float *b, long ldb, int rows, 
     if (cols == 1) {
         micro_one(k, panel, b, ldb, tile);
     } else if (cols <= LANES) {
-        micro_half(k, panel, b, ldb, tile, NR, LANES, 0, NULL, NULL, 0, 0);
+        micro_half(k, panel, b, ldb, tile, NR, LANES, 0, NULL, NULL, 0, 0, NULL);
     } else {
         micro(k, panel, b, ldb, tile, NR, NR, 0, NULL, NULL, 0, 0, NULL);
     }
@@ -314,9 +316,11 @@ size_t BK_FN(bk_gemm_workspace)(void) { return (size_t)KC * NC; }
 /// ldb must run at least a vector past n; the columns past n feed only lanes that are not stored.
 enum { B_ROWS, B_TRANSPOSED, B_IN_PLACE };
 
+static inline int streams(int m, int k) { return (size_t)m * (size_t)k >= ((size_t)1 << 18); }
+
 /// c [m, n] (ldc) = (accumulate ? c : 0) + A·b, b as `layout` says.
 static void gemm(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
-                 int accumulate, const bk_epilogue *epilogue, float *workspace, int layout) {
+                 int accumulate, const bk_epilogue *epilogue, float *workspace, int layout, int streamed) {
     const float *bias = epilogue ? epilogue->bias : NULL;
     const float *residual = epilogue ? epilogue->residual : NULL;
     long ldr = epilogue ? epilogue->ldr : 0;
@@ -325,7 +329,6 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
         bk_reference_gemm(m, n, 0, NULL, 0, NULL, 0, c, ldc, accumulate, epilogue);
         return;
     }
-    int streamed = (size_t)m * (size_t)k >= ((size_t)1 << 18);
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += KC) {
@@ -342,10 +345,11 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                 const float *panel = packed_a + (size_t)i0 * k + (size_t)pc * BK_MR;
                 const float *rb = last && bias ? bias + i0 : NULL;
                 // A weight matrix of a MiB or more (resnet18's last stage: 9.4 MB) cannot stay in L2,
-                // so with few columns (batch 1) its panels stream from memory: the first tile
-                // prefetches the next panel's slice, so the stream is not left to the hardware
-                // prefetcher, which stops at every page. Smaller weights stay cached and the extra
-                // instructions would only cost (scene-s at batch 32 measured slower with them).
+                // so with few columns (batch 1) its panels stream from memory: when the caller says
+                // so (`streamed`), the first tile prefetches the next panel's slice, so the stream is
+                // not left to the hardware prefetcher, which stops at every page. Smaller weights stay
+                // cached and the extra instructions would only cost (scene-s at batch 32 measured
+                // slower with them).
                 const float *next = streamed && i0 + BK_MR < m ? panel + (size_t)BK_MR * k : NULL;
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
@@ -356,10 +360,16 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
                     const float *rp = last && residual ? residual + (size_t)i0 * ldr + jc + jr : NULL;
                     if (rows == BK_MR && cols == NR) {  // a constant width, so the stores need no lane count
                         micro(kc, panel, bp, bstride, cp, ldc, NR, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
+                    } else if (rows == BK_MR && cols == LANES + 1) {
+                        // One column past a vector (7×7 at batch 1 with 16 lanes: 49 = 32 + 17): a
+                        // vector's tile and a one-column edge, not a full NR tile for 17 columns.
+                        micro_half(kc, panel, bp, bstride, cp, ldc, LANES, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
+                        edge(kc, panel, bp + LANES, bstride, rows, 1, cp + LANES, ldc, acc, rb,
+                             rp ? rp + LANES : NULL, ldr, last && relu);
                     } else if (rows == BK_MR && cols > LANES) {
                         micro(kc, panel, bp, bstride, cp, ldc, cols, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
                     } else if (rows == BK_MR && cols > 1) {
-                        micro_half(kc, panel, bp, bstride, cp, ldc, cols, acc, rb, rp, ldr, last && relu);
+                        micro_half(kc, panel, bp, bstride, cp, ldc, cols, acc, rb, rp, ldr, last && relu, jr == 0 ? next : NULL);
                     } else {
                         edge(kc, panel, bp, bstride, rows, cols, cp, ldc, acc, rb, rp, ldr, last && relu);
                     }
@@ -371,7 +381,13 @@ static void gemm(int m, int n, int k, const float *packed_a, const float *b, lon
 
 void BK_FN(bk_gemm)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
                     int accumulate, const bk_epilogue *epilogue, float *workspace) {
-    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, B_ROWS);
+    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, workspace, B_ROWS, streams(m, k));
+}
+
+void BK_FN(bk_gemm_in_place)(int m, int n, int k, const float *packed_a, const float *b, long ldb, float *c, long ldc,
+                             int accumulate, const bk_epilogue *epilogue) {
+    _Static_assert(NR <= BK_GEMM_IN_PLACE_COLUMNS, "in-place b tiles are at most BK_GEMM_IN_PLACE_COLUMNS wide");
+    gemm(m, n, k, packed_a, b, ldb, c, ldc, accumulate, epilogue, NULL, B_IN_PLACE, streams(m, k));
 }
 
 #include "kernels_rows.h"
@@ -694,12 +710,12 @@ static void f4_output(int o0, int o1, int h, int w, int batch, const float *m, i
 /// The 36 GEMMs for output channels [o0, o1) (o0 a multiple of BK_MR) and their output transform.
 static void f4_multiply_output(int c, int oc, int o0, int o1, int h, int w, int batch, const float *v, const float *packed_u,
                                const bk_epilogue *epilogue, float *output, int r0, int r1, const bk_f4_layout *l,
-                               float *m, float *pack) {
+                               float *m, float *pack, int streamed) {
     int count = (r1 - r0) * l->tiles_wide, rows = o1 - o0;
     size_t per_point = bk_packed_a_floats(oc, c);
     for (int xi = 0; xi < 36; xi++) {
         gemm(rows, count, c, packed_u + xi * per_point + (size_t)o0 * c, v + xi * bk_f4_plane(c, l->ldv), l->ldv,
-             m + xi * bk_f4_plane(rows, l->ldv), l->ldv, 0, NULL, pack, B_IN_PLACE);
+             m + xi * bk_f4_plane(rows, l->ldv), l->ldv, 0, NULL, pack, B_IN_PLACE, streamed);
     }
     f4_output(o0, o1, h, w, batch, m, r0, r1, l, epilogue, output);
 }
@@ -711,7 +727,7 @@ void BK_FN(bk_winograd_f4_rows)(int c, int oc, int h, int w, int batch, const fl
     float *v = scratch + l.v;
     f4_input(c, 0, c, h, w, batch, input, r0, r1, &l, v, scratch + l.rows);
     f4_multiply_output(c, oc, 0, oc, h, w, batch, v, packed_u, epilogue, output, r0, r1, &l, scratch + l.m,
-                       scratch + l.pack);
+                       scratch + l.pack, 0);
 }
 
 void BK_FN(bk_winograd_f4_input_channels)(int c, int c0, int c1, int h, int w, int batch, const float *input,
@@ -725,8 +741,13 @@ void BK_FN(bk_winograd_f4_output_channels)(int c, int oc, int o0, int o1, int h,
                                            int tile_rows, float *scratch) {
     if (o1 <= o0) return;
     bk_f4_layout l = bk_f4_layout_for(LANES, 0, o1 - o0, w, tile_rows);
+    // Channels are split when tiles are few (batch 1): each of this worker's 36 weight matrices is
+    // read once per call, 36 · (o1 − o0) · c floats in all (4.7 MB at resnet18's 256 → 256), so
+    // a MiB or more streams from memory and its panels are prefetched as im2col's are. With the
+    // tiles split instead (`bk_winograd_f4_rows`) each chunk rereads the weights, mostly from cache:
+    // scene-s at batch 32 measured slower with the prefetches there.
     f4_multiply_output(c, oc, o0, o1, h, w, batch, v, packed_u, epilogue, output, 0, tile_rows, &l,
-                       scratch + l.m, scratch + l.pack);
+                       scratch + l.m, scratch + l.pack, streams(36 * (o1 - o0), c));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,7 +847,7 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
     for (int xi = 0; xi < 36; xi++) {
         pack_a_rows(oc, count, g + xi * bk_f4_plane(oc, l.ldv), l.ldv, packed);
         gemm(oc, c, count, packed, v + xi * bk_f4_plane(c, l.ldv), l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
-             scratch + l.pack, B_TRANSPOSED);
+             scratch + l.pack, B_TRANSPOSED, streams(oc, c));
     }
 }
 

@@ -6,14 +6,16 @@ import CKernels
 /// row `r` is `(c, kh, kw)`. Working on an arbitrary column range `[j0, j1)` lets workers split
 /// a single image (batch-1 latency) as easily as a batch.
 public enum Im2col {
-    /// input [C, N, H, W]; col [C·KH·KW, j1-j0] (row stride `j1-j0`), by CKernels' `bk_im2col` at `level`.
+    /// input [C, N, H, W]; col [C·KH·KW, j1-j0] (row stride `rowStride`, default `j1-j0`), by CKernels'
+    /// `bk_im2col` at `level`.
     public static func unfold(
         _ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
-        columns: Range<Int>, into col: UnsafeMutablePointer<Float>, level: KernelLevel = .current
+        columns: Range<Int>, into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil, level: KernelLevel = .current
     ) {
         guard !columns.isEmpty else { return }
         withUnsafePointer(to: g.kernelShape) { shape in
-            bk_im2col(level.raw, shape, Int32(batch), input, columns.lowerBound, columns.upperBound, col, columns.count)
+            bk_im2col(level.raw, shape, Int32(batch), input, columns.lowerBound, columns.upperBound, col,
+                      rowStride ?? columns.count)
         }
     }
 

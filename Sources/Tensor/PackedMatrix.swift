@@ -22,11 +22,12 @@ public final class PackedMatrix: @unchecked Sendable {
     /// c [rows, n] (ldc) = (accumulate ? c : 0) + A·b, b [columns, n] (ldb), then the epilogue with
     /// the residual read at row stride `residualStride`. Single-threaded. With `rowRange` (its start
     /// a multiple of `BK_MR`), only those rows of A: `c`, the bias and the residual still point at
-    /// row 0, so workers can split one product by rows.
+    /// row 0, so workers can split one product by rows. With `workspace` nil, b is read where it
+    /// lies (`bk_gemm_in_place`): ldb at least `inPlaceStride(n)` and b `columns · ldb` floats.
     public func multiply(
         _ b: UnsafePointer<Float>, ldb: Int, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool = false, epilogue: Epilogue = .none, residualStride: Int = 0,
-        rowRange: Range<Int>? = nil, workspace: UnsafeMutablePointer<Float>, level: KernelLevel = .current
+        rowRange: Range<Int>? = nil, workspace: UnsafeMutablePointer<Float>?, level: KernelLevel = .current
     ) {
         let range = rowRange ?? 0..<rows
         precondition(range.lowerBound % Int(BK_MR) == 0 && range.upperBound <= rows, "row range \(range) is not panel-aligned")
@@ -34,8 +35,19 @@ public final class PackedMatrix: @unchecked Sendable {
         let first = range.lowerBound
         var ep = bk_epilogue(bias: epilogue.bias.map { $0 + first }, residual: epilogue.residual.map { $0 + first * residualStride },
                              ldr: residualStride, relu: epilogue.relu ? 1 : 0)
-        bk_gemm(level.raw, Int32(range.count), Int32(n), Int32(columns), storage.pointer + first * columns, b, ldb,
-                c + first * ldc, ldc, accumulate ? 1 : 0, &ep, workspace)
+        let a = storage.pointer + first * columns, m = Int32(range.count)
+        if let workspace {
+            bk_gemm(level.raw, m, Int32(n), Int32(columns), a, b, ldb, c + first * ldc, ldc, accumulate ? 1 : 0, &ep, workspace)
+        } else {
+            precondition(ldb >= Self.inPlaceStride(n), "an in-place b needs ldb ≥ \(Self.inPlaceStride(n)), got \(ldb)")
+            bk_gemm_in_place(level.raw, m, Int32(n), Int32(columns), a, b, ldb, c + first * ldc, ldc, accumulate ? 1 : 0, &ep)
+        }
+    }
+
+    /// The least row stride of a b that `multiply` reads in place: n rounded up to the widest tile.
+    public static func inPlaceStride(_ n: Int) -> Int {
+        let tile = Int(BK_GEMM_IN_PLACE_COLUMNS)
+        return (n + tile - 1) / tile * tile
     }
 }
 
@@ -98,12 +110,15 @@ extension Convolution {
         level: KernelLevel
     ) {
         let total = batch * g.outputPlane, k = g.patchSize, block = 64
-        let workspace = PackedMatrix.workspaceCount(level: level)
-        let shared = scratch[0].reserve(workspace + (g.isPointwise ? 0 : k * total))
-        let columns = shared + workspace
+        // Each block is read in place by every worker's GEMM, so no worker copies it into panels
+        // again; a row stride of 80, not 64, keeps a block's rows off a few cache sets.
+        let stride = PackedMatrix.inPlaceStride(block) + 16
+        let workspace = g.isPointwise ? PackedMatrix.workspaceCount(level: level) : 0
         let blocks = g.isPointwise ? 1 : (total + block - 1) / block
+        let shared = scratch[0].reserve(workspace + (g.isPointwise ? 0 : k * stride * blocks))
+        let columns = shared + workspace
         if !g.isPointwise {
-            // Block b holds columns [b·64, …) as a [k, n_b] matrix starting at k·b·64. It is unfolded
+            // Block b holds columns [b·64, …) as a [k, n_b] matrix (row stride 80) at k·80·b. It is unfolded
             // in units of (block, channel group): group i's input channels fill their own rows,
             // c0·KH·KW ..< c1·KH·KW. With fewer blocks than workers (batch 1's 7×7 layers are one
             // block) the channels are split too, so no worker waits while another unfolds; the units
@@ -118,7 +133,7 @@ extension Convolution {
                     var part = g
                     part.inChannels = c1 - c0
                     Im2col.unfold(part, batch: batch, input: input + c0 * batch * g.inputPlane, columns: j0..<j1,
-                                  into: columns + k * j0 + c0 * taps * (j1 - j0), level: level)
+                                  into: columns + k * stride * b + c0 * taps * stride, rowStride: stride, level: level)
                 }
             }
         }
@@ -130,9 +145,13 @@ extension Convolution {
                 let j0 = g.isPointwise ? 0 : b * block, j1 = g.isPointwise ? total : min(j0 + block, total)
                 var part = epilogue
                 part.residual = epilogue.residual.map { $0 + j0 }
-                let source = g.isPointwise ? input : UnsafePointer(columns + k * j0)
-                weight.multiply(source, ldb: g.isPointwise ? total : j1 - j0, n: j1 - j0, into: output + j0, ldc: total,
-                                epilogue: part, residualStride: total, rowRange: rows, workspace: buffer, level: level)
+                if g.isPointwise {
+                    weight.multiply(input, ldb: total, n: total, into: output, ldc: total, epilogue: part,
+                                    residualStride: total, rowRange: rows, workspace: buffer, level: level)
+                } else {
+                    weight.multiply(columns + k * stride * b, ldb: stride, n: j1 - j0, into: output + j0, ldc: total,
+                                    epilogue: part, residualStride: total, rowRange: rows, workspace: nil, level: level)
+                }
             }
         }
     }

@@ -6,11 +6,14 @@ import Testing
 /// not multiples of the micro-kernel's 6 rows or any vector width, and with part-filled last column
 /// panels, which are stored straight from their registers up to the last column: one vector wide
 /// (12 × 40 at 8 lanes, 12 × 48 at 16), narrower (12 × 52 at 8 lanes), and between one vector and two
-/// (6 × 28 at both widths, 12 × 52 at 16 lanes).
+/// (6 × 28 at both widths, 12 × 52 at 16 lanes), or one column past a vector (13 × 49 at 16 lanes).
 @Suite struct KernelTests {
     static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (5, 7, 3), (6, 16, 27), (13, 33, 300), (64, 129, 64), (7, 600, 577), (3, 2, 0), (12, 40, 9),
         (12, 48, 20), (6, 28, 5), (12, 52, 17),
+        // A column tile one column past a vector (LANES + 1 of NR): 49 = 32 + 17 at 16 lanes (7×7 at
+        // batch 1, with k past one KC block), 25 = 16 + 9 at 8, 21 = 2·8 + 5 at 4.
+        (13, 49, 300), (7, 25, 33), (6, 21, 10),
     ]
 
     @Test func someLevelRunsAndTheDefaultIsOne() {

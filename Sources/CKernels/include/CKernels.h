@@ -45,6 +45,15 @@ size_t bk_gemm_workspace_floats(bk_level level);
 /// then the epilogue (NULL: none) on every element. Single-threaded; callers split n.
 void bk_gemm(bk_level level, int m, int n, int k, const float *packed_a, const float *b, long ldb,
              float *c, long ldc, int accumulate, const bk_epilogue *epilogue, float *workspace);
+/// Widest b tile any level's micro-kernel reads: `bk_gemm_in_place` reads every row of b up to the
+/// next multiple of this past n.
+#define BK_GEMM_IN_PLACE_COLUMNS 32
+/// `bk_gemm` reading b where it lies instead of copying it into panels, for a b written once to be
+/// multiplied once (an unfolded patch block at batch 1, which every worker would otherwise copy).
+/// ldb ≥ n rounded up to BK_GEMM_IN_PLACE_COLUMNS, and b holds k·ldb floats: the columns past n
+/// feed only lanes that are not stored. An ldb that is not a power of two keeps rows off one cache set.
+void bk_gemm_in_place(bk_level level, int m, int n, int k, const float *packed_a, const float *b, long ldb,
+                      float *c, long ldc, int accumulate, const bk_epilogue *epilogue);
 
 /// Naive reference: c [m, n] = (accumulate ? c : 0) + a [m, k] · b [k, n], then the epilogue.
 void bk_reference_gemm(int m, int n, int k, const float *a, long lda, const float *b, long ldb,
