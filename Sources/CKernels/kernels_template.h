@@ -152,6 +152,7 @@ static inline void micro(int k, const float *panel, const float *b, long ldb, fl
 /// c [MR, cols] (ldc) = (accumulate ? c : 0) + panel [k][MR] · b [k, cols] (ldb), then the
 /// epilogue, for cols ≤ LANES (b's LANES columns read): half the work of `micro`, for a right edge no
 /// wider than one vector (784 = 24·32 + 16 columns at 28×28 with 16 lanes; a Winograd chunk of 16 tiles).
+/// `next` as in `micro`.
 static inline void micro_half(int k, const float *panel, const float *b, long ldb, float *c, long ldc, int cols,
                               int accumulate, const float *bias, const float *residual, long ldr, int relu,
                               const float *next) {
@@ -847,7 +848,7 @@ void BK_FN(bk_winograd_f4_weight_gradient_rows)(int c, int oc, int h, int w, int
     for (int xi = 0; xi < 36; xi++) {
         pack_a_rows(oc, count, g + xi * bk_f4_plane(oc, l.ldv), l.ldv, packed);
         gemm(oc, c, count, packed, v + xi * bk_f4_plane(c, l.ldv), l.ldv, du + (size_t)xi * oc * c, c, 1, NULL,
-             scratch + l.pack, B_TRANSPOSED, streams(oc, c));
+             scratch + l.pack, B_TRANSPOSED, streams(oc, count));
     }
 }
 
