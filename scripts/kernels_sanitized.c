@@ -219,6 +219,9 @@ int main(void) {
             }
         }
         // im2col's padded copy in several strips (rows of 700), and rows too wide for it (3,000).
+        // Rows of 6 and 7 vectors at 16 lanes (4 + 2 and 4 + 3 in the direct kernel's tiles).
+        direct_and_pool((bk_level)level, (bk_conv_shape){3, 7, 5, 90, 3, 3, 1, 1, 5, 90}, 2);
+        direct_and_pool((bk_level)level, (bk_conv_shape){3, 8, 9, 200, 7, 7, 2, 3, 5, 100}, 2);
         im2col((bk_level)level, (bk_conv_shape){2, 1, 30, 700, 3, 3, 1, 1, 30, 700}, 2);
         im2col((bk_level)level, (bk_conv_shape){2, 1, 3, 3000, 3, 3, 2, 1, 2, 1500}, 2);
         // {5, 36, 8, 16}: chunks of 16 tiles, one vector at 16 lanes, read in place by the GEMM. Widths up

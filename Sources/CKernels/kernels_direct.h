@@ -87,12 +87,23 @@ static inline __attribute__((always_inline)) void direct_tile(const float *rows,
 }
 
 /// out [OCB][owp] = Σ_t w[t][o] · rows[offsets[t] + x …] for every output column x < owp, DX
-/// vectors at a time and the row's last one or two vectors singly.
+/// vectors at a time, then the rest of the row in one tile as wide as it is. A one-vector tile keeps
+/// only OCB accumulators in flight, too few to hide the multiply-add latency, and loads OCB weights
+/// for OCB products: resnet18's 112-wide stem ran 3 of its 7 vectors that way.
 /// Shapes: rows as `direct_layout` says; w [taps][OCB]; offsets [taps].
 static void direct_row(const float *rows, const int *offsets, int taps, const float *w, int owp, float *out) {
     int x = 0;
     for (; x + DX * LANES <= owp; x += DX * LANES) direct_tile(rows, offsets, taps, w, owp, out, x, DX);
-    for (; x < owp; x += LANES) direct_tile(rows, offsets, taps, w, owp, out, x, 1);
+    switch ((owp - x) / LANES) {  // owp is a whole number of vectors, fewer than DX left
+#if DX > 3
+    case 3: direct_tile(rows, offsets, taps, w, owp, out, x, 3); break;
+#endif
+#if DX > 2
+    case 2: direct_tile(rows, offsets, taps, w, owp, out, x, 2); break;
+#endif
+    case 1: direct_tile(rows, offsets, taps, w, owp, out, x, 1); break;
+    default: break;
+    }
 }
 
 void BK_FN(bk_direct_conv_rows)(const bk_conv_shape *s, int batch, const float *input, const float *packed,

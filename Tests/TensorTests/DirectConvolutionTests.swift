@@ -5,8 +5,9 @@ import Testing
 @Suite struct DirectConvolutionTests {
     /// Few input channels: the RGB 3×3 stem, ResNet's 7×7/2 stem on a small odd image, a grey
     /// input, stride 3, a 1×1 window, padding wider than the stride, a non-square image narrower than
-    /// a vector, rows of several register tiles plus one or two single vectors, and output channel
-    /// counts that are not multiples of the 6-channel tile.
+    /// a vector, rows of several register tiles plus a narrower tile for the rest (at 16 lanes: 70
+    /// wide is 4 + 1 vectors, 90 is 4 + 2, ResNet's 7×7/2 stem at 100 wide is 4 + 3), and output
+    /// channel counts that are not multiples of the 6-channel tile.
     static let shapes: [ConvGeometry] = [
         ConvGeometry(inChannels: 3, outChannels: 8, height: 9, width: 11, kernel: 3, stride: 1, padding: 1),
         ConvGeometry(inChannels: 3, outChannels: 13, height: 15, width: 17, kernel: 7, stride: 2, padding: 3),
@@ -15,6 +16,8 @@ import Testing
         ConvGeometry(inChannels: 4, outChannels: 6, height: 5, width: 3, kernel: 1, stride: 1, padding: 0),
         ConvGeometry(inChannels: 3, outChannels: 4, height: 8, width: 53, kernel: 2, stride: 2, padding: 0),
         ConvGeometry(inChannels: 2, outChannels: 9, height: 7, width: 6, kernel: 3, stride: 1, padding: 2),
+        ConvGeometry(inChannels: 3, outChannels: 7, height: 5, width: 90, kernel: 3, stride: 1, padding: 1),
+        ConvGeometry(inChannels: 3, outChannels: 8, height: 9, width: 200, kernel: 7, stride: 2, padding: 3),
         // More output rows than a block (16): blocks end inside an image, and two workers' ranges
         // start inside one.
         ConvGeometry(inChannels: 3, outChannels: 5, height: 37, width: 9, kernel: 3, stride: 1, padding: 1),
