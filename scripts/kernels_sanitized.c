@@ -156,9 +156,11 @@ static void winograd_weight_gradient(bk_level level, int c, int oc, int h, int w
     free(in), free(dy), free(expected), free(dw), free(scratch), free(du);
 }
 
-/// The packed GEMM with its epilogue, b read with a row stride wider than n.
-static void gemm(bk_level level, int m, int n, int k) {
-    long ldb = n + 3, ldc = n + 1;
+/// The packed GEMM with its epilogue, b read with a row stride wider than n; in place, b is exactly
+/// k rows of the least stride `bk_gemm_in_place` allows, so a read past its contract is caught.
+static void gemm(bk_level level, int m, int n, int k, int in_place) {
+    long ldb = in_place ? (n + BK_GEMM_IN_PLACE_COLUMNS - 1) / BK_GEMM_IN_PLACE_COLUMNS * BK_GEMM_IN_PLACE_COLUMNS : n + 3;
+    long ldc = n + 1;
     float *a = random_floats((size_t)m * k), *b = random_floats((size_t)k * ldb), *bias = random_floats(m);
     float *residual = random_floats((size_t)m * ldc);
     float *c = random_floats((size_t)m * ldc), *expected = malloc((size_t)m * ldc * sizeof(float));
@@ -168,9 +170,10 @@ static void gemm(bk_level level, int m, int n, int k) {
     bk_pack_a(m, k, a, k, packed);
     bk_epilogue epilogue = {bias, residual, ldc, 1};
     bk_reference_gemm(m, n, k, a, k, b, ldb, expected, ldc, 1, &epilogue);
-    bk_gemm(level, m, n, k, packed, b, ldb, c, ldc, 1, &epilogue, workspace);
+    if (in_place) bk_gemm_in_place(level, m, n, k, packed, b, ldb, c, ldc, 1, &epilogue);
+    else bk_gemm(level, m, n, k, packed, b, ldb, c, ldc, 1, &epilogue, workspace);
     bk_conv_shape s = {k, m, 1, n, 1, 1, 1, 0, 1, n};
-    check(close_enough(c, expected, (size_t)m * ldc, 1e-4f), "bk_gemm", level, &s);
+    check(close_enough(c, expected, (size_t)m * ldc, 1e-4f), in_place ? "bk_gemm_in_place" : "bk_gemm", level, &s);
     free(a), free(b), free(bias), free(residual), free(c), free(expected), free(packed), free(workspace);
 }
 
@@ -218,10 +221,10 @@ int main(void) {
                 }
             }
         }
-        // im2col's padded copy in several strips (rows of 700), and rows too wide for it (3,000).
         // Rows of 6 and 7 vectors at 16 lanes (4 + 2 and 4 + 3 in the direct kernel's tiles).
         direct_and_pool((bk_level)level, (bk_conv_shape){3, 7, 5, 90, 3, 3, 1, 1, 5, 90}, 2);
         direct_and_pool((bk_level)level, (bk_conv_shape){3, 8, 9, 200, 7, 7, 2, 3, 5, 100}, 2);
+        // im2col's padded copy in several strips (rows of 700), and rows too wide for it (3,000).
         im2col((bk_level)level, (bk_conv_shape){2, 1, 30, 700, 3, 3, 1, 1, 30, 700}, 2);
         im2col((bk_level)level, (bk_conv_shape){2, 1, 3, 3000, 3, 3, 2, 1, 2, 1500}, 2);
         // {5, 36, 8, 16}: chunks of 16 tiles, one vector at 16 lanes, read in place by the GEMM. Widths up
@@ -236,7 +239,11 @@ int main(void) {
         // {6, 21, 10} at 4: a vector's tile and a one-column edge.
         int products[][3] = {{1, 1, 1}, {6, 16, 5}, {7, 17, 3}, {13, 49, 300}, {31, 70, 27}, {64, 33, 520},
                              {12, 48, 20}, {6, 28, 5}, {12, 52, 17}, {7, 25, 33}, {6, 21, 10}};
-        for (int i = 0; i < 11; i++) gemm((bk_level)level, products[i][0], products[i][1], products[i][2]);
+        for (int i = 0; i < 11; i++) {
+            for (int in_place = 0; in_place <= 1; in_place++) {
+                gemm((bk_level)level, products[i][0], products[i][1], products[i][2], in_place);
+            }
+        }
         for (long m = 1; m <= 70; m++) norm((bk_level)level, m);
         for (int w = 2; w <= 70; w += 3) {  // the 2×2 stride-2 pool's vector path, odd sizes included
             for (int h = 2; h <= 5; h++) pool_training((bk_level)level, (bk_conv_shape){1, 1, h, w, 2, 2, 2, 0, h / 2, w / 2}, 3);
