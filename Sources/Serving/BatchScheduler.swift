@@ -21,7 +21,8 @@ public struct InferenceOutput: Sendable {
 /// `maxBatchDelay` for a fuller batch only while admitted requests are still decoding, so a lone
 /// request on an idle server runs at once and latency is not traded away at low load. A lone
 /// request with nothing queued, running or decoding beside it runs on the thread that decoded it
-/// (`inferInlineIfIdle`), skipping the hand-off to the batcher thread and back. A request
+/// (`inferInline`), skipping the hand-off to the batcher thread and back; so does every request on
+/// a snapshot where batching does not pay (`ModelSnapshot.batchingPays`), one core each. A request
 /// cancelled while queued (client gone, deadline passed) leaves the queue and never runs.
 public final class BatchScheduler: @unchecked Sendable {
     public let maxBatchSize: Int
@@ -35,8 +36,10 @@ public final class BatchScheduler: @unchecked Sendable {
     private var nextID: UInt64 = 0
     private var started = false
     private var closed = false
-    /// A forward pass is running (on the batcher thread or inline): at most one at a time.
+    /// A forward pass is running on the batcher thread or inline on all cores: at most one at a time.
     private var running = false
+    /// One-core passes running to completion on decode workers.
+    private var runningAlone = 0
     private var batches = 0
     private var batchedRequests = 0
     private var windowWaits = 0
@@ -87,27 +90,43 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Runs one announced request's forward pass on the calling thread (a decode worker) when it is
-    /// the only request in the scheduler — nothing queued, running or still decoding — and returns
-    /// nil otherwise, leaving the request announced for `infer`. Balances `announce()` when it runs.
-    func inferInlineIfIdle(_ input: [Float], on snapshot: ModelSnapshot, wantsEmbedding: Bool) -> InferenceOutput? {
+    /// Runs one announced request's forward pass on the calling thread (a decode worker) when it
+    /// need not wait for a batch, and returns nil otherwise, leaving the request announced for
+    /// `infer`. Balances `announce()` when it runs.
+    /// - The only request in the scheduler (nothing queued, running or still decoding) runs on all
+    ///   `threads` cores.
+    /// - Any other request on a snapshot where batching does not pay runs on this one core, beside
+    ///   the other decode workers' passes.
+    func inferInline(_ input: [Float], on snapshot: ModelSnapshot, wantsEmbedding: Bool) -> InferenceOutput? {
         let enqueued = DispatchTime.now().uptimeNanoseconds
-        let claimed = locked { () -> Bool in
-            guard !closed, !running, queue.isEmpty, incoming == 1 else { return false }
+        let claim = locked { () -> Runner? in
+            guard !closed else { return nil }
+            let runner: Runner
+            if !running, runningAlone == 0, queue.isEmpty, incoming == 1 {
+                running = true
+                runner = .allCores
+            } else if !snapshot.batchingPays {
+                runningAlone += 1
+                runner = .oneCore
+            } else {
+                return nil
+            }
             incoming -= 1
-            running = true
             batches += 1
             batchedRequests += 1
-            return true
+            return runner
         }
-        guard claimed else { return nil }
+        guard let claim else { return nil }
         defer {
             locked {
-                running = false
+                switch claim {
+                case .allCores: running = false
+                case .oneCore: runningAlone -= 1
+                }
                 condition.signal()  // the batcher may have found work queued meanwhile
             }
         }
-        let result = forward([input], on: snapshot, wantsEmbedding: wantsEmbedding)
+        let result = forward([input], on: snapshot, wantsEmbedding: wantsEmbedding, runner: claim)
         return InferenceOutput(probabilities: result.probabilities, embedding: wantsEmbedding ? result.embeddings : nil,
                                batchSize: 1, seconds: Double(result.end - enqueued) / 1e9)
     }
@@ -140,8 +159,10 @@ public final class BatchScheduler: @unchecked Sendable {
     private func startIfNeeded() {
         guard !started else { return }
         started = true
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "boundary-batcher"
+        let thread = Thread { [self] in
+            WorkerPool.nameCurrentThread("boundary-batcher")
+            self.loop()
+        }
         thread.start()
     }
 
@@ -198,7 +219,8 @@ public final class BatchScheduler: @unchecked Sendable {
         let snapshot = batch[0].snapshot
         let classes = snapshot.classCount
         let embeddingSize = snapshot.embeddingSize
-        let result = forward(batch.map(\.input), on: snapshot, wantsEmbedding: batch.contains(where: \.wantsEmbedding))
+        let result = forward(batch.map(\.input), on: snapshot, wantsEmbedding: batch.contains(where: \.wantsEmbedding),
+                             runner: .allCores)
         for (row, pending) in batch.enumerated() {
             let output = InferenceOutput(
                 probabilities: Array(result.probabilities[row * classes ..< (row + 1) * classes]),
@@ -209,8 +231,9 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// The forward pass itself: inputs [C, H, W] each → probabilities [N, classes] and, when asked
-    /// for, embeddings [N, E]. Callers hold `running`, so the snapshot's sessions are never shared.
-    private func forward(_ inputs: [[Float]], on snapshot: ModelSnapshot, wantsEmbedding: Bool)
+    /// for, embeddings [N, E]. `.allCores` callers hold `running`, so the snapshot's shared sessions
+    /// are never used by two passes at once; `.oneCore` passes each take a session of their own.
+    private func forward(_ inputs: [[Float]], on snapshot: ModelSnapshot, wantsEmbedding: Bool, runner: Runner)
         -> (probabilities: [Float], embeddings: [Float], end: UInt64) {
         let perImage = snapshot.preprocess.floatsPerImage
         var input = [Float](repeating: 0, count: inputs.count * perImage)
@@ -227,9 +250,14 @@ public final class BatchScheduler: @unchecked Sendable {
         input.withUnsafeBufferPointer { input in
             probabilities.withUnsafeMutableBufferPointer { probabilities in
                 embeddings.withUnsafeMutableBufferPointer { embeddings in
-                    snapshot.run(input.baseAddress!, batch: inputs.count, threads: threads,
-                                 probabilities: probabilities.baseAddress!,
-                                 embeddings: wantsEmbedding ? embeddings.baseAddress! : nil)
+                    let embeddings = wantsEmbedding ? embeddings.baseAddress! : nil
+                    switch runner {
+                    case .allCores:
+                        snapshot.run(input.baseAddress!, batch: inputs.count, threads: threads,
+                                     probabilities: probabilities.baseAddress!, embeddings: embeddings)
+                    case .oneCore:
+                        snapshot.runAlone(input.baseAddress!, probabilities: probabilities.baseAddress!, embeddings: embeddings)
+                    }
                 }
             }
         }
@@ -243,6 +271,12 @@ public final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return body()
+    }
+
+    /// How a forward pass runs: on the scheduler's `threads` cores, or on the calling thread alone.
+    private enum Runner {
+        case allCores
+        case oneCore
     }
 
     private struct Pending {

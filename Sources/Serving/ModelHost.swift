@@ -121,10 +121,16 @@ public final class ModelHost: Sendable {
                 let previous = swapped.previous
                 changed = true
                 metrics.recordServingVersion(version, of: name)
-                logger.info("serving model", metadata: [
+                var metadata: Logger.Metadata = [
                     "model": "\(name)", "version": "\(version)",
                     "previous": "\(previous.map { String($0.version) } ?? "none")",
-                ])
+                    "batching": "\(snapshot.batchingPays ? "batched" : "each request alone")",
+                ]
+                if let probe = snapshot.batchingProbe {
+                    metadata["batching_probe"] = .string("\(Self.milliseconds(probe.aloneSeconds)) ms an image alone, "
+                        + "\(Self.milliseconds(probe.batchedSeconds)) in a batch of \(probe.batch), one core")
+                }
+                logger.info("serving model", metadata: metadata)
             } catch {
                 logger.error("model version failed to load; keeping the previous one",
                              metadata: ["model": "\(name)", "version": "\(version)", "error": "\(error)"])
@@ -158,12 +164,15 @@ public final class ModelHost: Sendable {
     private func load(_ name: String, version: Int) async throws -> ModelSnapshot {
         let registry = registry
         let threshold = configuration.boundaryThreshold
+        let batching = configuration.batching
         let tuning = configuration.tuneKernels
             ? ModelSnapshot.Tuning(threads: configuration.inferenceThreads, maxBatch: configuration.maxBatchSize,
                                    cache: tuningCache) : nil
         return try await loader.run {
             try ModelSnapshot.load(from: registry, name: name, version: version, defaultBoundaryThreshold: threshold,
-                                   tuning: tuning)
+                                   tuning: tuning, batching: batching)
         }
     }
+
+    private static func milliseconds(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
 }

@@ -25,17 +25,27 @@ public final class ModelSnapshot: @unchecked Sendable {
     let smallBatchModel: InferenceModel
     /// Batches up to this size run the small-batch plan.
     static let smallBatchLimit = 4
+    /// Whether requests under load share batched passes (`run`) or each runs to completion on its
+    /// decode worker (`runAlone`); see `BatchingProbe`.
+    public let batchingPays: Bool
+    /// What `BatchingProbe` timed when it decided `batchingPays` (`--batching auto`), for the log.
+    public let batchingProbe: BatchingProbe.Measurement?
     /// Activation buffers for the forward pass. Only the batch scheduler calls `run`, and it runs
-    /// one forward pass at a time (its `running` flag); that exclusion is why this class can be
-    /// `@unchecked Sendable`.
+    /// one forward pass at a time (its `running` flag); that exclusion, and the lock around
+    /// `spareSessions`, are why this class can be `@unchecked Sendable`.
     private var sessions: [Bool: InferenceSession] = [:]
+    /// One-core sessions for `runAlone`, whose passes run side by side on the decode workers: each
+    /// pass takes one and puts it back, so there are as many as passes ever ran at once.
+    private var spareSessions: [InferenceSession] = []
+    private let spareSessionsLock = NSLock()
 
     public var labels: [String] { spec.labels }
     public var classCount: Int { spec.classCount }
     public var embeddingSize: Int { model.embeddingSize }
 
     public init(name: String, version: Int, model: InferenceModel, smallBatchModel: InferenceModel? = nil,
-                record: VersionRecord = VersionRecord(), metrics: [String: Double] = [:], boundaryThreshold: Float) {
+                record: VersionRecord = VersionRecord(), metrics: [String: Double] = [:], boundaryThreshold: Float,
+                batchingPays: Bool = true, batchingProbe: BatchingProbe.Measurement? = nil) {
         self.name = name
         self.version = version
         self.model = model
@@ -45,6 +55,8 @@ public final class ModelSnapshot: @unchecked Sendable {
         self.record = record
         self.metrics = metrics
         self.boundaryThreshold = boundaryThreshold
+        self.batchingPays = batchingPays
+        self.batchingProbe = batchingProbe
     }
 
     /// How a loaded version picks its convolution kernels: by timing them at batch 1 and at the
@@ -64,8 +76,10 @@ public final class ModelSnapshot: @unchecked Sendable {
     /// `tuning`, times each convolution's algorithms at batch 1 and at the largest batch (cuDNN's
     /// benchmark mode) so both plans use the fastest kernels on this machine. Shapes the cache
     /// already holds are not timed again, so only a model's first version pays for tuning.
+    /// `batching` `.auto` probes whether batching pays when it tunes, and batches otherwise.
     public static func load(from registry: ModelRegistry, name: String, version: Int,
-                            defaultBoundaryThreshold: Float, tuning: Tuning? = nil) throws -> ModelSnapshot {
+                            defaultBoundaryThreshold: Float, tuning: Tuning? = nil,
+                            batching: BatchingPolicy = .always) throws -> ModelSnapshot {
         let directory = registry.directory(of: name, version: version)
         let network: Network
         do {
@@ -78,8 +92,22 @@ public final class ModelSnapshot: @unchecked Sendable {
         let folded = network.inferenceModel()
         let large = tuning.map { folded.tuned(batch: $0.maxBatch, threads: $0.threads, cache: $0.cache) } ?? folded
         let small = tuning.map { folded.tuned(batch: 1, threads: $0.threads, cache: $0.cache) } ?? folded
+        var probe: BatchingProbe.Measurement?
+        let batchingPays: Bool
+        switch batching {
+        case .always: batchingPays = true
+        case .never: batchingPays = false
+        case .auto:
+            if let tuning {
+                probe = BatchingProbe.measure(small: small, large: large, maxBatch: tuning.maxBatch)
+                batchingPays = probe?.pays ?? false
+            } else {
+                batchingPays = true  // untuned (debug) kernels' timings would decide nothing useful
+            }
+        }
         return ModelSnapshot(name: name, version: version, model: large, smallBatchModel: small, record: record,
-                             metrics: Self.readMetrics(in: directory), boundaryThreshold: threshold)
+                             metrics: Self.readMetrics(in: directory), boundaryThreshold: threshold,
+                             batchingPays: batchingPays, batchingProbe: probe)
     }
 
     deinit {
@@ -101,6 +129,16 @@ public final class ModelSnapshot: @unchecked Sendable {
             sessions[small] = session
         }
         session.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
+    }
+
+    /// One image [C, H, W] → probabilities [classes] and optionally the embedding [E], on the
+    /// calling thread alone. Any number of callers may run at once, each on a session of its own.
+    func runAlone(_ input: UnsafePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
+                  embeddings: UnsafeMutablePointer<Float>?) {
+        let session = spareSessionsLock.withLock { spareSessions.popLast() }
+            ?? InferenceSession(model: smallBatchModel, threads: 1)
+        session.run(input, batch: 1, probabilities: probabilities, embeddings: embeddings)
+        spareSessionsLock.withLock { spareSessions.append(session) }
     }
 
     /// The quality figures among metrics.json's numeric top-level entries ("accuracy" →

@@ -65,10 +65,11 @@ public final class Predictor: Sendable {
             let scheduler = scheduler
             // The embedding is always computed (it is a copy of an activation the forward pass
             // produces anyway) and kept with the image, for head-only retrains on feedback about it.
-            // A lone request runs its forward pass right here on the decode worker.
+            // A lone request, or any request when batching does not pay for this snapshot, runs
+            // its forward pass right here on the decode worker.
             (decoded, inline) = try await decoders.run {
                 let decoded = try Self.decode(image, spec: spec, limits: limits)
-                return (decoded, scheduler.inferInlineIfIdle(decoded.input, on: snapshot, wantsEmbedding: true))
+                return (decoded, scheduler.inferInline(decoded.input, on: snapshot, wantsEmbedding: true))
             }
         } catch {
             scheduler.withdraw()

@@ -1,7 +1,8 @@
 import Foundation
 
 /// How the serving runtime uses the machine. Defaults suit a small host: every core for the forward
-/// pass, as many decode workers, batches of up to 32 gathered for at most 2 ms.
+/// pass, as many decode workers, batches of up to 32 gathered for at most 2 ms where a version's
+/// probe finds batching pays.
 public struct ServingConfiguration: Sendable {
     /// Most requests merged into one forward pass.
     public var maxBatchSize: Int
@@ -15,6 +16,8 @@ public struct ServingConfiguration: Sendable {
     public var inferenceThreads: Int
     /// Threads that decode and preprocess images.
     public var decodeWorkers: Int
+    /// Whether requests under load wait to share a batched forward pass.
+    public var batching: BatchingPolicy
     /// The margin under which a prediction is flagged as a boundary case, unless a version's
     /// lineage sets `boundary_threshold`.
     public var boundaryThreshold: Float
@@ -28,7 +31,7 @@ public struct ServingConfiguration: Sendable {
 
     public init(maxBatchSize: Int = 32, maxBatchDelay: Duration = .milliseconds(2), queueLimit: Int = 256,
                 inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                decodeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                decodeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, batching: BatchingPolicy = .auto,
                 boundaryThreshold: Float = 0.2, defaultModel: String? = nil, extraVersionsPerModel: Int = 2,
                 tuneKernels: Bool = ServingConfiguration.tuneKernelsByDefault) {
         self.maxBatchSize = maxBatchSize
@@ -36,6 +39,7 @@ public struct ServingConfiguration: Sendable {
         self.queueLimit = queueLimit
         self.inferenceThreads = inferenceThreads
         self.decodeWorkers = decodeWorkers
+        self.batching = batching
         self.boundaryThreshold = boundaryThreshold
         self.defaultModel = defaultModel
         self.extraVersionsPerModel = extraVersionsPerModel
@@ -62,4 +66,15 @@ public struct ServingConfiguration: Sendable {
         try check((1...256).contains(decodeWorkers), "decode workers must be 1...256, got \(decodeWorkers)")
         try check((0...1).contains(boundaryThreshold), "boundary threshold must be in [0, 1], got \(boundaryThreshold)")
     }
+}
+
+/// Whether requests under load share batched forward passes or run alone.
+public enum BatchingPolicy: String, Sendable, CaseIterable {
+    /// Batch when a version's load-time probe (`BatchingProbe`) finds batched passes cheaper per
+    /// image; builds that do not tune kernels (debug) always batch.
+    case auto
+    /// Always batch, as TF Serving's and Triton's dynamic batching do.
+    case always
+    /// Never: each request runs to completion on its decode worker, one core each.
+    case never
 }

@@ -51,14 +51,25 @@ public final class WorkerPool: @unchecked Sendable {
         if !started {
             started = true
             for index in 0..<workers {
-                let thread = Thread { [self] in self.work() }
-                thread.name = "\(name)-\(index)"
+                let threadName = "\(name)-\(index)"
+                let thread = Thread { [self] in
+                    Self.nameCurrentThread(threadName)
+                    self.work()
+                }
                 thread.start()
             }
         }
         jobs.append(job)
         condition.signal()
         return true
+    }
+
+    /// Names the calling thread for `top -H`, `ps -L` and /proc, so an operator sees which threads
+    /// decode and which batch: Foundation passes a name to the kernel only when a thread names
+    /// itself, and the kernel keeps 15 bytes, so "boundary-" goes.
+    static func nameCurrentThread(_ name: String) {
+        let short = name.hasPrefix("boundary-") ? String(name.dropFirst("boundary-".count)) : name
+        Thread.current.name = String(decoding: short.utf8.prefix(15), as: UTF8.self)
     }
 
     private func work() {

@@ -73,7 +73,7 @@ import Training
         let image = try Fixtures.jpeg(seed: 3)
         let input = try Self.input(for: image, snapshot: snapshot)
         scheduler.announce()
-        let output = try #require(scheduler.inferInlineIfIdle(input, on: snapshot, wantsEmbedding: true))
+        let output = try #require(scheduler.inferInline(input, on: snapshot, wantsEmbedding: true))
         let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
         #expect(output.batchSize == 1)
         #expect(output.embedding?.count == snapshot.embeddingSize)
@@ -83,11 +83,59 @@ import Training
 
         scheduler.announce()
         scheduler.announce()  // a second request is still decoding: this one must wait for the batcher
-        #expect(scheduler.inferInlineIfIdle(input, on: snapshot, wantsEmbedding: false) == nil)
+        #expect(scheduler.inferInline(input, on: snapshot, wantsEmbedding: false) == nil)
         scheduler.withdraw()
         let queued = try await scheduler.infer(input, on: snapshot, wantsEmbedding: false)
         #expect(zip(queued.probabilities, expected).allSatisfy { abs($0 - $1) < 1e-5 })
         #expect(scheduler.statistics.batches == 2 && scheduler.statistics.requests == 2)
+    }
+
+    /// On a snapshot where batching does not pay, requests that are not alone still run on their
+    /// callers' threads, several at once, each on a session of its own and with its own image's
+    /// probabilities; the same requests on a snapshot where batching pays are left to the batcher.
+    @Test func requestsRunSideBySideWhenBatchingDoesNotPay() async throws {
+        let (batched, directory) = try Self.snapshot()
+        let alone = ModelSnapshot(name: "tiny", version: 1, model: batched.model, boundaryThreshold: 0.2, batchingPays: false)
+        let scheduler = BatchScheduler(maxBatchSize: 32, maxBatchDelay: .seconds(5), threads: 2,
+                                       metrics: ServingMetrics(factory: NOOPMetricsHandler.instance))
+        defer { scheduler.shutdown() }
+        let images = try (0..<6).map { try Fixtures.jpeg(seed: UInt64($0) + 1) }
+        let inputs = try images.map { try Self.input(for: $0, snapshot: alone) }
+        for _ in images { scheduler.announce() }  // all six at once: none of them is alone
+        let outputs = try await withThrowingTaskGroup(of: (Int, InferenceOutput?).self) { group in
+            for (index, input) in inputs.enumerated() {
+                group.addTask { (index, scheduler.inferInline(input, on: alone, wantsEmbedding: index % 2 == 0)) }
+            }
+            return try await group.reduce(into: [Int: InferenceOutput]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(scheduler.statistics.batches == 6 && scheduler.statistics.requests == 6)
+        #expect(scheduler.queuedCount == 0)
+        for (index, image) in images.enumerated() {
+            let got = try #require(outputs[index], "request \(index) ran on its caller's thread")
+            let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
+            #expect(got.batchSize == 1)
+            #expect(zip(got.probabilities, expected).allSatisfy { abs($0 - $1) < 1e-5 }, "request \(index) got its own image's row")
+            #expect((got.embedding?.count ?? 0) == (index % 2 == 0 ? alone.embeddingSize : 0))
+        }
+
+        scheduler.announce()
+        scheduler.announce()
+        #expect(scheduler.inferInline(inputs[0], on: batched, wantsEmbedding: false) == nil)
+        #expect(scheduler.inferInline(inputs[1], on: alone, wantsEmbedding: false)?.batchSize == 1)
+        scheduler.withdraw()
+        #expect(scheduler.statistics.requests == 7)
+    }
+
+    /// The probe times passes as positive durations, never probes a model that cannot batch, and calls
+    /// batching worthwhile only for a saving of 5% an image or more.
+    @Test func batchingProbeTimesPassesAndDemandsASaving() throws {
+        let (snapshot, _) = try Self.snapshot()
+        #expect(BatchingProbe.measure(small: snapshot.model, large: snapshot.model, maxBatch: 1) == nil)
+        let probe = try #require(BatchingProbe.measure(small: snapshot.model, large: snapshot.model, maxBatch: 32))
+        #expect(probe.batch == BatchingProbe.probeBatch)
+        #expect(BatchingProbe.Measurement(batch: 8, aloneSeconds: 1, batchedSeconds: 0.9).pays)
+        #expect(!BatchingProbe.Measurement(batch: 8, aloneSeconds: 1, batchedSeconds: 0.97).pays, "5% is the least saving that counts")
+        #expect(probe.aloneSeconds > 0 && probe.aloneSeconds < 1 && probe.batchedSeconds > 0 && probe.batchedSeconds < 1)
     }
 
     /// A request cancelled while it waits for its batch leaves the queue and never runs.

@@ -8,9 +8,11 @@ import Training
 @testable import Serving
 
 @Suite struct PredictorTests {
-    static func predictor(queueLimit: Int = 256, delay: Duration = .milliseconds(2)) async throws -> Predictor {
+    static func predictor(queueLimit: Int = 256, delay: Duration = .milliseconds(2),
+                          batching: BatchingPolicy = .always) async throws -> Predictor {
         let data = try Fixtures.dataDirectory(models: ["tiny": 1])
-        let configuration = ServingConfiguration(maxBatchDelay: delay, queueLimit: queueLimit, inferenceThreads: 1, decodeWorkers: 2)
+        let configuration = ServingConfiguration(maxBatchDelay: delay, queueLimit: queueLimit, inferenceThreads: 1, decodeWorkers: 2,
+                                                 batching: batching)
         let metrics = ServingMetrics(factory: NOOPMetricsHandler.instance)
         let host = ModelHost(registry: ModelRegistry(dataDirectory: data), configuration: configuration,
                              metrics: metrics, logger: Logger(label: "test"))
@@ -35,6 +37,30 @@ import Training
         #expect(abs(prediction.labels[0].score - expected[best]) < 1e-5)
         #expect(prediction.embedding?.count == 16)
         #expect(prediction.decodeSeconds > 0 && prediction.inferenceSeconds > 0)
+    }
+
+    /// `--batching never`: the version loads as one where batching does not pay, and concurrent
+    /// requests each run alone (batch size 1) with their own image's probabilities, even with a
+    /// batching window long enough to gather all of them.
+    @Test func batchingNeverRunsEveryRequestAlone() async throws {
+        let predictor = try await Self.predictor(delay: .seconds(5), batching: .never)
+        defer { predictor.shutdown() }
+        #expect(try await !predictor.host.snapshot(model: "tiny", version: .serving).batchingPays)
+        let images = try (0..<8).map { try Fixtures.jpeg(seed: UInt64($0) + 10) }
+        let predictions = try await withThrowingTaskGroup(of: (Int, Prediction).self) { group in
+            for (index, image) in images.enumerated() {
+                group.addTask { (index, try await predictor.predict(PredictionRequest(image: image, topK: 1))) }
+            }
+            return try await group.reduce(into: [Int: Prediction]()) { $0[$1.0] = $1.1 }
+        }
+        let directory = predictor.host.registry.directory(of: "tiny", version: 1)
+        for (index, image) in images.enumerated() {
+            let prediction = try #require(predictions[index])
+            let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
+            #expect(prediction.batchSize == 1)
+            #expect(abs(prediction.labels[0].score - expected[prediction.labels[0].index]) < 1e-5)
+        }
+        #expect(predictor.scheduler.statistics.windowWaits == 0, "no request waited for company")
     }
 
     /// The SHA-256 of the bytes, as `sha256sum` prints it.

@@ -32,6 +32,10 @@ struct ServeOptions: ParsableArguments {
     var queueLimit: Int?
     @Option(help: "Threads per forward pass (env BOUNDARY_THREADS; default: all cores).") var threads: Int?
     @Option(help: "Image decoding threads (env BOUNDARY_DECODE_WORKERS; default: all cores).") var decodeWorkers: Int?
+    @Option(help: ArgumentHelp("Batch requests under load: auto (when a version's load-time probe finds batches cheaper per image), "
+                               + "always, or never (each request runs alone on its decode worker) (env BOUNDARY_BATCHING; default auto).",
+                               valueName: "auto|always|never"))
+    var batching: BatchingPolicy?
     @Option(help: "Largest image accepted, MiB (env BOUNDARY_MAX_REQUEST_MB; default 16).") var maxRequestMb: Int?
     @Option(help: "Margin below which a prediction is flagged as a boundary case (default 0.2).") var boundaryThreshold: Float?
     @Option(help: "Registry poll interval, ms (default 1000).") var pollIntervalMs: Int?
@@ -89,6 +93,15 @@ struct ServeOptions: ParsableArguments {
         return value
     }
 
+    func resolvedBatching() throws -> BatchingPolicy {
+        if let batching { return batching }
+        guard let text = env("BOUNDARY_BATCHING") else { return .auto }
+        guard let policy = BatchingPolicy(rawValue: text) else {
+            throw ValidationError("BOUNDARY_BATCHING='\(text)' must be one of auto, always, never")
+        }
+        return policy
+    }
+
     var resolvedHost: String { host ?? env("BOUNDARY_HOST") ?? "127.0.0.1" }
     func resolvedPort() throws -> Int { try number(port, "BOUNDARY_PORT", 50051) }
     func resolvedMetricsPort() throws -> Int { try number(metricsPort, "BOUNDARY_METRICS_PORT", 9464) }
@@ -139,6 +152,7 @@ struct ServeOptions: ParsableArguments {
             queueLimit: try number(queueLimit, "BOUNDARY_QUEUE_LIMIT", 256),
             inferenceThreads: try number(threads, "BOUNDARY_THREADS", cores),
             decodeWorkers: try number(decodeWorkers, "BOUNDARY_DECODE_WORKERS", cores),
+            batching: try resolvedBatching(),
             boundaryThreshold: boundaryThreshold ?? 0.2,
             defaultModel: defaultModel ?? env("BOUNDARY_DEFAULT_MODEL"))
         try serving.validate()
@@ -233,3 +247,5 @@ struct ServeOptions: ParsableArguments {
         }
     }
 }
+
+extension BatchingPolicy: ExpressibleByArgument {}
