@@ -15,8 +15,8 @@ public struct InferenceOutput: Sendable {
 
 /// Dynamic batching: requests for the same model snapshot are merged into one forward pass.
 ///
-/// One dedicated thread runs the forward passes (each using `threads` cores), so inference never
-/// runs on NIO event loops or Swift's cooperative pool. When the thread frees up it takes every
+/// One dedicated thread runs the batched forward passes (each using `threads` cores), so inference
+/// never runs on NIO event loops or Swift's cooperative pool. When the thread frees up it takes every
 /// waiting request of the oldest request's snapshot, up to `maxBatchSize`. It waits up to
 /// `maxBatchDelay` for a fuller batch only while admitted requests are still decoding, so a lone
 /// request on an idle server runs at once and latency is not traded away at low load. A lone
@@ -114,6 +114,7 @@ public final class BatchScheduler: @unchecked Sendable {
             incoming -= 1
             batches += 1
             batchedRequests += 1
+            condition.signal()  // a batch forming while this request decoded need not wait for it
             return runner
         }
         guard let claim else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 import NeuralNet
+import Synchronization
 
 /// Whether batching pays for a model on this machine: measured when a version loads, as the
 /// convolution tuner measures kernels.
@@ -24,16 +25,28 @@ public enum BatchingProbe {
         /// Seconds per image, one image at a time and in the batch.
         public var aloneSeconds: Double
         public var batchedSeconds: Double
-        public var pays: Bool { batchedSeconds < aloneSeconds * (1 - requiredSaving) }
+
+        /// Whether a batch saves at least `requiredSaving` of an image's time.
+        public var batchSaves: Bool { batchedSeconds < aloneSeconds * (1 - requiredSaving) }
+
+        /// Whether requests should share batches: yes when a batch saves, and also when a one-core
+        /// pass is longer than `window` (the batching window). A request alone on one core then
+        /// takes no longer than the batcher may keep it waiting for company, while a longer pass is
+        /// better split across cores when only a few requests are in flight.
+        public func prefersBatching(window: Duration) -> Bool {
+            batchSaves || aloneSeconds > Double(window.nanoseconds) / 1e9
+        }
     }
 
-    /// Times `small` at one image and `large` at `min(maxBatch, probeBatch)` images, both on one
-    /// core; nil for a model that never batches (`maxBatch` 1), which gains nothing from the batcher.
-    public static func measure(small: InferenceModel, large: InferenceModel, maxBatch: Int) -> Measurement? {
+    /// Times `small` at one image and the plan a batch of `min(maxBatch, probeBatch)` runs on
+    /// (`small` up to `ModelSnapshot.smallBatchLimit` images, `large` beyond), both on one core;
+    /// nil for a model that never batches (`maxBatch` 1), which the batcher serves one at a time.
+    static func measure(small: InferenceModel, large: InferenceModel, maxBatch: Int) -> Measurement? {
         let batch = min(maxBatch, probeBatch)
         guard batch > 1 else { return nil }
+        let batched = batch <= ModelSnapshot.smallBatchLimit ? small : large
         return Measurement(batch: batch, aloneSeconds: perImageSeconds(small, batch: 1),
-                           batchedSeconds: perImageSeconds(large, batch: batch))
+                           batchedSeconds: perImageSeconds(batched, batch: batch))
     }
 
     /// The fastest of three passes after an untimed one, per image: noise only ever adds time.
@@ -52,5 +65,32 @@ public enum BatchingProbe {
             if pass > 0 { fastest = min(fastest, DispatchTime.now().uptimeNanoseconds - start) }
         }
         return Double(fastest) / 1e9 / Double(batch)
+    }
+
+    /// Measurements already taken, by architecture and largest batch. A retrained version of the
+    /// same architecture reuses its predecessor's, so a promotion does not pay for the probe again
+    /// and the serving mode does not flip with the host's noise between versions.
+    public final class Cache: Sendable {
+        private struct Entry {
+            var input: InputSpec
+            var layers: [LayerSpec]
+            var maxBatch: Int
+            var measurement: Measurement?
+        }
+        private let entries = Mutex<[Entry]>([])
+
+        public init() {}
+
+        /// The measurement for `spec` at `maxBatch`, taken by `measure` the first time only.
+        func measurement(for spec: ModelSpec, maxBatch: Int, measure: () -> Measurement?) -> Measurement? {
+            let known = entries.withLock { entries in
+                entries.first { $0.input == spec.input && $0.layers == spec.layers && $0.maxBatch == maxBatch }
+            }
+            if let known { return known.measurement }
+            // Timed outside the lock: a probe takes up to a second, and other loads need not wait.
+            let taken = measure()
+            entries.withLock { $0.append(Entry(input: spec.input, layers: spec.layers, maxBatch: maxBatch, measurement: taken)) }
+            return taken
+        }
     }
 }

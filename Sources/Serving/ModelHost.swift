@@ -20,6 +20,8 @@ public final class ModelHost: Sendable {
     private let state = Mutex(State())
     /// Kernel timings shared by every version loaded here: only the first version of a shape is timed.
     let tuningCache = ConvolutionTuningCache()
+    /// What `--batching auto` measured, per architecture, for the life of the process.
+    let batchingProbes = BatchingProbe.Cache()
     private let onChange: @Sendable (_ serving: [String: Int]) -> Void
 
     struct State {
@@ -167,7 +169,7 @@ public final class ModelHost: Sendable {
         let batching = configuration.batching
         let tuning = configuration.tuneKernels
             ? ModelSnapshot.Tuning(threads: configuration.inferenceThreads, maxBatch: configuration.maxBatchSize,
-                                   cache: tuningCache) : nil
+                                   cache: tuningCache, batchWindow: configuration.maxBatchDelay, probes: batchingProbes) : nil
         return try await loader.run {
             try ModelSnapshot.load(from: registry, name: name, version: version, defaultBoundaryThreshold: threshold,
                                    tuning: tuning, batching: batching)

@@ -65,10 +65,17 @@ public final class ModelSnapshot: @unchecked Sendable {
         public var threads: Int
         public var maxBatch: Int
         public var cache: ConvolutionTuningCache
-        public init(threads: Int, maxBatch: Int, cache: ConvolutionTuningCache = ConvolutionTuningCache()) {
+        /// The batching window, which bounds how long a one-core pass may take for `--batching
+        /// auto` to run requests alone.
+        public var batchWindow: Duration
+        public var probes: BatchingProbe.Cache
+        public init(threads: Int, maxBatch: Int, cache: ConvolutionTuningCache = ConvolutionTuningCache(),
+                    batchWindow: Duration = .milliseconds(2), probes: BatchingProbe.Cache = BatchingProbe.Cache()) {
             self.threads = threads
             self.maxBatch = maxBatch
             self.cache = cache
+            self.batchWindow = batchWindow
+            self.probes = probes
         }
     }
 
@@ -76,7 +83,8 @@ public final class ModelSnapshot: @unchecked Sendable {
     /// `tuning`, times each convolution's algorithms at batch 1 and at the largest batch (cuDNN's
     /// benchmark mode) so both plans use the fastest kernels on this machine. Shapes the cache
     /// already holds are not timed again, so only a model's first version pays for tuning.
-    /// `batching` `.auto` probes whether batching pays when it tunes, and batches otherwise.
+    /// `batching` `.auto` probes whether batching pays when it tunes (once per architecture), and
+    /// batches otherwise.
     public static func load(from registry: ModelRegistry, name: String, version: Int,
                             defaultBoundaryThreshold: Float, tuning: Tuning? = nil,
                             batching: BatchingPolicy = .always) throws -> ModelSnapshot {
@@ -99,8 +107,11 @@ public final class ModelSnapshot: @unchecked Sendable {
         case .never: batchingPays = false
         case .auto:
             if let tuning {
-                probe = BatchingProbe.measure(small: small, large: large, maxBatch: tuning.maxBatch)
-                batchingPays = probe?.pays ?? false
+                probe = tuning.probes.measurement(for: network.spec, maxBatch: tuning.maxBatch) {
+                    BatchingProbe.measure(small: small, large: large, maxBatch: tuning.maxBatch)
+                }
+                // No measurement: the model never batches, and the batcher runs it one request at a time.
+                batchingPays = probe?.prefersBatching(window: tuning.batchWindow) ?? true
             } else {
                 batchingPays = true  // untuned (debug) kernels' timings would decide nothing useful
             }
@@ -129,6 +140,11 @@ public final class ModelSnapshot: @unchecked Sendable {
             sessions[small] = session
         }
         session.run(input, batch: batch, probabilities: probabilities, embeddings: embeddings)
+    }
+
+    /// Sessions made so far: shared (for `run`) and one-core spares (for `runAlone`), for tests.
+    var sessionCounts: (shared: Int, spare: Int) {
+        spareSessionsLock.withLock { (sessions.count, spareSessions.count) }
     }
 
     /// One image [C, H, W] → probabilities [classes] and optionally the embedding [E], on the

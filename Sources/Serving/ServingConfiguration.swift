@@ -14,7 +14,8 @@ public struct ServingConfiguration: Sendable {
     public var queueLimit: Int
     /// Threads of one forward pass.
     public var inferenceThreads: Int
-    /// Threads that decode and preprocess images.
+    /// Threads that decode and preprocess images; where batching does not pay, each also runs its
+    /// requests' forward passes, on one core.
     public var decodeWorkers: Int
     /// Whether requests under load wait to share a batched forward pass.
     public var batching: BatchingPolicy
@@ -70,8 +71,9 @@ public struct ServingConfiguration: Sendable {
 
 /// Whether requests under load share batched forward passes or run alone.
 public enum BatchingPolicy: String, Sendable, CaseIterable {
-    /// Batch when a version's load-time probe (`BatchingProbe`) finds batched passes cheaper per
-    /// image; builds that do not tune kernels (debug) always batch.
+    /// Batch unless a version's load-time probe (`BatchingProbe`) finds batched passes no cheaper
+    /// per image and a one-core pass within the batching window; builds that do not tune kernels
+    /// (debug) always batch.
     case auto
     /// Always batch, as TF Serving's and Triton's dynamic batching do.
     case always

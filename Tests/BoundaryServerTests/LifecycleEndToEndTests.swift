@@ -33,8 +33,10 @@ import Testing
     /// SIGTERM's path: health goes NOT_SERVING, the request already in a batch completes, then
     /// every service stops.
     @Test func gracefulShutdownFinishesInFlightRequests() async throws {
+        // `.always`: the request must wait in the batch queue (a release build's probe could
+        // otherwise run it alone).
         let server = try await TestServer(serving: ServingConfiguration(maxBatchDelay: .seconds(9), inferenceThreads: 1,
-                                                                        decodeWorkers: 1))
+                                                                        decodeWorkers: 1, batching: .always))
         let builder = server.builder
         let grpc = try builder.makeServer(transport: .http2NIOPosix(
             address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext))

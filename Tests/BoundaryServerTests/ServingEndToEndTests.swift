@@ -13,8 +13,9 @@ import Training
 @Suite struct ServingEndToEndTests {
     /// Concurrent callers are merged into shared forward passes and each gets its own answer.
     @Test func dynamicBatchingMergesConcurrentRequests() async throws {
+        // `.always`: a release build's probe could otherwise serve the tiny model without batches.
         let server = try await TestServer(serving: ServingConfiguration(maxBatchDelay: .milliseconds(20),
-                                                                        inferenceThreads: 1, decodeWorkers: 2))
+                                                                        inferenceThreads: 1, decodeWorkers: 2, batching: .always))
         let images = try (0..<48).map { try Fixtures.jpeg(seed: UInt64($0) + 100) }
         let replies = try await server.withInProcessClient { (client) async throws in
             try await withThrowingTaskGroup(of: (Int, Boundary_V1_PredictResponse).self) { group in

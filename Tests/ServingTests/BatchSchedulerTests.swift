@@ -101,7 +101,8 @@ import Training
         defer { scheduler.shutdown() }
         let images = try (0..<6).map { try Fixtures.jpeg(seed: UInt64($0) + 1) }
         let inputs = try images.map { try Self.input(for: $0, snapshot: alone) }
-        for _ in images { scheduler.announce() }  // all six at once: none of them is alone
+        for _ in images { scheduler.announce() }  // all six at once: none of them is alone...
+        scheduler.announce()  // ...not even the last to run: a seventh is still "decoding"
         let outputs = try await withThrowingTaskGroup(of: (Int, InferenceOutput?).self) { group in
             for (index, input) in inputs.enumerated() {
                 group.addTask { (index, scheduler.inferInline(input, on: alone, wantsEmbedding: index % 2 == 0)) }
@@ -110,6 +111,8 @@ import Training
         }
         #expect(scheduler.statistics.batches == 6 && scheduler.statistics.requests == 6)
         #expect(scheduler.queuedCount == 0)
+        let sessions = alone.sessionCounts
+        #expect(sessions.shared == 0 && sessions.spare >= 1, "one-core passes ran on sessions of their own, not the shared ones")
         for (index, image) in images.enumerated() {
             let got = try #require(outputs[index], "request \(index) ran on its caller's thread")
             let expected = try Fixtures.referenceProbabilities(model: directory, image: image)
@@ -118,6 +121,7 @@ import Training
             #expect((got.embedding?.count ?? 0) == (index % 2 == 0 ? alone.embeddingSize : 0))
         }
 
+        scheduler.withdraw()  // the seventh
         scheduler.announce()
         scheduler.announce()
         #expect(scheduler.inferInline(inputs[0], on: batched, wantsEmbedding: false) == nil)
@@ -126,15 +130,20 @@ import Training
         #expect(scheduler.statistics.requests == 7)
     }
 
-    /// The probe times passes as positive durations, never probes a model that cannot batch, and calls
-    /// batching worthwhile only for a saving of 5% an image or more.
+    /// The probe times passes as positive durations and never probes a model that cannot batch.
+    /// Requests go alone only when a batch saves under 5% an image and a one-core pass fits in the
+    /// batching window.
     @Test func batchingProbeTimesPassesAndDemandsASaving() throws {
         let (snapshot, _) = try Self.snapshot()
         #expect(BatchingProbe.measure(small: snapshot.model, large: snapshot.model, maxBatch: 1) == nil)
         let probe = try #require(BatchingProbe.measure(small: snapshot.model, large: snapshot.model, maxBatch: 32))
         #expect(probe.batch == BatchingProbe.probeBatch)
-        #expect(BatchingProbe.Measurement(batch: 8, aloneSeconds: 1, batchedSeconds: 0.9).pays)
-        #expect(!BatchingProbe.Measurement(batch: 8, aloneSeconds: 1, batchedSeconds: 0.97).pays, "5% is the least saving that counts")
+        let saves = BatchingProbe.Measurement(batch: 8, aloneSeconds: 0.001, batchedSeconds: 0.0009)
+        let savesLittle = BatchingProbe.Measurement(batch: 8, aloneSeconds: 0.001, batchedSeconds: 0.00097)
+        #expect(saves.batchSaves && saves.prefersBatching(window: .milliseconds(2)))
+        #expect(!savesLittle.batchSaves, "a 3% saving is not worth a wait")
+        #expect(!savesLittle.prefersBatching(window: .milliseconds(2)), "a 1 ms pass fits in a 2 ms window: alone")
+        #expect(savesLittle.prefersBatching(window: .microseconds(500)), "a 1 ms pass is longer than a 0.5 ms window: batch")
         #expect(probe.aloneSeconds > 0 && probe.aloneSeconds < 1 && probe.batchedSeconds > 0 && probe.batchedSeconds < 1)
     }
 

@@ -31,8 +31,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Requests in flight before new ones get RESOURCE_EXHAUSTED (env BOUNDARY_QUEUE_LIMIT; default 256).")
     var queueLimit: Int?
     @Option(help: "Threads per forward pass (env BOUNDARY_THREADS; default: all cores).") var threads: Int?
-    @Option(help: "Image decoding threads (env BOUNDARY_DECODE_WORKERS; default: all cores).") var decodeWorkers: Int?
-    @Option(help: ArgumentHelp("Batch requests under load: auto (when a version's load-time probe finds batches cheaper per image), "
+    @Option(help: "Image decoding threads; where batching does not pay, each also runs its requests' forward passes on one core (env BOUNDARY_DECODE_WORKERS; default: all cores).")
+    var decodeWorkers: Int?
+    @Option(help: ArgumentHelp("Batch requests under load: auto (unless a version's load-time probe finds batches no cheaper per image and a one-core pass within --max-batch-delay-ms), "
                                + "always, or never (each request runs alone on its decode worker) (env BOUNDARY_BATCHING; default auto).",
                                valueName: "auto|always|never"))
     var batching: BatchingPolicy?
