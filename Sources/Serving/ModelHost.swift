@@ -129,8 +129,7 @@ public final class ModelHost: Sendable {
                     "batching": "\(snapshot.batchingPays ? "batched" : "each request alone")",
                 ]
                 if let probe = snapshot.batchingProbe {
-                    metadata["batching_probe"] = .string("\(Self.milliseconds(probe.aloneSeconds)) ms an image alone, "
-                        + "\(Self.milliseconds(probe.batchedSeconds)) in a batch of \(probe.batch), one core")
+                    metadata["batching_probe"] = "\(probe)"
                 }
                 logger.info("serving model", metadata: metadata)
             } catch {
@@ -175,6 +174,4 @@ public final class ModelHost: Sendable {
                                    tuning: tuning, batching: batching)
         }
     }
-
-    private static func milliseconds(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
 }

@@ -141,6 +141,7 @@ import Training
         let saves = BatchingProbe.Measurement(batch: 8, aloneSeconds: 0.001, batchedSeconds: 0.0009)
         let savesLittle = BatchingProbe.Measurement(batch: 8, aloneSeconds: 0.001, batchedSeconds: 0.00097)
         #expect(saves.batchSaves && saves.prefersBatching(window: .milliseconds(2)))
+        #expect("\(saves)" == "1.00 ms an image alone, 0.90 in a batch of 8, one core")
         #expect(!savesLittle.batchSaves, "a 3% saving is not worth a wait")
         #expect(!savesLittle.prefersBatching(window: .milliseconds(2)), "a 1 ms pass fits in a 2 ms window: alone")
         #expect(savesLittle.prefersBatching(window: .microseconds(500)), "a 1 ms pass is longer than a 0.5 ms window: batch")
